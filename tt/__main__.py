@@ -1,0 +1,5 @@
+import sys
+
+from tt.cli import main
+
+sys.exit(main())

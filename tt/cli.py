@@ -1,0 +1,64 @@
+"""The `tt` command line: one program, many subcommands.
+
+The model's own commands (train, gradflow, gradcheck) live in `tt`. Everything an
+instructor runs (grading, problem sets, exports, building the student release) lives
+in `grader`, and is imported only when its subcommand is asked for, so the library
+`tt` never imports `grader`.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module, function, one-line help). Each function takes argv (list[str]) and
+# returns an exit code.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "train": ("tt.train", "main", "train the reference transformer to 99% validation accuracy"),
+    "gradflow": ("tt.gradflow", "main", "print the gradient-magnitude table (seed Part 7)"),
+    "gradcheck": ("tt.gradcheck", "main", "check every gradient of the model against finite differences"),
+    "build-exercises": ("grader.build", "main_build_exercises", "regenerate exercises/ from solutions/"),
+    "release": ("grader.build", "main_release", "build the student release folder and zip"),
+    "check": ("grader.build", "main_check", "run the public tests of one exercise (tt check 4)"),
+    "grade": ("grader.cli", "main_grade", "grade one submission in isolation"),
+    "grade-all": ("grader.cli", "main_grade_all", "grade a whole class, resumably, in parallel"),
+    "demo": ("grader.cli", "main_demo", "grade the bundled sample submissions"),
+    "problems": ("grader.problems.cli", "main", "randomized problem sets: generate, grade, errata"),
+    "export": ("grader.export", "main", "export to nbgrader or Gradescope"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: tt <command> [options]", "", "commands:"]
+    for name, (_, _, text) in COMMANDS.items():
+        lines.append(f"  {name:<16} {text}")
+    lines.append("")
+    lines.append("Run `tt <command> --help` for a command's options.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"tt: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, func_name, _ = COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or "?"
+        hint = ""
+        if missing.split(".")[0] in {"jinja2", "sympy", "nbformat"}:
+            hint = "\n  install the instructor tools with:  pip install -e '.[grader]'"
+        elif missing.split(".")[0] == "nbgrader":
+            hint = "\n  install nbgrader with:  pip install -e '.[nbgrader]'"
+        print(f"tt {name}: cannot import {missing!r}{hint}", file=sys.stderr)
+        return 2
+    return int(getattr(module, func_name)(rest) or 0)
+
+
+if __name__ == "__main__":  # python -m tt.cli
+    sys.exit(main())
