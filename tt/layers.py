@@ -1,0 +1,199 @@
+"""The primitive operations, each a forward/backward pair built around a cache.
+
+    op_forward(inputs...)  -> (out, cache)
+    op_backward(dout, cache) -> (dinput, dparams...)
+
+`dX` always means dL/dX and has the shape of `X`. A cache is a small NamedTuple that
+holds only what the backward pass needs. Every backward returns arrays of the dtype
+of the forward's input: float64 for checking, float32 for speed.
+
+No Jacobian is ever built. Softmax backward is `y * (g - sum(g * y))` row by row;
+cross-entropy fused with softmax is `(p - onehot) / B`.
+
+The bodies between `### BEGIN SOLUTION` and `### END SOLUTION` answer exercises: the
+student edition of `tt` replaces them with `raise NotImplementedError`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+# NumPy reduces slowly along a short last axis (our rows have 8 or 64 entries): its
+# inner loop runs along the row. These two give the same results 3-6x faster here,
+# as one matrix-vector product and as a running maximum over the columns.
+def row_sum(x):
+    """x.sum(axis=-1, keepdims=True) for a contiguous float array."""
+    n = x.shape[-1]
+    return (x.reshape(-1, n) @ np.ones((n, 1), dtype=x.dtype)).reshape(*x.shape[:-1], 1)
+
+
+def row_max(x):
+    """x.max(axis=-1, keepdims=True)."""
+    m = x[..., :1].copy()
+    for j in range(1, x.shape[-1]):
+        np.maximum(m, x[..., j:j + 1], out=m)
+    return m
+
+
+# ----------------------------------------------------------------------------- linear
+class LinearCache(NamedTuple):
+    x: np.ndarray         # (..., in)   the input, needed for dW
+    W: np.ndarray         # (in, out)   the weight, needed for dx
+    has_bias: bool
+
+
+def linear_forward(x, W, b=None):
+    """y = x @ W + b  (seed Part 2: logits = final_repr @ W_output + b_output).
+
+    x: (..., in), e.g. (B, T, C) or (B, C);  W: (in, out);  b: (out,) or None.
+    Returns y: (..., out) and a LinearCache.
+    """
+    # one (rows, in) @ (in, out) product: a 3-D x @ W would be B separate small ones
+    y = (x.reshape(-1, W.shape[0]) @ W).reshape(*x.shape[:-1], W.shape[1])  # (..., out)
+    if b is not None:
+        y += b
+    return y, LinearCache(x, W, b is not None)
+
+
+def linear_backward(dout, cache):
+    """Backward of y = x @ W + b.
+
+    dout: (..., out). Returns (dx, dW, db):
+      dx = dout @ W.T                    (..., in)   each input feeds every output
+      dW = sum over rows of x^T dout     (in, out)   an outer product per row, summed
+      db = sum of dout over rows          (out,)     or None if there was no bias
+    """
+    ### BEGIN SOLUTION
+    x, W, has_bias = cache
+    d_in, d_out = W.shape
+    x2 = x.reshape(-1, d_in)                                    # (N, in)  N = rows
+    g2 = dout.reshape(-1, d_out)                                # (N, out)
+    dx = (g2 @ W.T).reshape(x.shape)                            # (..., in)
+    dW = x2.T @ g2                                              # (in, out)
+    db = np.ones(len(g2), g2.dtype) @ g2 if has_bias else None  # (out,) sum of rows
+    return dx, dW, db
+    ### END SOLUTION
+
+
+# ----------------------------------------------------------------------------- ReLU
+class ReluCache(NamedTuple):
+    mask: np.ndarray      # bool, x > 0: where the gradient may flow
+
+
+def relu_forward(x):
+    """y = max(x, 0), elementwise (seed Part 3.2), computed as x * (x > 0)."""
+    mask = x > 0
+    return x * mask, ReluCache(mask)
+
+
+def relu_backward(dout, cache):
+    """dx = dout where x > 0, else 0: ReLU passes or blocks, it never scales.
+
+    At x == 0 exactly we use the subgradient 0, as the seed does (1 if z > 0).
+    """
+    ### BEGIN SOLUTION
+    return dout * cache.mask
+    ### END SOLUTION
+
+
+# ----------------------------------------------------------------------------- softmax
+class SoftmaxCache(NamedTuple):
+    y: np.ndarray         # (..., n) the probabilities; backward needs only these
+
+
+def softmax_forward(x):
+    """Row-wise softmax over the last axis, shifted by the row max for stability."""
+    e = np.exp(x - row_max(x))
+    y = e / row_sum(e)
+    return y, SoftmaxCache(y)
+
+
+def softmax_backward(dout, cache):
+    """Row-wise softmax backward without a Jacobian.
+
+    The Jacobian of one row is diag(y) - y y^T, so
+        dx = y * dout - y * (dout . y) = y * (dout - sum(dout * y))
+    (seed question 34: it is not diagonal, but it never has to be built).
+    """
+    ### BEGIN SOLUTION
+    (y,) = cache
+    return y * (dout - row_sum(dout * y))
+    ### END SOLUTION
+
+
+# ----------------------------------------------------------- softmax + cross-entropy
+class CrossEntropyCache(NamedTuple):
+    probs: np.ndarray     # (B, V)
+    targets: np.ndarray   # (B,) int
+
+
+def softmax_cross_entropy_forward(logits, targets):
+    """loss = mean over the batch of -log softmax(logits)[target] (seed Part 1).
+
+    logits: (B, V); targets: (B,) int. Returns (loss: float, cache).
+    Uses log-sum-exp so that large logits neither overflow nor give log(0).
+    """
+    z = logits - logits.max(axis=-1, keepdims=True)                 # (B, V)
+    log_sum = np.log(np.exp(z).sum(axis=-1, keepdims=True))         # (B, 1)
+    logp = z - log_sum                                              # (B, V)
+    B = logits.shape[0]
+    loss = -logp[np.arange(B), targets].mean()
+    return float(loss), CrossEntropyCache(np.exp(logp), targets)
+
+
+def softmax_cross_entropy_backward(dloss, cache):
+    """dlogits = dloss * (probs - one_hot(targets)) / B.
+
+    For one example (B = 1) this is the seed's p - one_hot; the 1/B is there because
+    the loss is a mean over the batch. `dloss` is 1.0 when this is the final loss.
+    """
+    ### BEGIN SOLUTION
+    probs, targets = cache
+    B = probs.shape[0]
+    dlogits = probs.copy()                                          # (B, V)
+    dlogits[np.arange(B), targets] -= 1
+    dlogits *= dloss / B
+    return dlogits
+    ### END SOLUTION
+
+
+# ----------------------------------------------------------------------------- LayerNorm
+class LayerNormCache(NamedTuple):
+    xhat: np.ndarray      # (..., C) the normalized input (x - mean) * rstd
+    rstd: np.ndarray      # (..., 1) 1 / sqrt(var + eps)
+    gamma: np.ndarray     # (C,)
+
+
+def layernorm_forward(x, gamma, beta, eps=1e-5):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta over the last axis.
+
+    The variance is the biased one (divide by C), and eps sits inside the square root.
+    x: (..., C); gamma, beta: (C,).
+    """
+    C = x.shape[-1]
+    xmu = x - row_sum(x) / C                                        # (..., C)
+    var = row_sum(xmu * xmu) / C                                    # (..., 1)
+    rstd = 1.0 / np.sqrt(var + eps)                                 # (..., 1)
+    xhat = xmu * rstd                                               # (..., C)
+    return xhat * gamma + beta, LayerNormCache(xhat, rstd, gamma)
+
+
+def layernorm_backward(dout, cache):
+    """LayerNorm backward with the mean and variance correction terms (seed Part 3.1).
+
+    With g = dout * gamma, every x_i moves the mean and the variance, so besides the
+    direct term g * rstd there are two corrections, one per statistic:
+        dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
+        dgamma = sum over rows of dout * xhat,   dbeta = sum over rows of dout
+    """
+    ### BEGIN SOLUTION
+    xhat, rstd, gamma = cache
+    C = xhat.shape[-1]
+    g = dout * gamma                                                # (..., C)
+    dx = rstd * (g - row_sum(g) / C - xhat * (row_sum(g * xhat) / C))  # (..., C)
+    dgamma = (dout * xhat).reshape(-1, C).sum(axis=0)               # (C,)
+    dbeta = dout.reshape(-1, C).sum(axis=0)                         # (C,)
+    return dx, dgamma, dbeta
+    ### END SOLUTION
