@@ -3,8 +3,8 @@
     op_forward(inputs...)  -> (out, cache)
     op_backward(dout, cache) -> (dinput, dparams...)
 
-`dX` always means dL/dX and has the shape of `X`. A cache is a small NamedTuple that
-holds only what the backward pass needs. Every backward returns arrays of the dtype
+`dX` always means dL/dX and has the shape of `X`. A cache is a small NamedTuple: the
+forward's inputs first, then what it computed that the backward pass reuses. Every backward returns arrays of the dtype
 of the forward's input: float64 for checking, float32 for speed.
 
 No Jacobian is ever built. Softmax backward is `y * (g - sum(g * y))` row by row;
@@ -41,7 +41,7 @@ def row_max(x):
 class LinearCache(NamedTuple):
     x: np.ndarray         # (..., in)   the input, needed for dW
     W: np.ndarray         # (in, out)   the weight, needed for dx
-    has_bias: bool
+    b: np.ndarray | None  # (out,)      the bias, or None; only whether there is one matters
 
 
 def linear_forward(x, W, b=None):
@@ -54,7 +54,7 @@ def linear_forward(x, W, b=None):
     y = (x.reshape(-1, W.shape[0]) @ W).reshape(*x.shape[:-1], W.shape[1])  # (..., out)
     if b is not None:
         y += b
-    return y, LinearCache(x, W, b is not None)
+    return y, LinearCache(x, W, b)
 
 
 def linear_backward(dout, cache):
@@ -66,26 +66,25 @@ def linear_backward(dout, cache):
       db = sum of dout over rows          (out,)     or None if there was no bias
     """
     ### BEGIN SOLUTION
-    x, W, has_bias = cache
+    x, W, b = cache
     d_in, d_out = W.shape
     x2 = x.reshape(-1, d_in)                                    # (N, in)  N = rows
     g2 = dout.reshape(-1, d_out)                                # (N, out)
     dx = (g2 @ W.T).reshape(x.shape)                            # (..., in)
     dW = x2.T @ g2                                              # (in, out)
-    db = np.ones(len(g2), g2.dtype) @ g2 if has_bias else None  # (out,) sum of rows
+    db = None if b is None else np.ones(len(g2), g2.dtype) @ g2   # (out,) sum of rows
     return dx, dW, db
     ### END SOLUTION
 
 
 # ----------------------------------------------------------------------------- ReLU
 class ReluCache(NamedTuple):
-    mask: np.ndarray      # bool, x > 0: where the gradient may flow
+    x: np.ndarray         # the pre-activation; its sign decides where gradient flows
 
 
 def relu_forward(x):
     """y = max(x, 0), elementwise (seed Part 3.2), computed as x * (x > 0)."""
-    mask = x > 0
-    return x * mask, ReluCache(mask)
+    return x * (x > 0), ReluCache(x)
 
 
 def relu_backward(dout, cache):
@@ -94,7 +93,7 @@ def relu_backward(dout, cache):
     At x == 0 exactly we use the subgradient 0, as the seed does (1 if z > 0).
     """
     ### BEGIN SOLUTION
-    return dout * cache.mask
+    return dout * (cache.x > 0)
     ### END SOLUTION
 
 
@@ -161,9 +160,11 @@ def softmax_cross_entropy_backward(dloss, cache):
 
 # ----------------------------------------------------------------------------- LayerNorm
 class LayerNormCache(NamedTuple):
+    x: np.ndarray         # (..., C) the input
+    gamma: np.ndarray     # (C,)
+    eps: float
     xhat: np.ndarray      # (..., C) the normalized input (x - mean) * rstd
     rstd: np.ndarray      # (..., 1) 1 / sqrt(var + eps)
-    gamma: np.ndarray     # (C,)
 
 
 def layernorm_forward(x, gamma, beta, eps=1e-5):
@@ -177,7 +178,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     var = row_sum(xmu * xmu) / C                                    # (..., 1)
     rstd = 1.0 / np.sqrt(var + eps)                                 # (..., 1)
     xhat = xmu * rstd                                               # (..., C)
-    return xhat * gamma + beta, LayerNormCache(xhat, rstd, gamma)
+    return xhat * gamma + beta, LayerNormCache(x, gamma, eps, xhat, rstd)
 
 
 def layernorm_backward(dout, cache):
@@ -189,7 +190,7 @@ def layernorm_backward(dout, cache):
         dgamma = sum over rows of dout * xhat,   dbeta = sum over rows of dout
     """
     ### BEGIN SOLUTION
-    xhat, rstd, gamma = cache
+    _, gamma, _, xhat, rstd = cache
     C = xhat.shape[-1]
     g = dout * gamma                                                # (..., C)
     dx = rstd * (g - row_sum(g) / C - xhat * (row_sum(g * xhat) / C))  # (..., C)
