@@ -8,6 +8,7 @@ in `grader`, and is imported only when its subcommand is asked for, so the libra
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 # name -> (module, function, one-line help). Each function takes argv (list[str]) and
@@ -18,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "gradcheck": ("tt.gradcheck", "main", "check every gradient of the model against finite differences"),
     "build-exercises": ("grader.build", "main_build_exercises", "regenerate exercises/ from solutions/"),
     "release": ("grader.build", "main_release", "build the student release folder and zip"),
-    "check": ("grader.build", "main_check", "run the public tests of one exercise (tt check 4)"),
+    "check": ("tt.check", "main", "run the public tests of one exercise (tt check 4)"),
     "grade": ("grader.cli", "main_grade", "grade one submission in isolation"),
     "grade-all": ("grader.cli", "main_grade_all", "grade a whole class, resumably, in parallel"),
     "demo": ("grader.cli", "main_demo", "grade the bundled sample submissions"),
@@ -27,10 +28,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _available(module: str) -> bool:
+    """False for the instructor commands in the student release, which has no grader."""
+    try:
+        return importlib.util.find_spec(module.split(".")[0]) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _usage() -> str:
     lines = ["usage: tt <command> [options]", "", "commands:"]
-    for name, (_, _, text) in COMMANDS.items():
-        lines.append(f"  {name:<16} {text}")
+    for name, (module, _, text) in COMMANDS.items():
+        if _available(module):
+            lines.append(f"  {name:<16} {text}")
     lines.append("")
     lines.append("Run `tt <command> --help` for a command's options.")
     return "\n".join(lines)

@@ -51,14 +51,14 @@ def positional_encoding(T, C, dtype=np.float64):
 # ---------------------------------------------------------------------- embedding
 class EmbeddingCache(NamedTuple):
     tokens: np.ndarray    # (B, T) int
-    V: int                # rows of the embedding matrix
+    E: np.ndarray         # (V, C) the embedding matrix; backward needs only its shape
 
 
 def embedding_forward(tokens, E):
     """x[b, t] = E[tokens[b, t]] + PE[t]  (seed Part 5). tokens: (B, T); E: (V, C)."""
     B, T = tokens.shape
     x = E[tokens] + positional_encoding(T, E.shape[1], np.dtype(E.dtype))  # (B, T, C)
-    return x, EmbeddingCache(tokens, E.shape[0])
+    return x, EmbeddingCache(tokens, E)
 
 
 def embedding_backward(dout, cache):
@@ -70,8 +70,8 @@ def embedding_backward(dout, cache):
     is one product with the (B*T, V) one-hot matrix of the tokens, 10x faster.
     """
     ### BEGIN SOLUTION
-    tokens, V = cache
-    C = dout.shape[-1]
+    tokens, E = cache
+    V, C = E.shape
     flat = tokens.reshape(-1)                                   # (B*T,)
     onehot = np.zeros((flat.size, V), dtype=dout.dtype)         # (B*T, V)
     onehot[np.arange(flat.size), flat] = 1

@@ -1,0 +1,31 @@
+"""Public tests of the exercises.
+
+    python -m pytest exercises -m ex04          # your exercise 4
+    python -m pytest exercises                  # all of them
+    python -m pytest exercises --impl solutions # (instructors) the reference solutions
+"""
+import importlib
+
+import pytest
+
+N_EXERCISES = 15
+
+
+def pytest_addoption(parser):
+    parser.addoption("--impl", default="exercises",
+                     help="package whose exNN_*.py modules are tested (default: exercises)")
+
+
+def pytest_configure(config):
+    for n in range(1, N_EXERCISES + 1):
+        config.addinivalue_line("markers", f"ex{n:02d}: public tests of exercise {n}")
+
+
+@pytest.fixture
+def impl(request):
+    """impl("ex04_layernorm") -> the module under test, from --impl's package."""
+    package = request.config.getoption("--impl")
+
+    def load(name):
+        return importlib.import_module(f"{package}.{name}")
+    return load

@@ -1,0 +1,233 @@
+"""The public tests' checker: expected values by finite differences, clear failures.
+
+Nothing here comes from a solution. Expected gradients are central differences of
+tt's forward passes (which the student edition keeps), so the tests run the same in
+the repository and in the student release, where tt's backward passes are stubs.
+
+    check(function, output, actual, expected, like=x)   shape, dtype, finite, then value
+    vjp(forward, inputs, dout)                         d sum(dout * forward(**inputs)) / d input
+    numerical_ops()                                    every backward, by finite differences
+
+`numerical_ops()` is what a composite exercise gets for its pieces: your
+`ffn_backward(dout, cache, ops)` may call `ops.linear_backward` and `ops.relu_backward`
+and gets right answers even if you have not written those yet.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import tt
+
+EPS = 1e-5
+TOL = 1e-6          # against finite differences in float64 (they are good to ~1e-9)
+TOL32 = 2e-3        # float32 runs, compared with the float64 expectation
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def random_dout(shape, seed=99):
+    """A random upstream gradient, non-uniform and of no fixed sum (all-ones proves nothing)."""
+    r = rng(seed)
+    return r.standard_normal(shape) * r.uniform(0.5, 1.5, shape)
+
+
+def away_from_kink(a, margin=0.05):
+    """Move entries away from 0, so a finite-difference nudge never crosses ReLU's kink."""
+    return np.where(np.abs(a) < margin, a + np.sign(a + 1e-300) * margin, a)
+
+
+# ----------------------------------------------------------------- finite differences
+def _float_leaves(tree, path=()):
+    if isinstance(tree, dict):
+        for k in tree:
+            yield from _float_leaves(tree[k], path + (k,))
+    elif isinstance(tree, np.ndarray) and tree.dtype.kind == "f":
+        yield path, tree
+
+
+def _set(tree, path, value):
+    for k in path[:-1]:
+        tree = tree[k]
+    tree[path[-1]] = value
+
+
+def vjp(forward, inputs, dout, wrt=None, eps=EPS):
+    """{input name: d sum(dout * out) / d input}, where out = forward(**inputs)[0].
+
+    Inputs are copied to float64 first. Dict inputs (a block's parameters) give dict
+    gradients. `wrt` limits which inputs are differentiated (default: every float array).
+    """
+    inputs = {k: ({kk: np.array(vv, dtype=np.float64) for kk, vv in v.items()} if isinstance(v, dict)
+                  else np.array(v, dtype=np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+                  else v) for k, v in inputs.items()}
+    dout = np.asarray(dout, dtype=np.float64)
+
+    def f():
+        return float(np.sum(dout * forward(**inputs)[0]))
+
+    grads = {}
+    for name in (wrt or list(inputs)):
+        for path, x in _float_leaves(inputs[name]):
+            g = np.zeros_like(x)
+            flat, gflat = x.reshape(-1), g.reshape(-1)
+            for i in range(flat.size):
+                old = flat[i]
+                flat[i] = old + eps
+                plus = f()
+                flat[i] = old - eps
+                minus = f()
+                flat[i] = old
+                gflat[i] = (plus - minus) / (2 * eps)
+            if path:
+                grads.setdefault(name, {})
+                _set(grads[name], path, g)
+            else:
+                grads[name] = g
+    return grads
+
+
+# ------------------------------------------------------------------------ checking
+def _fmt_index(index):
+    return "(" + ", ".join(str(int(i)) for i in index) + ")"
+
+
+def check(function, output, actual, expected, like=None, tol=None):
+    """Assert that `actual` (the student's) matches `expected` (finite differences).
+
+    In this order: an ndarray, the exact shape, the dtype of the input `like`, finite
+    values, then max|actual - expected| / max(|actual| + |expected|) <= tol. The
+    message names the function, the output, the worst index and both values there.
+    """
+    where = f"{function}: {output}"
+    if not isinstance(actual, np.ndarray):
+        raise AssertionError(f"{where} should be a numpy array, but it is {type(actual).__name__}"
+                             + (" (did you forget to return it?)" if actual is None else ""))
+    expected = np.asarray(expected)
+    if actual.shape != expected.shape:
+        raise AssertionError(f"{where} has shape {actual.shape}, but it must have shape "
+                             f"{expected.shape} (the shape of the {output[1:] if output.startswith('d') else 'output'}"
+                             f" it is the gradient of)")
+    if like is not None and actual.dtype != np.asarray(like).dtype:
+        raise AssertionError(f"{where} has dtype {actual.dtype}, but the input was "
+                             f"{np.asarray(like).dtype}: a backward pass returns the dtype of its input")
+    if not np.all(np.isfinite(actual)):
+        bad = np.argwhere(~np.isfinite(actual))[0]
+        raise AssertionError(f"{where} contains {actual[tuple(bad)]} at index {_fmt_index(bad)}")
+    if tol is None:
+        tol = TOL32 if actual.dtype == np.float32 else TOL
+    a, e = actual.astype(np.float64), expected.astype(np.float64)
+    diff = np.abs(a - e)
+    scale = max(float(np.max(np.abs(a) + np.abs(e), initial=0.0)), 1e-300)
+    err = float(np.max(diff, initial=0.0)) / scale
+    if err <= tol:
+        return err
+    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
+    raise AssertionError(
+        f"{where} is wrong. Largest error at index {_fmt_index(worst)}: expected "
+        f"{e[worst]:.6g}, got {a[worst]:.6g}; relative error {err:.2e} (tolerance {tol:.0e})")
+
+
+def returned(function, result, n):
+    """The n outputs of a backward pass, with a clear message if it returned something else."""
+    if n == 1:
+        return result
+    if not isinstance(result, tuple) or len(result) != n:
+        what = f"a {type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+        raise AssertionError(f"{function} should return a tuple of {n} arrays, but it returned {what}")
+    return result
+
+
+# ----------------------------------------------------------- backward by differences
+def numerical_ops():
+    """A tt.Ops whose every backward is computed by finite differences of tt's forward.
+
+    Slow (a forward pass per input entry), so the tests that use it keep shapes small.
+    Each function rebuilds its forward's inputs from the cache.
+    """
+    def linear(dout, cache):
+        inputs = {"x": cache.x, "W": cache.W}
+        if cache.b is not None:
+            inputs["b"] = cache.b
+        g = vjp(tt.linear_forward, inputs, dout)
+        return g["x"], g["W"], g.get("b")
+
+    def relu(dout, cache):
+        return vjp(tt.relu_forward, {"x": cache.x}, dout)["x"]
+
+    def softmax(dout, cache):
+        # softmax ignores a constant added to a row, and log y = x - logsumexp(x)
+        return vjp(tt.softmax_forward, {"x": np.log(cache.y)}, dout)["x"]
+
+    def softmax_cross_entropy(dloss, cache):
+        def forward(logits):
+            return np.array(tt.softmax_cross_entropy_forward(logits, cache.targets)[0]), None
+        return vjp(forward, {"logits": np.log(cache.probs)}, dloss)["logits"]
+
+    def layernorm(dout, cache):
+        g = vjp(lambda x, gamma, beta: tt.layernorm_forward(x, gamma, beta, cache.eps),
+                {"x": cache.x, "gamma": cache.gamma, "beta": np.zeros_like(cache.gamma)}, dout)
+        return g["x"], g["gamma"], g["beta"]
+
+    def attention(dout, cache, ops=None):
+        g = vjp(tt.attention_forward, {"q": cache.q, "k": cache.k, "v": cache.v}, dout)
+        return g["q"], g["k"], g["v"]
+
+    def mha_inputs(cache):
+        W_k, W_v = np.split(cache.kv.W, 2, axis=1)
+        return {"x": cache.kv.x, "W_q": cache.q.W, "W_k": W_k, "W_v": W_v, "W_o": cache.proj.W}
+
+    def mha(dout, cache, ops=None):
+        Tq = cache.q.x.shape[1]
+        g = vjp(lambda **kw: tt.mha_forward(**kw, H=cache.H, n_queries=Tq), mha_inputs(cache), dout)
+        return g["x"], g["W_q"], g["W_k"], g["W_v"], g["W_o"]
+
+    def ffn_inputs(cache):
+        return {"x": cache.lin1.x, "W1": cache.lin1.W, "b1": cache.lin1.b,
+                "W2": cache.lin2.W, "b2": cache.lin2.b}
+
+    def ffn(dout, cache, ops=None):
+        g = vjp(tt.ffn_forward, ffn_inputs(cache), dout)
+        return g["x"], g["W1"], g["b1"], g["W2"], g["b2"]
+
+    def add_norm(dout, cache, ops=None):
+        ds, dgamma, dbeta = layernorm(dout, cache.ln)
+        return ds, ds, dgamma, dbeta
+
+    def block(dout, cache, ops=None):
+        m = mha_inputs(cache.mha)
+        f = ffn_inputs(cache.ffn)
+        p = {"W_q": m["W_q"], "W_k": m["W_k"], "W_v": m["W_v"], "W_o": m["W_o"],
+             "ln1.gamma": cache.norm1.ln.gamma, "W1": f["W1"], "b1": f["b1"], "W2": f["W2"],
+             "b2": f["b2"], "ln2.gamma": cache.norm2.ln.gamma,
+             # LN2's beta changes no gradient (the output is beta + ...), so 0 will do
+             "ln2.beta": np.zeros_like(cache.norm2.ln.gamma)}
+        # LN1's beta shifts x1, which feeds the FFN: x1 = xhat * gamma + beta
+        x1, ln1 = cache.ffn.lin1.x, cache.norm1.ln
+        p["ln1.beta"] = (x1 - ln1.xhat * ln1.gamma).reshape(-1, x1.shape[-1])[0]
+        Tq = cache.mha.q.x.shape[1]
+        g = vjp(lambda x, p: tt.block_forward(x, p, cache.mha.H, cache.norm1.ln.eps, Tq),
+                {"x": m["x"], "p": p}, dout)
+        return g["x"], g["p"]
+
+    def embedding(dout, cache):
+        E = np.zeros(cache.E.shape)      # the output is linear in E: any E gives the same gradient
+        return vjp(lambda E: tt.embedding_forward(cache.tokens, E), {"E": E}, dout)["E"]
+
+    def output(dout, cache, ops=None):
+        lin = cache.linear
+        g = vjp(tt.linear_forward, {"x": lin.x, "W": lin.W, "b": lin.b}, dout)
+        B, C = lin.x.shape
+        dx = np.zeros((B, cache.T, C))
+        dx[:, -1] = g["x"]
+        return dx, g["W"], g["b"]
+
+    def model(dlogits, cache, ops=None):
+        raise NotImplementedError("numerical_ops() has no model_backward: exercise 9 is that function")
+
+    return tt.Ops(linear_backward=linear, relu_backward=relu, softmax_backward=softmax,
+                  softmax_cross_entropy_backward=softmax_cross_entropy,
+                  layernorm_backward=layernorm, attention_backward=attention, mha_backward=mha,
+                  ffn_backward=ffn, add_norm_backward=add_norm, block_backward=block,
+                  embedding_backward=embedding, output_backward=output, model_backward=model)

@@ -1,0 +1,235 @@
+"""Stubs from solutions: one source of truth for the exercises and the student release.
+
+Solution code lives once, between `### BEGIN SOLUTION` and `### END SOLUTION` (the
+nbgrader convention), in solutions/exNN_*.py and in the bodies of tt that answer an
+exercise. This module replaces every such region with
+
+    raise NotImplementedError("Exercise N: <function>")
+
+at the region's indentation, keeping signatures, docstrings and scaffolding:
+
+    tt build-exercises [--check]     solutions/ -> exercises/ (committed)
+    tt release [--out DIR]           DIR/tt-exercises/ and DIR/tt-exercises.zip
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tt.io import atomic_write_text
+
+ROOT = Path(__file__).resolve().parents[1]
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+HEADER = ("# Generated from solutions/{name} by `tt build-exercises`. Do not edit: change the\n"
+          "# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.\n")
+EXERCISE_FILE = re.compile(r"ex(\d\d)_\w+\.py$")
+
+
+class BuildError(ValueError):
+    """A malformed solution file; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Region:
+    begin: int        # 0-based line index of the BEGIN marker
+    end: int          # 0-based line index of the END marker
+    indent: str
+    function: str     # the enclosing function's name
+
+
+def solution_regions(text: str, filename: str = "<text>") -> list[Region]:
+    """Every marked region, checked: paired, not nested, each inside a function."""
+    lines = text.splitlines()
+    functions = _function_spans(text, filename)
+    regions, open_at = [], None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if open_at is not None:
+                raise BuildError(f"{filename}:{i + 1}: {BEGIN} inside another region "
+                                 f"(opened at line {open_at + 1})")
+            open_at = i
+        elif stripped == END:
+            if open_at is None:
+                raise BuildError(f"{filename}:{i + 1}: {END} without a {BEGIN}")
+            # the END marker is a comment after the last statement, so it may lie
+            # past the function's last line: the BEGIN marker decides the owner
+            owner = [name for name, a, b in functions if a < open_at <= b]
+            if not owner:
+                raise BuildError(f"{filename}:{open_at + 1}: solution region outside a function")
+            indent = lines[open_at][: len(lines[open_at]) - len(lines[open_at].lstrip())]
+            if not line.startswith(indent + END):
+                raise BuildError(f"{filename}:{i + 1}: {END} is not indented like its {BEGIN} "
+                                 f"(line {open_at + 1})")
+            regions.append(Region(open_at, i, indent, owner[-1]))
+            open_at = None
+        elif "BEGIN SOLUTION" in stripped or "END SOLUTION" in stripped:
+            raise BuildError(f"{filename}:{i + 1}: malformed marker {stripped!r}; "
+                             f"write exactly {BEGIN!r} or {END!r}")
+    if open_at is not None:
+        raise BuildError(f"{filename}:{open_at + 1}: {BEGIN} is never closed")
+    return regions
+
+
+def _function_spans(text, filename):
+    """(name, first line, last line), 0-based, of every function; innermost last."""
+    try:
+        tree = ast.parse(text, filename=filename)
+    except SyntaxError as exc:
+        raise BuildError(f"{filename}:{exc.lineno}: syntax error: {exc.msg}") from None
+    spans = [(n.name, n.lineno - 1, n.end_lineno - 1) for n in ast.walk(tree)
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return sorted(spans, key=lambda s: (s[1], -s[2]))
+
+
+def stub_source(text: str, message, filename: str = "<text>") -> str:
+    """`text` with every solution region replaced by `raise NotImplementedError(message(fn))`."""
+    lines = text.splitlines(keepends=True)
+    for r in reversed(solution_regions(text, filename)):
+        text_literal = json.dumps(message(r.function))   # a double-quoted Python string
+        lines[r.begin:r.end + 1] = [f"{r.indent}raise NotImplementedError({text_literal})\n"]
+    return "".join(lines)
+
+
+# ------------------------------------------------------------------------- exercises
+def exercise_number(path: Path) -> int:
+    m = EXERCISE_FILE.match(path.name)
+    if not m:
+        raise BuildError(f"{path}: exercise files are named exNN_<topic>.py")
+    return int(m.group(1))
+
+
+def exercise_sources(solutions_dir: Path = ROOT / "solutions") -> list[Path]:
+    return sorted(p for p in solutions_dir.glob("ex*.py") if EXERCISE_FILE.match(p.name))
+
+
+def render_exercise(path: Path) -> str:
+    """The generated stub module for one solution module."""
+    n = exercise_number(path)
+    text = path.read_text(encoding="utf-8")
+    if not solution_regions(text, str(path)):
+        raise BuildError(f"{path}: has no {BEGIN} region, so there is nothing to exercise")
+    return HEADER.format(name=path.name) + stub_source(text, lambda fn: f"Exercise {n}: {fn}", str(path))
+
+
+def build_exercises(solutions_dir: Path = ROOT / "solutions", exercises_dir: Path = ROOT / "exercises",
+                    check: bool = False) -> list[Path]:
+    """Regenerate exercises/exNN_*.py; return the files that changed (or would change)."""
+    changed = []
+    for src in exercise_sources(solutions_dir):
+        out = exercises_dir / src.name
+        new = render_exercise(src)
+        if not out.exists() or out.read_text(encoding="utf-8") != new:
+            changed.append(out)
+            if not check:
+                atomic_write_text(out, new)
+    stale = {p.name for p in exercises_dir.glob("ex*.py")} - {p.name for p in exercise_sources(solutions_dir)}
+    for name in sorted(stale):   # an exercise whose solution was removed
+        changed.append(exercises_dir / name)
+        if not check:
+            (exercises_dir / name).unlink()
+    return changed
+
+
+# ------------------------------------------------------------------- student edition
+def exercise_for_function(solutions_dir: Path = ROOT / "solutions") -> dict[str, Path]:
+    """{function name: exercise file} for every function an exercise asks for."""
+    table = {}
+    for src in exercise_sources(solutions_dir):
+        for r in solution_regions(src.read_text(encoding="utf-8"), str(src)):
+            table.setdefault(r.function, src)
+    return table
+
+
+def student_tt(out_dir: Path, tt_dir: Path = ROOT / "tt", solutions_dir: Path = ROOT / "solutions") -> Path:
+    """Write the student edition of tt: every marked body stubbed. Returns out_dir/tt."""
+    owners = exercise_for_function(solutions_dir)
+    dest = Path(out_dir) / "tt"
+    dest.mkdir(parents=True, exist_ok=True)
+    for src in sorted(tt_dir.glob("*.py")):
+        text = src.read_text(encoding="utf-8")
+
+        def message(fn, module=src.stem):
+            ex = owners.get(fn)
+            where = f"tt.{module}.{fn}"
+            if ex is None:
+                return f"{where} is not available in the student edition of tt"
+            return f"Exercise {exercise_number(ex)}: {fn} (write it in exercises/{ex.name})"
+
+        atomic_write_text(dest / src.name, stub_source(text, message, str(src)))
+    return dest
+
+
+def build_release(out_dir: Path) -> tuple[Path, Path]:
+    """The folder and zip a student receives: exercises, public tests, student tt."""
+    out_dir = Path(out_dir)
+    folder = out_dir / "tt-exercises"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    student_tt(folder)
+    ex_src = ROOT / "exercises"
+    for path in sorted(ex_src.rglob("*")):
+        rel = path.relative_to(ex_src)
+        if "__pycache__" in rel.parts or path.is_dir():
+            continue
+        target = folder / "exercises" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    shutil.copyfile(ROOT / "exercises" / "README.md", folder / "README.md")
+    (folder / "requirements.txt").write_text("numpy>=1.24\npytest>=7.4\nmatplotlib>=3.7  # optional, for plots\n")
+    zip_path = out_dir / "tt-exercises.zip"
+    tmp = zip_path.with_name(zip_path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():   # fixed timestamps: the same sources give the same zip
+                info = zipfile.ZipInfo(str(path.relative_to(out_dir)), date_time=(2026, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, path.read_bytes())
+    os.replace(tmp, zip_path)
+    return folder, zip_path
+
+
+# ------------------------------------------------------------------------------ CLI
+def main_build_exercises(argv=None) -> int:
+    """`tt build-exercises`: regenerate exercises/ from solutions/."""
+    ap = argparse.ArgumentParser(prog="tt build-exercises", description=main_build_exercises.__doc__)
+    ap.add_argument("--check", action="store_true", help="only report files that are out of date")
+    args = ap.parse_args(argv)
+    try:
+        changed = build_exercises(check=args.check)
+    except BuildError as exc:
+        print(f"tt build-exercises: {exc}", file=sys.stderr)
+        return 2
+    for path in changed:
+        print(f"{'out of date' if args.check else 'wrote'}: {path.relative_to(ROOT)}")
+    if not changed:
+        print("exercises/ is up to date with solutions/")
+    return 1 if (args.check and changed) else 0
+
+
+def main_release(argv=None) -> int:
+    """`tt release`: build the student release folder and zip."""
+    ap = argparse.ArgumentParser(prog="tt release", description=main_release.__doc__)
+    ap.add_argument("--out", default="dist", help="output folder (default %(default)s)")
+    args = ap.parse_args(argv)
+    try:
+        stale = build_exercises(check=True)
+        if stale:
+            print("tt release: exercises/ is out of date; run `tt build-exercises` first:\n  "
+                  + "\n  ".join(str(p.relative_to(ROOT)) for p in stale), file=sys.stderr)
+            return 2
+        folder, zip_path = build_release(Path(args.out))
+    except BuildError as exc:
+        print(f"tt release: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {folder}/ and {zip_path}")
+    return 0

@@ -1,0 +1,145 @@
+"""exercises/ is generated from solutions/, and the public tests tell them apart.
+
+- regenerating produces no diff, no marker is left, every stub imports;
+- solutions/ passes every public test; on exercises/ every test fails, and only with
+  NotImplementedError;
+- every exercise function has the signature of the tt function it mirrors.
+"""
+import importlib
+import inspect
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import tt
+import tt.gradcheck
+import tt.optim
+from grader.build import (BEGIN, END, BuildError, build_exercises, exercise_sources,
+                          render_exercise, solution_regions, stub_source)
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = exercise_sources()
+NAMES = [p.stem for p in SOURCES]
+
+
+def run_public_tests(impl, tmp_path, cwd=ROOT, tests="exercises/tests", extra=()):
+    """Run the public tests against `impl` in a fresh interpreter: {test id: (outcome, message)}."""
+    report = tmp_path / f"junit-{impl}.xml"
+    r = subprocess.run([sys.executable, "-m", "pytest", tests, "--impl", impl, "-q",
+                        "-p", "no:cacheprovider", f"--junitxml={report}", *extra],
+                       cwd=cwd, capture_output=True, text=True, timeout=1800)
+    assert report.exists(), r.stdout[-3000:] + r.stderr[-3000:]
+    results = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = f"{case.get('classname')}::{case.get('name')}"
+        outcome, message = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            node = case.find(tag)
+            if node is not None:
+                outcome, message = tag, (node.get("message") or "") + "\n" + (node.text or "")
+        results[name] = (outcome, message)
+    return results, r
+
+
+def test_there_are_fifteen_exercises():
+    assert [int(n[2:4]) for n in NAMES] == list(range(1, 16)), NAMES
+
+
+def test_regenerating_gives_no_diff():
+    assert build_exercises(check=True) == [], "run `tt build-exercises` and commit exercises/"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stub_matches_its_solution(name):
+    assert (ROOT / "exercises" / f"{name}.py").read_text() == render_exercise(ROOT / "solutions" / f"{name}.py")
+
+
+def test_no_marker_is_left_in_exercises():
+    for path in (ROOT / "exercises").rglob("*.py"):
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_stub_imports_and_raises_not_implemented(name):
+    module = importlib.import_module(f"exercises.{name}")
+    regions = solution_regions((ROOT / "solutions" / f"{name}.py").read_text())
+    for fn in {r.function for r in regions}:
+        assert callable(getattr(module, fn, None)), f"{name}.{fn} is missing from the stub"
+
+
+def mirrored():
+    """(exercise, function, tt function) for every exercise function that tt also has."""
+    places = (tt, tt.optim, tt.gradcheck)
+    for name in NAMES:
+        module = importlib.import_module(f"solutions.{name}")
+        for fn_name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ != module.__name__:
+                continue
+            for place in places:
+                if callable(getattr(place, fn_name, None)):
+                    yield name, fn_name, getattr(place, fn_name)
+                    break
+
+
+@pytest.mark.parametrize("name,fn_name,tt_fn", list(mirrored()), ids=lambda v: getattr(v, "__name__", str(v)))
+def test_signature_mirrors_tt(name, fn_name, tt_fn):
+    ours = inspect.signature(getattr(importlib.import_module(f"solutions.{name}"), fn_name))
+    assert ours == inspect.signature(tt_fn), f"{name}.{fn_name}{ours} != tt's {fn_name}{inspect.signature(tt_fn)}"
+    stub = inspect.signature(getattr(importlib.import_module(f"exercises.{name}"), fn_name))
+    assert stub == ours
+
+
+def test_solutions_pass_and_stubs_fail_with_not_implemented_only(tmp_path):
+    passed, r = run_public_tests("solutions", tmp_path)
+    assert passed, r.stdout[-2000:]
+    bad = {k: v for k, v in passed.items() if v[0] != "passed"}
+    assert not bad, "solutions fail public tests:\n" + "\n".join(f"{k}: {v[1][:600]}" for k, v in bad.items())
+    stubs, _ = run_public_tests("exercises", tmp_path)
+    assert set(stubs) == set(passed)
+    for test, (outcome, message) in stubs.items():
+        assert outcome == "failure", f"{test} did not fail on the stubs ({outcome})"
+        assert "NotImplementedError" in message, f"{test} failed on the stubs for another reason:\n{message[:800]}"
+    markers = {t.split("test_ex")[1][:2] for t in passed}
+    assert markers == {f"{n:02d}" for n in range(1, 16)}, "every exercise needs public tests"
+
+
+# ---------------------------------------------------------------- the stubbing tool
+def test_stub_source_keeps_everything_but_the_region():
+    src = ('def f(x):\n    """Doc."""\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n'
+           '    ### END SOLUTION\n\n\nclass A:\n    def g(self):\n        ### BEGIN SOLUTION\n'
+           '        pass\n        ### END SOLUTION\n        return 2\n')
+    out = stub_source(src, lambda fn: f"Exercise 3: {fn}")
+    assert out == ('def f(x):\n    """Doc."""\n    y = 1\n    raise NotImplementedError("Exercise 3: f")\n\n\n'
+                   'class A:\n    def g(self):\n        raise NotImplementedError("Exercise 3: g")\n        return 2\n')
+
+
+@pytest.mark.parametrize("src,problem", [
+    (f"def f():\n    {BEGIN}\n    pass\n", "never closed"),
+    (f"def f():\n    pass\n    {END}\n", "without a"),
+    (f"def f():\n    {BEGIN}\n    {BEGIN}\n    pass\n    {END}\n", "inside another region"),
+    (f"{BEGIN}\nx = 1\n{END}\n", "outside a function"),
+    ("def f():\n    ### BEGIN SOLUTIONS\n    pass\n", "malformed marker"),
+    (f"def f():\n    {BEGIN}\n    pass\n  {END}\n", "not indented like"),
+    ("def f(:\n    pass\n", "syntax error"),
+])
+def test_malformed_solution_files_get_clear_errors(src, problem):
+    with pytest.raises(BuildError, match=problem) as info:
+        stub_source(src, str, filename="solutions/ex99_bad.py")
+    assert "solutions/ex99_bad.py:" in str(info.value)
+
+
+def test_build_reports_stale_and_missing_files(tmp_path):
+    sol, ex = tmp_path / "solutions", tmp_path / "exercises"
+    sol.mkdir(), ex.mkdir()
+    (sol / "ex01_a.py").write_text(f"def f():\n    {BEGIN}\n    return 1\n    {END}\n")
+    (ex / "ex02_gone.py").write_text("old")
+    assert sorted(p.name for p in build_exercises(sol, ex, check=True)) == ["ex01_a.py", "ex02_gone.py"]
+    assert not (ex / "ex01_a.py").exists()             # --check writes nothing
+    build_exercises(sol, ex)
+    assert 'raise NotImplementedError("Exercise 1: f")' in (ex / "ex01_a.py").read_text()
+    assert not (ex / "ex02_gone.py").exists()
+    assert build_exercises(sol, ex, check=True) == []
