@@ -1,0 +1,124 @@
+"""The answers file: plain text, one `key = value` line per answer, filled in by hand.
+
+    # comments start with '#'
+    student_id = s001
+    variant = 3f2a9c01d4e2
+    q07.dlogits = [0.12, 0.24, 0.05, -0.41]
+    ex2.derivative = 2*x + 3
+    ex5.lr4.behaviour = diverges
+
+Rules, which `read_answers` enforces:
+    - the file is UTF-8 and at most MAX_FILE_BYTES;
+    - every line that is not blank or a comment is `key = value`;
+    - a value may continue on the next lines while its brackets are open (a matrix
+      written row by row);
+    - text after '#' on a line is a comment;
+    - keys are the ones in the blank file: student_id, variant, and the answer keys of
+      the student's set; no key twice;
+    - an empty value means "not answered".
+A file that breaks a rule is rejected with every problem listed as `file:line: what`.
+Values themselves are read later, one by one (parse.py), so one unreadable value costs
+only its own points.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_CONTINUATION = 40
+KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]*")
+HEADER_KEYS = ("student_id", "variant")
+
+
+@dataclass
+class AnswersFile:
+    path: str
+    student_id: str
+    variant: str
+    values: dict[str, tuple[str, int]] = field(default_factory=dict)   # key -> (text, line)
+
+
+class AnswersError(ValueError):
+    """The file cannot be graded as it is; `problems` lists every place that is wrong."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def read_answers(path: str | Path, allowed_keys: set[str] | None = None) -> AnswersFile:
+    """Read and validate an answers file. `allowed_keys=None` skips the key check
+    (used to find out whose file it is before the student's keys are known)."""
+    path = Path(path)
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise AnswersError(name, [f"{name}: the file is {size:,} bytes; answers files are "
+                                      f"limited to {MAX_FILE_BYTES:,}"])
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AnswersError(name, [f"{name}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise AnswersError(name, [f"{name}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x})"
+                                  "; save the file as UTF-8 text"]) from None
+    if "\x00" in text:
+        raise AnswersError(name, [f"{name}: contains NUL bytes: this is not a text file"])
+    return parse_answers(text, name, allowed_keys)
+
+
+def parse_answers(text: str, name: str, allowed_keys: set[str] | None = None) -> AnswersFile:
+    problems: list[str] = []
+    entries: dict[str, tuple[str, int]] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        lineno, raw = i + 1, _strip_comment(lines[i])
+        i += 1
+        if not raw.strip():
+            continue
+        if "=" not in raw:
+            problems.append(f"{name}:{lineno}: expected 'key = value', got {raw.strip()[:60]!r}")
+            continue
+        key, value = (s.strip() for s in raw.split("=", 1))
+        # A value with open brackets continues on the following lines.
+        extra = 0
+        while _open_brackets(value) > 0 and i < len(lines) and extra < MAX_CONTINUATION:
+            value += " " + _strip_comment(lines[i]).strip()
+            i += 1
+            extra += 1
+        if _open_brackets(value) > 0:
+            problems.append(f"{name}:{lineno}: {key}: a bracket is opened and never closed")
+        if not KEY.fullmatch(key):
+            problems.append(f"{name}:{lineno}: {key[:60]!r} is not a valid key")
+            continue
+        if key in entries:
+            problems.append(f"{name}:{lineno}: {key} is given twice (first on line "
+                            f"{entries[key][1]})")
+            continue
+        if allowed_keys is not None and key not in allowed_keys and key not in HEADER_KEYS:
+            problems.append(f"{name}:{lineno}: unknown key {key!r} (the blank answers file "
+                            "lists every key)")
+            continue
+        entries[key] = (value, lineno)
+    student = entries.pop("student_id", ("", 0))[0]
+    variant = entries.pop("variant", ("", 0))[0]
+    if not student:
+        problems.append(f"{name}: no 'student_id = ...' line")
+    if problems:
+        raise AnswersError(name, problems)
+    return AnswersFile(name, student, variant, entries)
+
+
+def _strip_comment(line: str) -> str:
+    return line.split("#", 1)[0]
+
+
+def _open_brackets(text: str) -> int:
+    return text.count("[") + text.count("(") - text.count("]") - text.count(")")

@@ -1,0 +1,179 @@
+"""`tt problems ...`: randomized per-student problem sets (docs/problem-sets.md).
+
+    tt problems generate --roster roster.csv --out sets/ --secret-file secret.txt
+    tt problems grade answers/ --roster roster.csv --secret-file secret.txt --out grades/
+    tt problems errata [--out docs/errata.md] [--check]
+    tt problems preview [--student ID --secret-file F] [--show md|answers|key]
+
+Exit codes: 0 success; 1 grading finished but some files were unknown or unreadable
+(see grading_errors.txt), or `errata --check` found a difference; 2 bad input (roster,
+secret, options).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.problems import build_set
+from grader.problems.errata import ERRATA, SEED, errata_text
+from grader.problems.generate import generate
+from grader.problems.grading import grade
+from grader.problems.render import key_rows, render_answers, render_markdown
+from grader.problems.roster import RosterError, Student, read_roster
+from grader.problems.variants import student_seed, variant_id
+from grader.report import VISIBILITIES
+from tt.io import atomic_write_text
+
+DEFAULT_ASSIGNMENT = "stage10"
+
+
+class UsageError(Exception):
+    pass
+
+
+def _secret(args) -> str:
+    if args.secret is not None and args.secret_file is not None:
+        raise UsageError("give --secret or --secret-file, not both")
+    if args.secret_file is not None:
+        try:
+            secret = Path(args.secret_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the secret file {args.secret_file}: {exc}") from None
+    elif args.secret is not None:
+        secret = args.secret
+    else:
+        raise UsageError("a course secret is needed: --secret-file FILE (or --secret S)")
+    if not secret:
+        raise UsageError("the course secret is empty")
+    return secret
+
+
+def _add_secret(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--secret", help="the course secret (prefer --secret-file: a command line "
+                   "is visible to other users)")
+    p.add_argument("--secret-file", help="a file holding the course secret")
+    p.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
+                   help=f"assignment name, part of every student's seed (default "
+                        f"{DEFAULT_ASSIGNMENT})")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tt problems", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="every student's set (md, html, ipynb, answers.txt) "
+                       "and the answer key")
+    g.add_argument("--roster", required=True, help="CSV with student_id[, name, email]")
+    g.add_argument("--out", required=True, help="output folder")
+    _add_secret(g)
+    g.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPUs)")
+    g.add_argument("--force", action="store_true", help="rewrite sets that already exist")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    r = sub.add_parser("grade", help="grade a folder of answers files")
+    r.add_argument("answers_dir", help="folder of answers files (*.txt, searched recursively)")
+    r.add_argument("--roster", required=True)
+    r.add_argument("--out", required=True, help="output folder for results and the gradebook")
+    _add_secret(r)
+    r.add_argument("--reveal-key", action="store_true",
+                   help="show the exact answer next to wrong answers in the feedback")
+    r.add_argument("--visibility", default="visible", choices=VISIBILITIES,
+                   help="Gradescope visibility of each test (default visible)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("errata", help="check the seed's worked numbers; write docs/errata.md")
+    e.add_argument("--out", default=str(ERRATA), help=f"default {ERRATA}")
+    e.add_argument("--seed", default=str(SEED), help="the seed document to check")
+    e.add_argument("--check", action="store_true",
+                   help="do not write; exit 1 if the file differs from a fresh run")
+
+    v = sub.add_parser("preview", help="print one set (variant 0 unless a student is given)")
+    v.add_argument("--student", help="a student id (needs the secret)")
+    v.add_argument("--secret")
+    v.add_argument("--secret-file")
+    v.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    v.add_argument("--show", choices=("md", "answers", "key"), default="md")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"generate": _generate, "grade": _grade, "errata": _errata,
+                "preview": _preview}[args.command](args)
+    except UsageError as exc:
+        print(f"tt problems {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except RosterError as exc:
+        print(f"tt problems {args.command}: the roster has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+
+
+def _generate(args) -> int:
+    secret = _secret(args)
+    students = read_roster(args.roster)
+    summary = generate(students, secret, args.assignment, args.out, jobs=args.jobs,
+                       force=args.force, show_progress=not args.quiet)
+    print(f"{summary.students} students: {summary.written} sets written, {summary.skipped} "
+          f"already there; key in {Path(args.out) / 'key'}")
+    return 0
+
+
+def _grade(args) -> int:
+    secret = _secret(args)
+    students = read_roster(args.roster)
+    try:
+        summary = grade(args.answers_dir, students, secret, args.assignment, args.out,
+                        reveal=args.reveal_key, visibility=args.visibility,
+                        show_progress=not args.quiet)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    counts: dict[str, int] = {}
+    for o in summary.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+          + f"; gradebook in {Path(args.out) / 'class.csv'}")
+    for error in summary.errors:
+        print(f"tt problems grade: {error}", file=sys.stderr)
+    return 1 if summary.errors else 0
+
+
+def _errata(args) -> int:
+    text = errata_text(Path(args.seed))
+    out = Path(args.out)
+    if args.check:
+        current = out.read_text(encoding="utf-8") if out.is_file() else ""
+        if current != text:
+            print(f"{out} is out of date: run `tt problems errata`", file=sys.stderr)
+            return 1
+        print(f"{out} is up to date")
+        return 0
+    atomic_write_text(out, text)
+    print(f"wrote {out} ({text.count('### E')} disagreements)")
+    return 0
+
+
+def _preview(args) -> int:
+    if args.student:
+        secret = _secret(args)
+        student = Student(args.student)
+        seed = student_seed(secret, args.assignment, args.student)
+        variant = variant_id(seed)
+    else:
+        student, seed, variant = Student("variant0", "the seed's own numbers"), None, "0"
+    instances = build_set(seed)
+    if args.show == "md":
+        print(render_markdown(student, variant, args.assignment, instances), end="")
+    elif args.show == "answers":
+        print(render_answers(student, variant, args.assignment, instances), end="")
+    else:
+        for row in key_rows(student, variant, instances):
+            print(f"{row['answer_key']:<24} {row['answer']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

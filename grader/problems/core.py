@@ -1,0 +1,312 @@
+"""The shape of a problem, its answer parts, and exact number formatting.
+
+A problem has four parts (issue 5):
+
+    generate(dice) -> params       "nice" numbers from a seed
+    check(params)  -> [reasons]    well-posedness; a non-empty list rejects the draw
+    solve(params)  -> [Part]       the answers, exact (sympy Rationals or exact expressions)
+    verify(params, parts)          a second, independent derivation; raises if they differ
+
+plus a jinja2 template for the statement. `seed_params()` gives variant 0, the numbers of
+the seed document itself. `make_instance` runs the four in order and regenerates until
+the draw is well-posed.
+
+Answers are exact. A number is printed exactly when it is a terminating decimal, as a
+fraction p/q otherwise, so nothing here depends on how a machine formats floats.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from fractions import Fraction
+from typing import Any, Callable
+
+import sympy as sp
+
+from grader.problems.variants import Dice
+
+NUMBER, INTEGER, VECTOR, MATRIX, EXPRESSION, CHOICE = (
+    "number", "integer", "vector", "matrix", "expression", "choice")
+KINDS = (NUMBER, INTEGER, VECTOR, MATRIX, EXPRESSION, CHOICE)
+
+
+# ------------------------------------------------------------------------ tolerances
+@dataclass(frozen=True)
+class Tolerance:
+    """An entry is right when |yours - key| <= max(abs, rel * |key|)."""
+    name: str
+    rel: sp.Rational
+    abs: sp.Rational
+
+    def describe(self) -> str:
+        if self.rel == 0 and self.abs == 0:
+            return "exact"
+        return f"|yours - key| <= max({fmt(self.abs)}, {fmt(self.rel)}·|key|)"
+
+
+EXACT = Tolerance("exact", sp.Integer(0), sp.Integer(0))
+# Hand calculations rounded to four significant digits pass; a slip in the third does not.
+STANDARD = Tolerance("standard", sp.Rational(1, 1000), sp.Rational(1, 10**6))
+# Trajectories: the steps are small next to the values (W = 0.5, steps of 0.001), so the
+# values must carry seven significant digits for an error of one step to show.
+TRAJECTORY = Tolerance("trajectory", sp.Rational(1, 10**5), sp.Rational(1, 10**8))
+
+
+# ----------------------------------------------------------------------------- parts
+@dataclass(frozen=True)
+class Part:
+    """One answer the student gives, with its exact key.
+
+    answer: sympy number/expression (NUMBER, INTEGER, EXPRESSION), a tuple of them
+    (VECTOR), a tuple of row tuples (MATRIX) or a str (CHOICE).
+    """
+    name: str
+    prompt: str
+    kind: str
+    answer: Any
+    points: int
+    tol: Tolerance = STANDARD
+    symbols: tuple[str, ...] = ()     # variables allowed in an EXPRESSION answer
+    choices: tuple[str, ...] = ()     # allowed words of a CHOICE answer
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"Part {self.name}: unknown kind {self.kind!r}")
+
+    def form(self) -> str:
+        """What shape the answer takes, for the statement and the answers file."""
+        if self.kind == VECTOR:
+            n = len(self.answer)
+            return f"a vector of {n} numbers, like [{', '.join(EXAMPLE[i % 5] for i in range(n))}]"
+        if self.kind == MATRIX:
+            r, c = len(self.answer), len(self.answer[0])
+            return f"a {r}×{c} matrix, row by row, like {example_matrix(r, c)}"
+        if self.kind == EXPRESSION:
+            return f"an expression in {', '.join(self.symbols)}, like 2*x + 3"
+        if self.kind == CHOICE:
+            return "one of: " + ", ".join(self.choices)
+        if self.kind == INTEGER:
+            return "a whole number"
+        return "a number"
+
+
+EXAMPLE = ("1", "-0.5", "2", "0.25", "-3")
+
+
+def example_matrix(r: int, c: int) -> str:
+    return "[" + ", ".join("[" + ", ".join(EXAMPLE[(i * c + j) % 5] for j in range(c)) + "]"
+                           for i in range(r)) + "]"
+
+
+# ---------------------------------------------------------------------------- problems
+class NotWellPosed(Exception):
+    """No well-posed draw was found (a bug in a generator, never a student's fault)."""
+
+
+class DerivationMismatch(AssertionError):
+    """The two derivations of an answer disagree: the key must not be used."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str                     # "q07", "ex4": the prefix of the answer keys
+    title: str
+    source: str                  # where the seed asks it, e.g. "Question 7"
+    template: str                # file under grader/problems/templates/
+    seed_params: Callable[[], dict]
+    generate: Callable[[Dice], dict]
+    check: Callable[[dict], list[str]]
+    solve: Callable[[dict], list[Part]]
+    verify: Callable[[dict, list[Part]], None]
+
+
+@dataclass
+class Instance:
+    """One problem with its numbers and answers: what a student is given."""
+    problem: Problem
+    params: dict
+    parts: list[Part]
+    draws: int = 1               # how many draws the well-posedness checks needed
+    statement: str = field(default="", repr=False)
+
+    @property
+    def points(self) -> int:
+        return sum(p.points for p in self.parts)
+
+    def answer_key(self, part: Part) -> str:
+        return f"{self.problem.key}.{part.name}"
+
+
+MAX_DRAWS = 500
+
+
+def make_instance(problem: Problem, seed: bytes | None) -> Instance:
+    """Variant 0 when seed is None; otherwise draw until well-posed, solve and verify."""
+    if seed is None:
+        params, draws = problem.seed_params(), 1
+        reasons = problem.check(params)
+        if reasons:
+            raise NotWellPosed(f"{problem.key}: the seed's own numbers fail: {reasons}")
+    else:
+        dice = Dice(seed, problem.key)
+        for draws in range(1, MAX_DRAWS + 1):
+            params = problem.generate(dice)
+            if not problem.check(params):
+                break
+        else:
+            raise NotWellPosed(f"{problem.key}: no well-posed draw in {MAX_DRAWS} tries")
+    parts = problem.solve(params)
+    problem.verify(params, parts)
+    return Instance(problem, params, parts, draws)
+
+
+# ------------------------------------------------------------------- exact comparison
+def agree(what: str, a, b, digits: int = 50) -> None:
+    """Raise DerivationMismatch unless a == b (exactly, or to `digits` digits if irrational).
+
+    a and b may be numbers, tuples or nested tuples of the same shape.
+    """
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        if not (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list))) or len(a) != len(b):
+            raise DerivationMismatch(f"{what}: shapes differ: {a!r} vs {b!r}")
+        for i, (x, y) in enumerate(zip(a, b)):
+            agree(f"{what}[{i}]", x, y, digits)
+        return
+    a, b = as_sym(a), as_sym(b)
+    if a.is_Rational and b.is_Rational:
+        if a != b:
+            raise DerivationMismatch(f"{what}: {a} != {b}")
+        return
+    x, y = numeric(a), numeric(b)
+    if not abs(x - y) <= max(1, abs(x)) * sp.Float(10) ** -digits:
+        raise DerivationMismatch(f"{what}: {sp.N(x, 20)} != {sp.N(y, 20)}")
+
+
+class Compiled:
+    """Symbolic expressions prepared for fast exact evaluation at many points.
+
+    sympy.cse factors out common subexpressions once; evaluating then substitutes
+    numbers one small expression at a time instead of walking a large tree.
+    """
+
+    def __init__(self, exprs):
+        self.replacements, self.reduced = sp.cse(list(exprs))
+
+    def at(self, values: dict) -> tuple:
+        env = dict(values)
+        for sym, expr in self.replacements:
+            env[sym] = expr.xreplace(env)
+        return tuple(e.xreplace(env) for e in self.reduced)
+
+
+PRECISION = 60
+
+
+@lru_cache(maxsize=4096)
+def numeric(x: sp.Basic) -> sp.Float:
+    """x evaluated to 60 significant digits (mpmath: the same digits on every machine).
+
+    Cached, because the keys of Exercise 4 nest square roots and are evaluated more
+    than once (by the check, the key file and the grader).
+    """
+    return sp.N(x, PRECISION)
+
+
+# ------------------------------------------------------------------------- formatting
+def as_sym(x) -> sp.Basic:
+    """A sympy number from one of our own values (an int or a sympy object).
+
+    Strings are refused on purpose: text is never handed to sympy (see parse.py).
+    """
+    if isinstance(x, sp.Basic):
+        return x
+    if isinstance(x, int) and not isinstance(x, bool):
+        return sp.Integer(x)
+    if isinstance(x, Fraction):
+        return sp.Rational(x.numerator, x.denominator)
+    raise TypeError(f"as_sym: expected an int or a sympy value, got {type(x).__name__}")
+
+
+def R(text: str | int) -> sp.Rational:
+    """An exact number from its decimal spelling: R("0.5") == 1/2, R("1e-5") == 1/100000."""
+    f = Fraction(str(text))
+    return sp.Rational(f.numerator, f.denominator)
+
+
+def _terminating(q: sp.Rational) -> int | None:
+    """The number of decimals of q if q is a terminating decimal, else None."""
+    d, twos, fives = int(q.q), 0, 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    return max(twos, fives) if d == 1 else None
+
+
+def fmt(x) -> str:
+    """An exact number as text: '-0.025', '3', '1/3'; an irrational one to 12 digits.
+
+    Integers get no separators; decimals never use exponent notation, so 1e-5 prints as
+    '0.00001'. Everything is integer arithmetic: the same text on every machine.
+    """
+    x = as_sym(x)
+    if x.is_Integer:
+        return str(int(x))
+    if x.is_Rational:
+        places = _terminating(x)
+        if places is None:
+            return f"{int(x.p)}/{int(x.q)}"
+        n = abs(int(x.p)) * 10**places // int(x.q)
+        digits = str(n).rjust(places + 1, "0")
+        text = digits[:-places] + "." + digits[-places:]
+        return ("-" if x < 0 else "") + text
+    return fmt_approx(x, 12)
+
+
+def fmt_approx(x, sig: int = 12) -> str:
+    """An irrational value rounded to `sig` significant digits (mpmath, deterministic)."""
+    v = sp.N(x, sig)
+    text = sp.sstr(v, full_prec=False)
+    return text
+
+
+def fmt_exact(x) -> str:
+    """The exact value as sympy prints it: '-1/40', 'sqrt(2)/2 + 1/10'."""
+    return sp.sstr(as_sym(x), order="lex")
+
+
+def fmt_vec(xs) -> str:
+    return "[" + ", ".join(fmt(x) for x in xs) + "]"
+
+
+def fmt_mat(rows) -> str:
+    return "[" + ", ".join(fmt_vec(r) for r in rows) + "]"
+
+
+def fmt_value(kind: str, value) -> str:
+    """A key in the notation students write answers in."""
+    if kind == VECTOR:
+        return fmt_vec(value)
+    if kind == MATRIX:
+        return fmt_mat(value)
+    if kind == CHOICE:
+        return str(value)
+    if kind == EXPRESSION:
+        return sp.sstr(value, order="lex").replace("**", "^")
+    return fmt(value)
+
+
+def decimal30(value, kind: str = NUMBER) -> str:
+    """The key to 30 significant digits (exact values print exactly)."""
+    def one(x):
+        x = as_sym(x)
+        return fmt(x) if x.is_Rational else str(sp.N(numeric(x), 30))
+    if kind == VECTOR:
+        return "[" + ", ".join(one(x) for x in value) + "]"
+    if kind == MATRIX:
+        return "[" + ", ".join("[" + ", ".join(one(x) for x in r) + "]" for r in value) + "]"
+    if kind in (CHOICE, EXPRESSION):
+        return fmt_value(kind, value)
+    return one(value)

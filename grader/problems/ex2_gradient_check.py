@@ -1,0 +1,105 @@
+"""Exercise 2: the derivative of a quadratic, and its numerical check.
+
+    f(x)  = a x² + b x + c
+    f'(x) = 2a x + b                                         (the power rule)
+    central difference (f(x+ε) - f(x-ε)) / (2ε) = 2a x + b   exactly, for every ε
+    forward difference (f(x+ε) - f(x)) / ε      = 2a x + b + a ε
+
+The central difference of a quadratic has no truncation error at all, while the
+forward difference is off by exactly a·ε: the reason gradient checks use central
+differences (seed, "Gradient Checking").
+
+The seed fixes f(x) = x² + 3x + 2 and ε = 1e-5 but no point; variant 0 checks at x = 2.
+The second derivation is sympy.diff against the power rule, and the two difference
+quotients expanded symbolically in ε.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from grader.problems.core import (EXPRESSION, NUMBER, STANDARD, Part, Problem, R, Tolerance,
+                                  agree, fmt)
+from grader.problems.variants import Dice
+
+x, e = sp.symbols("x epsilon")
+
+# The forward-difference error a·ε is tiny: only a relative tolerance can tell it apart.
+RELATIVE = Tolerance("relative", sp.Rational(1, 1000), sp.Integer(0))
+
+
+def seed_params() -> dict:
+    return with_text({"a": R(1), "b": R(3), "c": R(2), "x0": R(2), "eps": R("0.00001")})
+
+
+def generate(dice: Dice) -> dict:
+    return with_text({"a": sp.Integer(dice.choice([-3, -2, -1, 1, 2, 3, 4])),
+                      "b": sp.Integer(dice.integer(-6, 6)),
+                      "c": sp.Integer(dice.integer(-5, 5)),
+                      "x0": dice.decimal(-3, 3, 1),
+                      "eps": dice.choice([R("0.001"), R("0.0001"), R("0.00001")])})
+
+
+def with_text(p: dict) -> dict:
+    """Add the statement's spelling of f: 'x² + 3x + 2', '-2x² - x'."""
+    terms = []
+    for coef, power in ((p["a"], "x²"), (p["b"], "x"), (p["c"], "")):
+        if coef == 0:
+            continue
+        sign = "-" if coef < 0 else "+"
+        mag = abs(int(coef))
+        body = power if (mag == 1 and power) else f"{mag}{power}"
+        terms.append((sign, body))
+    text = ("-" if terms[0][0] == "-" else "") + terms[0][1]
+    text += "".join(f" {s} {b}" for s, b in terms[1:])
+    return {**p, "f_text": text}
+
+
+def f(p: dict):
+    return p["a"] * x**2 + p["b"] * x + p["c"]
+
+
+def check(p: dict) -> list[str]:
+    reasons = []
+    if p["a"] == 0:
+        reasons.append("a = 0: f is not a quadratic")
+    if 2 * p["a"] * p["x0"] + p["b"] == 0:
+        reasons.append("f'(x0) = 0: a relative error would divide by zero")
+    if p["eps"] <= 0:
+        reasons.append("ε must be positive")
+    return reasons
+
+
+def solve(p: dict) -> list[Part]:
+    a, b, x0, eps = p["a"], p["b"], p["x0"], p["eps"]
+    slope = 2 * a * x0 + b
+    fx = f(p)
+
+    def at(v):
+        return fx.xreplace({x: v})
+
+    central = (at(x0 + eps) - at(x0 - eps)) / (2 * eps)
+    forward_q = (at(x0 + eps) - at(x0)) / eps
+    return [Part("derivative", "f'(x) as an expression in x", EXPRESSION, 2 * a * x + b, 3,
+                 STANDARD, symbols=("x",)),
+            Part("analytic", f"f'({fmt(x0)}) from your formula", NUMBER, slope, 1, STANDARD),
+            Part("central", "the central difference at x0", NUMBER, central, 2, STANDARD),
+            Part("forward_error", "forward difference minus f'(x0)", NUMBER,
+                 forward_q - slope, 2, RELATIVE)]
+
+
+def verify(p: dict, parts: list[Part]) -> None:
+    fx = f(p)
+    agree("ex2 sympy.diff vs power rule", 0, sp.expand(parts[0].answer - sp.diff(fx, x)))
+    slope = sp.diff(fx, x).xreplace({x: p["x0"]})
+    agree("ex2 analytic", parts[1].answer, slope)
+    central = sp.expand((fx.xreplace({x: x + e}) - fx.xreplace({x: x - e})) / (2 * e))
+    forward = sp.expand((fx.xreplace({x: x + e}) - fx) / e)
+    # Symbolically: no ε left in the central difference, exactly a·ε in the forward one.
+    agree("ex2 central (symbolic)", 0, sp.expand(central - sp.diff(fx, x)))
+    agree("ex2 forward error (symbolic)", 0, sp.expand(forward - sp.diff(fx, x) - p["a"] * e))
+    agree("ex2 central", parts[2].answer, central.xreplace({x: p["x0"]}))
+    agree("ex2 forward error", parts[3].answer, p["a"] * p["eps"])
+
+
+PROBLEM = Problem("ex2", "Gradient verification", "Exercise 2", "ex2.md.j2",
+                  seed_params, generate, check, solve, verify)

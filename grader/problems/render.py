@@ -1,0 +1,213 @@
+"""Render a student's set as Markdown, HTML and a Jupyter notebook, plus the blank
+answers file and the instructor's key rows.
+
+Statements are jinja2 templates under grader/problems/templates/ that write Markdown.
+The HTML page renders the same Markdown through a small converter that knows only what
+the templates use (paragraphs, fenced code, lists, `code`, **bold**) and escapes
+everything else; the page template itself autoescapes. Text from the roster (names)
+is escaped in every format, since a notebook's Markdown cells render HTML.
+
+All output is a pure function of (student, variant): no dates, no random cell ids, no
+float formatting. Regenerating a set gives the same bytes.
+"""
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup, escape
+
+from grader.problems.core import (Instance, decimal30, fmt, fmt_exact, fmt_mat, fmt_value,
+                                  fmt_vec)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _vec1(x) -> str:
+    return "[" + fmt(x) + "]"
+
+
+def md_escape(text: str) -> str:
+    """Roster text inside Markdown: HTML-escaped, and Markdown's own marks neutralized."""
+    text = html.escape(str(text), quote=True)
+    return re.sub(r"([\\`*_{}\[\]#|])", r"\\\1", text)
+
+
+@lru_cache(maxsize=None)
+def _env(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=autoescape, undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=False)
+    env.filters.update(num=fmt, vec=fmt_vec, mat=fmt_mat, vec1=_vec1, md=md_escape,
+                       markdown=markdown_to_html)
+    return env
+
+
+def statement(inst: Instance) -> str:
+    """The Markdown statement of one problem instance."""
+    if not inst.statement:
+        template = _env(False).get_template(inst.problem.template)
+        inst.statement = template.render(p=inst.params).strip() + "\n"
+    return inst.statement
+
+
+# ------------------------------------------------------------ Markdown subset -> HTML
+_INLINE_CODE = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def _inline(text: str) -> str:
+    """Escape, then turn `code` and **bold** into tags (only on already-escaped text)."""
+    out, pos = [], 0
+    for m in _INLINE_CODE.finditer(text):
+        out.append(_BOLD.sub(r"<strong>\1</strong>", str(escape(text[pos:m.start()]))))
+        out.append(f"<code>{escape(m.group(1))}</code>")
+        pos = m.end()
+    out.append(_BOLD.sub(r"<strong>\1</strong>", str(escape(text[pos:]))))
+    return "".join(out)
+
+
+def markdown_to_html(text: str) -> Markup:
+    """The Markdown our templates write, as safe HTML."""
+    html_out: list[str] = []
+    para: list[str] = []
+    list_tag: str | None = None
+    lines = text.split("\n")
+
+    def flush_para():
+        if para:
+            html_out.append("<p>" + _inline(" ".join(para)) + "</p>")
+            para.clear()
+
+    def close_list():
+        nonlocal list_tag
+        if list_tag:
+            html_out.append(f"</{list_tag}>")
+            list_tag = None
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("```"):
+            flush_para()
+            close_list()
+            block = []
+            i += 1
+            while i < len(lines) and not lines[i].startswith("```"):
+                block.append(lines[i])
+                i += 1
+            html_out.append("<pre>" + str(escape("\n".join(block))) + "</pre>")
+        elif re.match(r"\s*(- |\d+\. )", line):
+            flush_para()
+            tag = "ul" if line.lstrip().startswith("- ") else "ol"
+            if list_tag != tag:
+                close_list()
+                html_out.append(f"<{tag}>")
+                list_tag = tag
+            item = re.sub(r"^\s*(- |\d+\. )", "", line)
+            # Continuation lines of a list item are indented.
+            while i + 1 < len(lines) and lines[i + 1].startswith("   ") and lines[i + 1].strip():
+                i += 1
+                item += " " + lines[i].strip()
+            html_out.append("<li>" + _inline(item) + "</li>")
+        elif not line.strip():
+            flush_para()
+            close_list()
+        else:
+            close_list()
+            para.append(line.strip())
+        i += 1
+    flush_para()
+    close_list()
+    return Markup("\n".join(html_out))
+
+
+# ---------------------------------------------------------------------- whole sets
+def _context(student, variant: str, assignment: str, instances: list[Instance]) -> dict:
+    problems = []
+    for n, inst in enumerate(instances, start=1):
+        problems.append({"number": n, "key": inst.problem.key, "title": inst.problem.title,
+                         "source": inst.problem.source, "points": inst.points,
+                         "statement": statement(inst),
+                         "parts": [{"key": inst.answer_key(p), "prompt": p.prompt,
+                                    "form": p.form(), "points": p.points,
+                                    "tolerance": p.tol.describe() if p.kind not in
+                                    ("choice", "expression") else "exact"}
+                                   for p in inst.parts]})
+    return {"student": student, "variant": variant, "assignment": assignment,
+            "problems": problems, "total": sum(i.points for i in instances)}
+
+
+def render_markdown(student, variant, assignment, instances) -> str:
+    ctx = _context(student, variant, assignment, instances)
+    return _env(False).get_template("problem_set.md.j2").render(**ctx)
+
+
+def render_html(student, variant, assignment, instances) -> str:
+    ctx = _context(student, variant, assignment, instances)
+    return _env(True).get_template("problem_set.html.j2").render(**ctx)
+
+
+def render_answers(student, variant, assignment, instances) -> str:
+    ctx = _context(student, variant, assignment, instances)
+    return _env(False).get_template("answers.txt.j2").render(**ctx)
+
+
+def render_notebook(student, variant, assignment, instances) -> str:
+    """A notebook with one Markdown cell per problem and a scratch code cell after it.
+
+    Cell ids are fixed (problem keys), so the file is the same on every run.
+    """
+    import nbformat   # imported here: it takes a second to import, and only this needs it
+
+    ctx = _context(student, variant, assignment, instances)
+    head = _env(False).get_template("notebook_intro.md.j2").render(**ctx).strip()
+    # Cells are built as plain nodes and the whole notebook is validated once, by
+    # nbformat.writes (new_markdown_cell would validate every cell on its own, 30x slower).
+    def cell(kind: str, source: str, cell_id: str):
+        node = {"cell_type": kind, "id": cell_id, "metadata": {}, "source": source}
+        if kind == "code":
+            node.update(execution_count=None, outputs=[])
+        return nbformat.from_dict(node)
+
+    cells = [cell("markdown", head, "intro")]
+    for prob in ctx["problems"]:
+        title = f"## {prob['number']}. {prob['title']} ({prob['points']} points)\n\n"
+        keys = "\n".join(f"- `{p['key']}`: {p['prompt']} ({p['form']})" for p in prob["parts"])
+        cells.append(cell("markdown", title + prob["statement"] + "\n**Answers file keys:**\n\n"
+                          + keys, f"{prob['key']}-statement"))
+        cells.append(cell("code", f"# Scratch work for problem {prob['number']}\n",
+                          f"{prob['key']}-work"))
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    return nbformat.writes(nb) + "\n"
+
+
+# ----------------------------------------------------------------------------- keys
+def key_rows(student, variant: str, instances: list[Instance]) -> list[dict]:
+    """One row per answer part: the instructor's key, exact and to 30 digits."""
+    rows = []
+    for inst in instances:
+        for p in inst.parts:
+            rows.append({"student_id": student.student_id, "variant": variant,
+                         "answer_key": inst.answer_key(p), "kind": p.kind, "points": p.points,
+                         "tolerance": p.tol.name if p.kind not in ("choice", "expression")
+                         else "exact",
+                         "answer": fmt_value(p.kind, p.answer),
+                         "exact": _exact(p), "decimal": decimal30(p.answer, p.kind)})
+    return rows
+
+
+def _exact(part) -> str:
+    if part.kind in ("choice",):
+        return str(part.answer)
+    if part.kind == "vector":
+        return "[" + ", ".join(fmt_exact(x) for x in part.answer) + "]"
+    if part.kind == "matrix":
+        return "[" + ", ".join("[" + ", ".join(fmt_exact(x) for x in r) + "]"
+                               for r in part.answer) + "]"
+    return fmt_exact(part.answer)

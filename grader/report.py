@@ -1,0 +1,213 @@
+"""Report formats shared by every grader: Gradescope's results.json, a feedback page, and
+a class gradebook CSV.
+
+    report = Report(student="s001", title="Stage 10 problem set",
+                    tests=[TestResult("q07.dlogits", 3.0, 4, "failed", output="[...]",
+                                      checked="a vector of 4 numbers",
+                                      diagnosis="entry 4: the sign is flipped",
+                                      group="1. ∂loss/∂logits")],
+                    execution_time=0.12, notes=[])
+    write_results_json(report, "out/s001/results.json")
+    write_feedback_html(report, "out/s001/feedback.html")
+    write_class_csv(rows, ["student_id", "score"], "out/class.csv")
+
+results.json follows the Gradescope autograder specification
+(https://gradescope-autograders.readthedocs.io/en/latest/specs/): top-level `score`,
+`execution_time` (seconds), `output`, `visibility`, `stdout_visibility` and `tests`; each
+test has `name`, `score`, `max_score`, `status` ("passed" or "failed"), `output` and
+`visibility` ("hidden", "after_due_date", "after_published" or "visible"), plus `tags`
+when the test belongs to a group.
+
+Student-provided text (a test's `output`) is capped at OUTPUT_CAP characters everywhere,
+and the feedback page is rendered by jinja2 with autoescaping on, so nothing a student
+writes becomes markup. Every file is written atomically (tt.io).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import jinja2
+
+from tt.io import atomic_write_json, atomic_write_text
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+STATUSES = ("passed", "failed")
+OUTPUT_CAP = 4000      # characters of a test's output (student-provided text)
+TEXT_CAP = 2000        # characters of the grader's own fields (checked, diagnosis)
+NAME_CAP = 200
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def truncate(text: str, cap: int) -> str:
+    """At most `cap` characters, with a note saying how much was cut."""
+    text = "" if text is None else str(text)
+    if len(text) <= cap:
+        return text
+    return text[:cap] + f"\n… [truncated: {len(text) - cap:,} more characters]"
+
+
+@dataclass
+class TestResult:
+    """One graded check. `checked` says what was tested; `diagnosis` what went wrong."""
+    name: str
+    score: float
+    max_score: float
+    status: str
+    output: str = ""
+    visibility: str = "visible"
+    checked: str = ""
+    diagnosis: str = ""
+    group: str = ""
+
+    __test__ = False          # not a pytest test class, despite the name
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"TestResult {self.name!r}: status must be one of {STATUSES}, "
+                             f"got {self.status!r}")
+        if self.visibility not in VISIBILITIES:
+            raise ValueError(f"TestResult {self.name!r}: visibility must be one of "
+                             f"{VISIBILITIES}, got {self.visibility!r}")
+        for what in ("score", "max_score"):
+            value = getattr(self, what)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"TestResult {self.name!r}: {what} must be a finite number, "
+                                 f"got {value!r}")
+
+
+@dataclass
+class Report:
+    student: str
+    title: str
+    tests: list[TestResult]
+    execution_time: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    visibility: str = "visible"
+    stdout_visibility: str = "hidden"
+
+    @property
+    def score(self) -> float:
+        return round(sum(t.score for t in self.tests), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(t.max_score for t in self.tests), 4)
+
+    def groups(self) -> list[tuple[str, list[TestResult]]]:
+        """Tests grouped by `group`, in the order the groups first appear."""
+        order: dict[str, list[TestResult]] = {}
+        for t in self.tests:
+            order.setdefault(t.group, []).append(t)
+        return list(order.items())
+
+
+# ----------------------------------------------------------------------- results.json
+def _test_output(t: TestResult) -> str:
+    lines = []
+    if t.checked:
+        lines.append("Checked: " + truncate(t.checked, TEXT_CAP))
+    if t.output:
+        lines.append(truncate(t.output, OUTPUT_CAP))
+    if t.diagnosis:
+        lines.append("Diagnosis: " + truncate(t.diagnosis, TEXT_CAP))
+    return "\n".join(lines)
+
+
+def _number(x: float):
+    """Whole numbers as ints, so 4.0 is written 4 (Gradescope accepts both)."""
+    return int(x) if float(x).is_integer() else round(float(x), 4)
+
+
+def results_json(report: Report) -> dict:
+    """The report as a Gradescope results.json object."""
+    tests = []
+    for t in report.tests:
+        entry = {"name": truncate(t.name, NAME_CAP), "score": _number(t.score),
+                 "max_score": _number(t.max_score), "status": t.status,
+                 "output": _test_output(t), "visibility": t.visibility}
+        if t.group:
+            entry["tags"] = [truncate(t.group, NAME_CAP)]
+        tests.append(entry)
+    summary = f"{report.title}: {_number(report.score)} / {_number(report.max_score)}"
+    output = "\n".join([summary, *(truncate(n, TEXT_CAP) for n in report.notes)])
+    return {"score": _number(report.score),
+            "execution_time": round(float(report.execution_time), 3),
+            "output": output, "visibility": report.visibility,
+            "stdout_visibility": report.stdout_visibility, "tests": tests}
+
+
+def write_results_json(report: Report, path) -> Path:
+    return atomic_write_json(path, results_json(report))
+
+
+# ---------------------------------------------------------------------- feedback page
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                              autoescape=jinja2.select_autoescape(["html", "j2"],
+                                                                  default=True),
+                              undefined=jinja2.StrictUndefined)
+
+
+def render_feedback_html(report: Report) -> str:
+    """A self-contained page: the total, then per test what was checked, the score, the
+    status, the (truncated) output and the diagnosis, grouped by `group`."""
+    groups = []
+    for name, tests in report.groups():
+        groups.append({"name": name,
+                       "score": _number(sum(t.score for t in tests)),
+                       "max_score": _number(sum(t.max_score for t in tests)),
+                       "tests": [{"name": truncate(t.name, NAME_CAP), "status": t.status,
+                                  "score": _number(t.score), "max_score": _number(t.max_score),
+                                  "checked": truncate(t.checked, TEXT_CAP),
+                                  "output": truncate(t.output, OUTPUT_CAP),
+                                  "diagnosis": truncate(t.diagnosis, TEXT_CAP)}
+                                 for t in tests]})
+    return _env().get_template("feedback.html.j2").render(
+        student=truncate(report.student, NAME_CAP), title=truncate(report.title, NAME_CAP),
+        score=_number(report.score), max_score=_number(report.max_score),
+        execution_time=round(float(report.execution_time), 3),
+        notes=[truncate(n, TEXT_CAP) for n in report.notes], groups=groups,
+        passed=sum(t.status == "passed" for t in report.tests), total=len(report.tests),
+        output_cap=OUTPUT_CAP)
+
+
+def write_feedback_html(report: Report, path) -> Path:
+    return atomic_write_text(path, render_feedback_html(report))
+
+
+# ---------------------------------------------------------------------------- gradebook
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula gets a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(_number(value)) if math.isfinite(value) else ""
+    text = str(value)
+    if text.startswith(FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def write_class_csv(rows: Iterable[dict], columns: list[str], path) -> Path:
+    """A gradebook: one row per dict, the given columns in order (missing cells empty)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return atomic_write_text(path, buf.getvalue())
