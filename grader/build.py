@@ -71,7 +71,7 @@ def solution_regions(text: str, filename: str = "<text>") -> list[Region]:
                                  f"(line {open_at + 1})")
             regions.append(Region(open_at, i, indent, owner[-1]))
             open_at = None
-        elif "BEGIN SOLUTION" in stripped or "END SOLUTION" in stripped:
+        elif stripped.startswith("#") and ("BEGIN SOLUTION" in stripped or "END SOLUTION" in stripped):
             raise BuildError(f"{filename}:{i + 1}: malformed marker {stripped!r}; "
                              f"write exactly {BEGIN!r} or {END!r}")
     if open_at is not None:

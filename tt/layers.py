@@ -10,8 +10,8 @@ of the forward's input: float64 for checking, float32 for speed.
 No Jacobian is ever built. Softmax backward is `y * (g - sum(g * y))` row by row;
 cross-entropy fused with softmax is `(p - onehot) / B`.
 
-The bodies between `### BEGIN SOLUTION` and `### END SOLUTION` answer exercises: the
-student edition of `tt` replaces them with `raise NotImplementedError`.
+The bodies marked as SOLUTION answer exercises: the student edition of `tt` replaces
+them with `raise NotImplementedError` (see grader/build.py).
 """
 from __future__ import annotations
 
