@@ -14,6 +14,8 @@ and gets right answers even if you have not written those yet.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 import tt
@@ -140,11 +142,14 @@ def returned(function, result, n):
 
 
 # ----------------------------------------------------------- backward by differences
-def numerical_ops():
+def numerical_ops(dtype=None):
     """A tt.Ops whose every backward is computed by finite differences of tt's forward.
 
     Slow (a forward pass per input entry), so the tests that use it keep shapes small.
-    Each function rebuilds its forward's inputs from the cache.
+    Each function rebuilds its forward's inputs from the cache. The differences are
+    taken in float64; with `dtype` (e.g. np.float32) every gradient is returned in that
+    dtype, as a real backward pass of float32 inputs would return it, so a composite
+    exercise's float32 test can check that the composite keeps the dtype too.
     """
     def linear(dout, cache):
         inputs = {"x": cache.x, "W": cache.W}
@@ -226,8 +231,24 @@ def numerical_ops():
     def model(dlogits, cache, ops=None):
         raise NotImplementedError("numerical_ops() has no model_backward: exercise 9 is that function")
 
-    return tt.Ops(linear_backward=linear, relu_backward=relu, softmax_backward=softmax,
-                  softmax_cross_entropy_backward=softmax_cross_entropy,
-                  layernorm_backward=layernorm, attention_backward=attention, mha_backward=mha,
-                  ffn_backward=ffn, add_norm_backward=add_norm, block_backward=block,
-                  embedding_backward=embedding, output_backward=output, model_backward=model)
+    ops = tt.Ops(linear_backward=linear, relu_backward=relu, softmax_backward=softmax,
+                 softmax_cross_entropy_backward=softmax_cross_entropy,
+                 layernorm_backward=layernorm, attention_backward=attention, mha_backward=mha,
+                 ffn_backward=ffn, add_norm_backward=add_norm, block_backward=block,
+                 embedding_backward=embedding, output_backward=output, model_backward=model)
+    if dtype is None:
+        return ops
+
+    def cast(result):
+        if isinstance(result, np.ndarray):
+            return result.astype(dtype)
+        if isinstance(result, tuple):
+            return tuple(cast(r) for r in result)
+        if isinstance(result, dict):
+            return {k: cast(v) for k, v in result.items()}
+        return result                      # None (a missing bias)
+
+    def in_dtype(fn):
+        return lambda *args, **kwargs: cast(fn(*args, **kwargs))
+
+    return ops.replace(**{f.name: in_dtype(getattr(ops, f.name)) for f in dataclasses.fields(ops)})
