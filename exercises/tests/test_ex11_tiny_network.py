@@ -1,0 +1,120 @@
+"""Exercise 11: the seed's 2 -> 2 -> 1 network, worked by hand, then any size by finite differences."""
+import numpy as np
+import pytest
+
+from exercises.tests import harness as h
+
+pytestmark = pytest.mark.ex11
+
+FIELDS = ("doutput", "dW2", "db2", "dhidden", "dW1", "db1")
+
+
+def seed_inputs(dtype=np.float64):
+    return {"x": np.array([2.0, 1.0], dtype),
+            "W1": np.array([[0.5, -0.3], [0.2, 0.4]], dtype),
+            "b1": np.array([0.1, -0.1], dtype),
+            "W2": np.array([[0.6], [0.3]], dtype),
+            "b2": np.array([0.2], dtype),
+            "target": np.array([1.5], dtype)}
+
+
+# The seed's network by hand. Forward:
+#   z      = x @ W1 + b1 = [2(0.5) + 1(0.2) + 0.1,  2(-0.3) + 1(0.4) - 0.1] = [1.3, -0.3]
+#   hidden = ReLU(z)     = [1.3, 0]                     (the second unit is off)
+#   output = 1.3(0.6) + 0(0.3) + 0.2 = 0.78 + 0.2       = [0.98]
+#   loss   = 0.5 (0.98 - 1.5)^2 = 0.5 (-0.52)^2 = 0.5 (0.2704) = 0.1352
+# Backward:
+#   doutput = output - target          = [-0.52]
+#   dW2     = hidden^T doutput         = [[1.3(-0.52)], [0(-0.52)]] = [[-0.676], [0]]
+#   db2     = doutput                  = [-0.52]
+#   dhidden = doutput W2^T             = [-0.52(0.6), -0.52(0.3)]   = [-0.312, -0.156]
+#   dz      = dhidden where z > 0      = [-0.312, 0]                 (ReLU blocks unit 2)
+#   dW1     = x^T dz                   = [[2(-0.312), 0], [1(-0.312), 0]] = [[-0.624, 0], [-0.312, 0]]
+#   db1     = dz                       = [-0.312, 0]
+BY_HAND = {"z": [1.3, -0.3], "hidden": [1.3, 0.0], "output": [0.98], "loss": 0.1352,
+           "doutput": [-0.52], "dW2": [[-0.676], [0.0]], "db2": [-0.52], "dhidden": [-0.312, -0.156],
+           "dW1": [[-0.624, 0.0], [-0.312, 0.0]], "db1": [-0.312, 0.0]}
+
+
+def test_seed_forward_by_hand(impl):
+    ex = impl("ex11_tiny_network")
+    inp = seed_inputs()
+    loss, cache = h.returned("tiny_forward", ex.tiny_forward(**inp), 2)
+    assert isinstance(loss, float), f"tiny_forward: the loss should be a Python float, not {type(loss).__name__}"
+    assert abs(loss - BY_HAND["loss"]) <= 1e-12, f"tiny_forward: loss should be 0.5 (0.98 - 1.5)^2 = 0.1352, got {loss!r}"
+    for name in ("z", "hidden", "output"):
+        h.check("tiny_forward", f"cache.{name}", getattr(cache, name), np.array(BY_HAND[name]),
+                like=inp["x"], tol=1e-12)
+
+
+def test_seed_backward_by_hand(impl):
+    ex = impl("ex11_tiny_network")
+    _, cache = ex.tiny_forward(**seed_inputs())
+    grads = h.returned("tiny_backward", ex.tiny_backward(1.0, cache), 6)
+    for name, got in zip(FIELDS, grads):
+        h.check("tiny_backward", name, got, np.array(BY_HAND[name]), like=seed_inputs()["x"], tol=1e-12)
+    assert getattr(grads, "_fields", None) == FIELDS, \
+        "tiny_backward should return TinyGrads(doutput, dW2, db2, dhidden, dW1, db1), so g.dW1 works"
+
+
+def test_a_dead_relu_unit_gets_no_gradient(impl):
+    """z[1] = -0.3 < 0, so nothing reaches W1[:, 1] or b1[1] (the seed's sparse gradients),
+    although dhidden[1] = -0.156 is not zero."""
+    ex = impl("ex11_tiny_network")
+    _, cache = ex.tiny_forward(**seed_inputs())
+    g = ex.tiny_backward(1.0, cache)
+    assert g.dhidden[1] != 0, "dhidden[1] = doutput * W2[1] = -0.52 * 0.3 is not zero"
+    assert np.all(g.dW1[:, 1] == 0) and g.db1[1] == 0, \
+        f"the second hidden unit is off (z = -0.3): dW1[:, 1] and db1[1] must be exactly 0, got {g.dW1[:, 1]}, {g.db1[1]}"
+
+
+# ------------------------------------------------------------ any size, by differences
+def random_inputs(D, Hd, K, seed, dtype=np.float64):
+    r = h.rng(seed)
+    x, W1 = r.standard_normal(D), r.standard_normal((D, Hd))
+    z = h.away_from_kink(r.standard_normal(Hd), margin=0.1)      # both signs, none near 0
+    return {k: v.astype(dtype) for k, v in {
+        "x": x, "W1": W1, "b1": z - x @ W1, "W2": r.standard_normal((Hd, K)),
+        "b2": r.standard_normal(K), "target": r.standard_normal(K)}.items()}
+
+
+def expected_grads(inp, dloss):
+    """By finite differences of the network written out here, in float64."""
+    f = {k: v.astype(np.float64) for k, v in inp.items()}
+
+    def net(x, W1, b1, W2, b2):
+        out = np.maximum(x @ W1 + b1, 0) @ W2 + b2
+        return np.array(0.5 * np.sum((out - f["target"]) ** 2)), None
+
+    g = h.vjp(net, {k: f[k] for k in ("x", "W1", "b1", "W2", "b2")}, dloss)
+    hidden = np.maximum(f["x"] @ f["W1"] + f["b1"], 0)
+    output = hidden @ f["W2"] + f["b2"]
+    g["dhidden"] = h.vjp(lambda hid: (np.array(0.5 * np.sum((hid @ f["W2"] + f["b2"] - f["target"]) ** 2)), None),
+                         {"hid": hidden}, dloss)["hid"]
+    g["doutput"] = h.vjp(lambda o: (np.array(0.5 * np.sum((o - f["target"]) ** 2)), None),
+                         {"o": output}, dloss)["o"]
+    return {"doutput": g["doutput"], "dW2": g["W2"], "db2": g["b2"], "dhidden": g["dhidden"],
+            "dW1": g["W1"], "db1": g["b1"]}
+
+
+@pytest.mark.parametrize("D,Hd,K,dloss", [(2, 2, 1, 1.0), (3, 5, 2, 1.0), (4, 7, 3, 0.3)])
+def test_random_networks(impl, D, Hd, K, dloss):
+    ex = impl("ex11_tiny_network")
+    inp = random_inputs(D, Hd, K, seed=D * 10 + Hd)
+    loss, cache = ex.tiny_forward(**inp)
+    out = np.maximum(inp["x"] @ inp["W1"] + inp["b1"], 0) @ inp["W2"] + inp["b2"]
+    assert abs(loss - 0.5 * np.sum((out - inp["target"]) ** 2)) <= 1e-12 * max(1.0, abs(loss)), "tiny_forward: wrong loss"
+    grads = h.returned("tiny_backward", ex.tiny_backward(dloss, cache), 6)
+    expected = expected_grads(inp, dloss)
+    for name, got in zip(FIELDS, grads):
+        h.check("tiny_backward", name, got, expected[name], like=inp["x"])
+
+
+def test_float32_stays_float32(impl):
+    ex = impl("ex11_tiny_network")
+    inp = random_inputs(3, 4, 2, seed=5, dtype=np.float32)
+    _, cache = ex.tiny_forward(**inp)
+    grads = h.returned("tiny_backward", ex.tiny_backward(1.0, cache), 6)
+    expected = expected_grads(inp, 1.0)
+    for name, got in zip(FIELDS, grads):
+        h.check("tiny_backward", name, got, expected[name], like=inp["x"])
