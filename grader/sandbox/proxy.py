@@ -1,0 +1,656 @@
+"""The parent side of the sandbox: run a submission's functions in a confined worker.
+
+    from grader.sandbox import CALLBACKS, Sandbox, StudentError
+
+    with Sandbox("submissions/alice", library_dir="build/student", records=[tt.layers]) as sb:
+        dx, dgamma, dbeta = sb.call("ex_layernorm", "layernorm_backward", dout, cache)
+        dx, *dparams = sb.call("ex_ffn", "ffn_backward", dout, cache, CALLBACKS,
+                               callbacks={"linear_backward": tt.linear_backward,
+                                          "relu_backward": tt.relu_backward})
+        sb.protections    # e.g. ["process", "timeout", "rlimits", "pid-namespace", ...]
+
+The student's code runs only in the worker (grader/sandbox/worker_main.py), a separate
+process that sees a private copy of the submission, the student edition of the library,
+the standard library and NumPy, under whatever confinement this machine allows. Values
+cross as copies on the wire (grader/sandbox/wire.py): arrays come back rebuilt from raw
+bytes, records only as classes registered here. A failed call raises StudentError with
+a `kind`; the next call runs on a fresh worker if the old one had to go.
+
+Not thread-safe: use one Sandbox per thread (each is cheap: one worker process).
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import site
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from grader.sandbox import wire
+from grader.sandbox.wire import Callbacks, Limits, Records, WireError
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+WORKER_FILES = ("worker_main.py", "wire.py", "confine.py")
+KINDS = ("import-error", "missing", "exception", "timeout", "crash", "bad-output")
+
+
+class StudentError(Exception):
+    """A call into student code failed. Safe to show the student.
+
+    kind: "import-error"  the module could not be imported (SyntaxError, ImportError,
+                          sys.exit or a crash or timeout while importing)
+          "missing"       the module has no such function
+          "exception"     the function raised (any BaseException, SystemExit included)
+          "timeout"       the call ran past its wall-clock limit
+          "crash"         the worker process died during the call (os._exit, a signal,
+                          the memory or CPU limit)
+          "bad-output"    the function returned something that cannot be received (an
+                          object array, a set, an unknown record...) or the worker sent
+                          garbage on the protocol pipe
+    message: one paragraph, control characters escaped, at most a few hundred characters;
+    traceback: the student's own frames only ("" if none); output: what the call
+    printed, truncated; type: the student's exception type name ("" if none).
+    """
+
+    def __init__(self, kind, message, *, traceback="", output="", type="", module="",
+                 function=""):
+        assert kind in KINDS, kind
+        self.kind, self.message, self.traceback = kind, clean(message, 2000), clean(traceback, 4000)
+        self.output, self.type = output, clean(type, 200)
+        self.module, self.function = module, function
+        super().__init__(self.message)
+
+    def describe(self) -> str:
+        """The message, then the student's traceback and output, for a feedback page."""
+        parts = [self.message]
+        if self.traceback:
+            parts.append(self.traceback.rstrip())
+        if self.output:
+            parts.append("Output:\n" + self.output.rstrip())
+        return "\n\n".join(parts)
+
+    def copy(self) -> "StudentError":
+        return StudentError(self.kind, self.message, traceback=self.traceback, output=self.output,
+                            type=self.type, module=self.module, function=self.function)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (e.g. the worker could not start): not the student's fault."""
+
+
+CALLBACKS = Callbacks(())
+"""Placeholder argument: replaced by a namespace of every function in `callbacks=`."""
+
+
+class _Dead(Exception):
+    pass
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Garbage(Exception):
+    pass
+
+
+def clean(text, limit) -> str:
+    """`text` as a str of at most `limit` characters with control characters escaped."""
+    text = text if isinstance(text, str) else str(text)
+    if len(text) > limit:
+        text = text[:limit] + f"... [{len(text) - limit} more characters]"
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
+class _Proc:
+    """One running worker: its supervisor process and our ends of the pipes."""
+
+    def __init__(self, proc, run, req, resp, out, lifeline, first_id, limits):
+        self.proc, self.run = proc, run
+        self.req, self.resp, self.out, self.lifeline = req, resp, out, lifeline
+        self.first_id, self.reader = first_id, wire.FrameReader(limits)
+        self.out_open, self.hello, self.threads = True, None, 0
+
+
+class Sandbox:
+    """Runs one submission's functions in a confined worker process.
+
+    submission_dir: the student's files (copied; symlinks and special files are skipped).
+    library_dir: the directory holding the student edition of the library; only the
+        packages named in `library_packages` are copied from it. Never the reference!
+    timeout: wall-clock seconds per call (and per import), unless call() says otherwise.
+    memory_limit: bytes of address space (RLIMIT_AS) for the worker.
+    records: NamedTuple classes (or modules, meaning all NamedTuples defined in them)
+        that values coming back may be rebuilt as, by name. Other records are refused.
+    record_module: where the worker looks up the classes of records it receives (in the
+        student library, e.g. "tt" and its submodules); unknown ones become namedtuples.
+    cpu_limit: CPU seconds for a worker's whole life (RLIMIT_CPU), default 20 x timeout
+        (at least 60). file_limit: largest file it may write (RLIMIT_FSIZE); disk_limit:
+        size of its private writable tmpfs (when a mount namespace is available);
+        max_files: RLIMIT_NOFILE; max_procs: RLIMIT_NPROC (counts the uid's processes).
+    output_limit: characters of a call's stdout+stderr kept; the rest is counted only.
+    uid: "auto" (65534 when running as root), an int, or None: the uid the worker drops to.
+    hide: directories the worker's mount namespace covers with an empty tmpfs; default:
+        the repository, the site-packages directories, $HOME and the current directory.
+    disable: names of protections not to attempt (e.g. {"seccomp"}), for tests.
+    allow_threads: let student code start threads (seccomp refuses them by default).
+    limits: wire.Limits for every message in both directions.
+    """
+
+    def __init__(self, submission_dir, library_dir=None, *, timeout: float = 5.0,
+                 memory_limit: int = 2 << 30, records=(), record_module: str | None = "tt",
+                 library_packages=("tt",), cpu_limit: int | None = None,
+                 file_limit: int = 16 << 20, disk_limit: int = 64 << 20, max_files: int = 64,
+                 max_procs: int = 64, output_limit: int = 10_000, uid="auto", hide=None,
+                 disable=(), allow_threads: bool = False, limits: Limits = wire.LIMITS,
+                 start_timeout: float = 30.0, python: str = sys.executable):
+        self.submission_dir = Path(submission_dir)
+        self.library_dir = None if library_dir is None else Path(library_dir)
+        if not self.submission_dir.is_dir():
+            raise SandboxError(f"submission directory {submission_dir} does not exist")
+        self.timeout, self.memory_limit = float(timeout), int(memory_limit)
+        self.records = records if isinstance(records, Records) else Records(*records)
+        self.record_module, self.library_packages = record_module, tuple(library_packages)
+        self.cpu_limit = int(cpu_limit or max(60, 20 * self.timeout))
+        self.file_limit, self.disk_limit = int(file_limit), int(disk_limit)
+        self.max_files, self.max_procs = int(max_files), int(max_procs)
+        self.output_limit, self.limits = int(output_limit), limits
+        self.uid = (65534 if os.geteuid() == 0 else None) if uid == "auto" else uid
+        self.hide = list(default_hide() if hide is None else hide)
+        self.disable, self.allow_threads = sorted(set(disable)), bool(allow_threads)
+        self.start_timeout, self.python = float(start_timeout), python
+        self.skipped_files: list[str] = []     # not copied from the submission, and why
+        self.restarts = 0                      # workers started after the first
+        self.last_output = ""                  # what the last call printed (truncated)
+        self._root = None
+        self._w: _Proc | None = None
+        self._imported: list[str] = []
+        self._import_errors: dict[str, StudentError] = {}
+        self._next_id = 1
+        self._out, self._out_dropped = bytearray(), 0
+        self._started = 0
+
+    # ------------------------------------------------------------------ public API
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def start(self) -> "Sandbox":
+        """Start the worker now (calls start it on demand anyway). Returns self."""
+        if self._w is None:
+            self._spawn()
+        return self
+
+    def close(self) -> None:
+        """Kill the worker and everything it started, and delete the private directory."""
+        if self._w is not None:
+            self._stop()
+        if self._root is not None:
+            _rmtree(self._root)
+            self._root = None
+
+    @property
+    def protections(self) -> list[str]:
+        """The protections the current worker reported active (starts one if needed)."""
+        self.start()
+        return ["process", "timeout"] + list(self._w.hello["protections"])
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """Protections that were not active, each with the reason."""
+        self.start()
+        return dict(self._w.hello["unavailable"])
+
+    @property
+    def worker_info(self) -> dict:
+        """The worker's hello: pid (as it sees itself), uid, python and numpy versions."""
+        self.start()
+        return {k: v for k, v in self._w.hello.items() if k != "op"}
+
+    def ping(self, timeout: float | None = None) -> bool:
+        """True if the worker answers (starting one if needed)."""
+        return self._run({"op": "ping"}, timeout, None, "", "") == "pong"
+
+    def import_module(self, name: str, timeout: float | None = None) -> list[str]:
+        """Import a submission module in the worker; returns its public callables' names.
+
+        Raises StudentError(kind="import-error"); the failure is remembered, so later
+        calls into that module fail at once with the same error instead of re-running it.
+        """
+        if name in self._import_errors:
+            raise self._import_errors[name].copy()
+        try:
+            result = self._run({"op": "import", "module": name}, timeout, None, name, "")
+        except StudentError as e:
+            if e.kind in ("timeout", "crash", "bad-output"):
+                e = StudentError("import-error", f"importing {name} failed: {e.message}",
+                                 traceback=e.traceback, output=e.output, type=e.type, module=name)
+            self._import_errors[name] = e
+            raise e.copy() from None
+        if name not in self._imported:
+            self._imported.append(name)
+        return list(result["functions"]) if isinstance(result, dict) else []
+
+    def call(self, module: str, function: str, *args, callbacks: Mapping[str, Callable] | None = None,
+             timeout: float | None = None, kwargs: Mapping[str, Any] | None = None) -> Any:
+        """module.function(*args, **kwargs) in the worker; returns a copy of its value.
+
+        Arrays come back as plain ndarrays rebuilt from raw bytes, tuples as tuples,
+        records as the registered classes. `callbacks` are functions of the parent the
+        student code may call through the CALLBACKS placeholder among the arguments
+        (e.g. reference sub-operations); any other name it asks for is refused.
+        Raises StudentError (see its kinds); after a timeout, crash or protocol garbage
+        the worker is replaced and the next call starts a fresh one.
+        """
+        if module not in self._imported:
+            self.import_module(module, timeout)
+        callbacks = dict(callbacks or {})
+        ns = Callbacks(sorted(callbacks))
+        args = [ns if a is CALLBACKS else a for a in args]
+        kwargs = {k: ns if v is CALLBACKS else v for k, v in (kwargs or {}).items()}
+        if any(a is ns for a in args) + any(v is ns for v in kwargs.values()) and not callbacks:
+            raise ValueError("CALLBACKS was passed but callbacks= is empty")
+        msg = {"op": "call", "module": module, "function": function, "args": args, "kwargs": kwargs}
+        return self._run(msg, timeout, callbacks, module, function)
+
+    # ------------------------------------------------------------------ the worker
+    def _prepare(self):
+        """The private directory: worker code, numpy links, submission and library copies."""
+        root = Path(tempfile.mkdtemp(prefix="tt-sandbox-"))
+        os.chmod(root, 0o755)
+        for sub in ("bin", "np", "lib", "sub"):
+            (root / sub).mkdir(mode=0o755)
+        for f in WORKER_FILES:
+            shutil.copyfile(HERE / f, root / "bin" / f)
+        for d in numpy_dirs():
+            os.symlink(d, root / "np" / os.path.basename(d))
+        self.skipped_files = _copy_tree(self.submission_dir, root / "sub")
+        if self.library_dir is not None:
+            for pkg in self.library_packages:
+                for src in (self.library_dir / pkg, self.library_dir / f"{pkg}.py"):
+                    if src.is_dir() and not src.is_symlink():
+                        (root / "lib" / pkg).mkdir(mode=0o755)
+                        _copy_tree(src, root / "lib" / pkg)
+                    elif src.is_file() and not src.is_symlink():
+                        _copy_tree(src.parent, root / "lib", only=src.name)
+        self._root = root
+
+    def _spawn(self):
+        if self._root is None:
+            self._prepare()
+        run = Path(tempfile.mkdtemp(prefix="run-", dir=self._root))
+        os.chmod(run, 0o755)
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        life_r, life_w = os.pipe()
+        for fd in (req_w, resp_r):
+            try:
+                import fcntl
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+            except (OSError, AttributeError):
+                pass
+        root = str(self._root)
+        cfg = {
+            "req_fd": req_r, "resp_fd": resp_w, "lifeline_fd": life_r,
+            "root": root, "run": str(run), "np": f"{root}/np", "sub": f"{root}/sub",
+            "lib": f"{root}/lib", "numpy_dirs": numpy_dirs(), "record_module": self.record_module,
+            "uid": self.uid, "hide": self.hide, "disable": self.disable,
+            "allow_threads": self.allow_threads, "memory_limit": self.memory_limit,
+            "cpu_limit": self.cpu_limit, "file_limit": self.file_limit,
+            "disk_limit": self.disk_limit, "max_files": self.max_files,
+            "max_procs": self.max_procs, "wire": self.limits.__dict__,
+            "system_dirs": [d for d in ("/lib", "/lib64", "/usr/lib", "/usr/lib64",
+                                        "/usr/local/lib") if os.path.isdir(d)],
+            "env": {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+        }
+        env = dict(cfg["env"], HOME=str(run))
+        try:
+            proc = subprocess.Popen(
+                [self.python, "-I", "-B", "-S", f"{root}/bin/worker_main.py", json.dumps(cfg)],
+                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=(req_r, resp_w, life_r),
+                cwd=run, env=env, start_new_session=True)
+        except OSError as e:
+            for fd in (req_r, req_w, resp_r, resp_w, out_r, out_w, life_r, life_w):
+                os.close(fd)
+            raise SandboxError(f"cannot start the worker: {e}") from None
+        for fd in (req_r, resp_w, out_w, life_r):
+            os.close(fd)
+        for fd in (req_w, resp_r, out_r):
+            os.set_blocking(fd, False)
+        self._w = w = _Proc(proc, run, req_w, resp_r, out_r, life_w, self._next_id, self.limits)
+        self.restarts += self._started > 0
+        self._started += 1
+        self._out.clear()
+        self._out_dropped = 0
+        try:
+            header, body = self._read_frame(time.monotonic() + self.start_timeout)
+            hello = wire.decode_parts(header, body, self.limits)
+            if not (type(hello) is dict and hello.get("op") == "hello"
+                    and type(hello.get("protections")) is list
+                    and type(hello.get("unavailable")) is dict):
+                raise _Garbage("bad hello")
+        except (_Dead, _Timeout, _Garbage, WireError) as e:
+            output = self._take_output()
+            self._stop()
+            raise SandboxError(f"the sandbox worker did not start ({type(e).__name__.strip('_')}"
+                               f"{': ' + str(e) if str(e) else ''}); its output: {output[:2000]!r}") from None
+        w.hello = hello
+        for name in self._imported:          # a fresh worker: bring back the modules
+            try:
+                reply = self._exchange({"op": "import", "module": name}, self.timeout, None)
+                if reply["ok"]:
+                    continue
+                error = StudentError(**{k: reply["error"][k] for k in ("kind", "message",
+                                        "traceback", "type")}, module=name)
+            except (_Dead, _Timeout, _Garbage, WireError) as e:
+                self._stop()
+                error = StudentError("import-error", f"importing {name} again in a fresh worker "
+                                     f"failed ({type(e).__name__.strip('_').lower()})", module=name)
+            self._imported.remove(name)      # it worked before, not now: remember the failure
+            self._import_errors[name] = error
+            if self._w is None:
+                return self._spawn()
+
+    def _stop(self) -> int | None:
+        """Stop the worker (the supervisor kills its whole tree); its exit status."""
+        w, self._w = self._w, None
+        if w is None:
+            return None
+        os.close(w.lifeline)                 # the supervisor wakes up and kills everything
+        try:
+            code = w.proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(w.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            code = w.proc.wait()
+        self._drain_output(w, final=True)
+        for fd in (w.req, w.resp, w.out):
+            os.close(fd)
+        _rmtree(w.run)
+        return code
+
+    # ------------------------------------------------------------------ one request
+    def _run(self, msg, timeout, callbacks, module, function):
+        """Send one request on a live worker and turn the answer into a value or error."""
+        timeout = self.timeout if timeout is None else float(timeout)
+        w = self._w
+        if w is not None and (w.threads or w.proc.poll() is not None or _hung_up(w.resp)):
+            self._stop()                     # died or left threads behind between calls
+        if self._w is None:
+            self._spawn()
+        self._drain_output(self._w)
+        self._out.clear()
+        self._out_dropped = 0
+        what = f"{module}.{function}" if function else (f"importing {module}" if module else "ping")
+        err = lambda kind, message: StudentError(kind, message, output=self._take_output(),
+                                                 module=module, function=function)
+        try:
+            reply = self._exchange(msg, timeout, callbacks)
+        except _Timeout:
+            self._stop()
+            raise err("timeout", f"{what} timed out after {timeout:.1f} s "
+                                 "(an infinite loop, or far too slow?)") from None
+        except _Dead:
+            code = self._stop()
+            raise err("crash", f"the worker running {what} died: {exit_reason(code, self)}") from None
+        except (_Garbage, WireError) as e:
+            self._stop()
+            raise err("bad-output", f"{what} sent something that is not a valid answer "
+                                    f"({clean(e, 300)})") from None
+        self._drain_output(self._w)
+        self.last_output = self._take_output()
+        if reply["ok"]:
+            return reply["value"]
+        e = reply["error"]
+        raise StudentError(e["kind"], e["message"], traceback=e["traceback"], output=self.last_output,
+                           type=e["type"], module=module, function=function)
+
+    def _exchange(self, msg, timeout, callbacks):
+        """Send `msg` with a fresh id and return the validated result message."""
+        w = self._w
+        mid = msg["id"] = self._next_id
+        self._next_id += 1
+        deadline = time.monotonic() + timeout
+        self._write(wire.encode_bytes(msg, self.limits), deadline)
+        stale = 0
+        while True:
+            header, body = self._read_frame(deadline)
+            m = header["m"]
+            op, rid = (m.get("op"), m.get("id")) if type(m) is dict else (None, None)
+            if type(rid) is int and w.first_id <= rid < mid and stale < 1000:
+                stale += 1                   # a late or forged frame of an earlier request
+                continue
+            if rid != mid or op not in ("result", "callback"):
+                raise _Garbage(f"unexpected message (op {str(op)[:20]!r}, id {str(rid)[:20]})")
+            if op == "callback":
+                self._callback(m, header, body, callbacks, mid, deadline)
+                continue
+            try:
+                reply = wire.decode_parts(header, body, self.limits, records=self.records)
+            except WireError as e:
+                if type(m.get("ok")) is not bool:
+                    raise
+                return {"ok": False, "error": {"kind": "bad-output", "type": "WireError",
+                        "message": f"the function returned something the grader cannot receive: {e}",
+                        "traceback": ""}}
+            return self._validate(reply, w)
+
+    def _validate(self, reply, w):
+        ok = reply.get("ok")
+        if ok is True and "value" in reply:
+            threads = reply.get("threads")
+            w.threads = threads if type(threads) is int and threads > 0 else 0
+            return reply
+        e = reply.get("error")
+        if ok is False and type(e) is dict and e.get("kind") in KINDS and all(
+                type(e.get(k)) is str for k in ("type", "message", "traceback")):
+            return reply
+        raise _Garbage("a malformed result")
+
+    def _callback(self, m, header, body, callbacks, mid, deadline):
+        seq = m.get("seq")
+        if type(seq) is not int:
+            raise _Garbage("a callback without a sequence number")
+        answer = {"op": "callback-result", "id": mid, "seq": seq}
+        name = m.get("name")
+        fn = (callbacks or {}).get(name) if type(name) is str else None
+        try:
+            if fn is None:
+                raise LookupError(f"{str(name)[:100]!r} is not a callback offered to this call")
+            req = wire.decode_parts(header, body, self.limits, records=self.records)
+            args, kwargs = req.get("args"), req.get("kwargs")
+            if type(args) is not list or type(kwargs) is not dict:
+                raise TypeError("malformed callback arguments")
+            value = fn(*args, **kwargs)
+            data = wire.encode_bytes(dict(answer, ok=True, value=value), self.limits)
+        except Exception as e:
+            text = clean(f"{type(e).__name__}: {e}", 1000)
+            data = wire.encode_bytes(dict(answer, ok=False, error=text), self.limits)
+        self._write(data, deadline)
+
+    # ------------------------------------------------------------------ pipes
+    def _poll(self, w, deadline, write=False):
+        timeout = deadline - time.monotonic()
+        if timeout <= 0:
+            raise _Timeout()
+        p = select.poll()
+        p.register(w.resp, select.POLLIN)
+        if w.out_open:
+            p.register(w.out, select.POLLIN)
+        if write:
+            p.register(w.req, select.POLLOUT)
+        return dict(p.poll(max(1, int(timeout * 1000))))
+
+    def _write(self, data, deadline):
+        w, view = self._w, memoryview(data)
+        while view:
+            try:
+                view = view[os.write(w.req, view[:1 << 20]):]
+                continue
+            except BlockingIOError:
+                pass
+            except (BrokenPipeError, OSError):
+                raise _Dead() from None
+            events = self._poll(w, deadline, write=True)
+            if w.out in events:
+                self._drain_output(w)
+            if w.resp in events:
+                self._read_resp(w)
+
+    def _read_resp(self, w) -> bool:
+        """Read what the worker sent; False if nothing was there yet."""
+        try:
+            data = os.read(w.resp, 1 << 20)
+        except BlockingIOError:
+            return False
+        except OSError:
+            raise _Dead() from None
+        if not data:
+            raise _Dead()
+        w.reader.feed(data)
+        return True
+
+    def _read_frame(self, deadline):
+        w = self._w
+        while True:
+            part = w.reader.next()
+            if part is not None:
+                return part
+            if self._read_resp(w):           # often the answer is already there
+                continue
+            events = self._poll(w, deadline)
+            if w.out in events:
+                self._drain_output(w)
+            if w.resp in events:
+                self._read_resp(w)
+
+    def _drain_output(self, w, final=False):
+        while w.out_open:
+            try:
+                data = os.read(w.out, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                w.out_open = False
+                return
+            room = max(self.output_limit - len(self._out), 0)
+            self._out += data[:room]
+            self._out_dropped += len(data) - len(data[:room])
+
+    def _take_output(self) -> str:
+        """The output so far (at most output_limit bytes), decoded and escaped."""
+        text = clean(self._out.decode("utf-8", errors="replace"), 2 * self.output_limit)
+        if self._out_dropped:
+            text += f"\n... [output truncated: {self._out_dropped} more bytes]"
+        return text
+
+
+# ---------------------------------------------------------------------------- helpers
+def numpy_dirs() -> list[str]:
+    """numpy's package directory and, for wheels, its bundled libraries (numpy.libs)."""
+    pkg = os.path.dirname(os.path.realpath(np.__file__))
+    libs = os.path.join(os.path.dirname(pkg), "numpy.libs")
+    return [pkg] + ([os.path.realpath(libs)] if os.path.isdir(libs) else [])
+
+
+def default_hide() -> list[str]:
+    dirs = [str(REPO), os.path.expanduser("~"), os.getcwd()]
+    try:
+        dirs += site.getsitepackages() + [site.getusersitepackages()]
+    except AttributeError:                   # some virtualenvs lack getsitepackages
+        pass
+    dirs += [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    return sorted({os.path.realpath(d) for d in dirs if d and os.path.isdir(d)})
+
+
+def _hung_up(fd) -> bool:
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return any(ev & (select.POLLHUP | select.POLLERR) for _, ev in p.poll(0))
+
+
+def exit_reason(code, sb) -> str:
+    if code is None:
+        return "it stopped answering"
+    if code < 0:                             # the supervisor itself was killed
+        code = 128 - code
+    if code == 0:
+        return "the process exited with status 0 in the middle of the call (os._exit?)"
+    if code > 128:
+        sig = code - 128
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+        hints = {signal.SIGKILL: f"killed: over the memory limit ({sb.memory_limit / 2**30:.1f} GiB) "
+                                 f"or the CPU limit ({sb.cpu_limit} s)?",
+                 signal.SIGXCPU: f"over the CPU time limit of {sb.cpu_limit} s",
+                 signal.SIGSEGV: "a segmentation fault", signal.SIGABRT: "aborted",
+                 signal.SIGSYS: "a forbidden system call", signal.SIGBUS: "a bus error"}
+        return f"{name} ({hints.get(sig, 'killed by a signal')})"
+    return f"the process exited with status {code} in the middle of the call"
+
+
+def _copy_tree(src: Path, dst: Path, only=None, max_files=2000, max_file=8 << 20,
+               max_total=32 << 20) -> list[str]:
+    """Copy regular files and directories (no symlinks, devices, __pycache__); returns
+    what was skipped and why. Files become 0644 and directories 0755, owned by us."""
+    skipped, total, count = [], 0, 0
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = os.path.relpath(dirpath, src)
+        for d in list(dirnames):
+            p = os.path.join(dirpath, d)
+            if d == "__pycache__" or os.path.islink(p):
+                dirnames.remove(d)
+                if os.path.islink(p):
+                    skipped.append(f"{os.path.join(rel, d)}: a symbolic link")
+            else:
+                os.makedirs(os.path.join(dst, rel, d), mode=0o755, exist_ok=True)
+        for f in filenames:
+            if only is not None and (rel != "." or f != only):
+                continue
+            p, name = os.path.join(dirpath, f), os.path.normpath(os.path.join(rel, f))
+            st = os.lstat(p)
+            if not stat.S_ISREG(st.st_mode):
+                skipped.append(f"{name}: not a regular file")
+            elif st.st_size > max_file or total + st.st_size > max_total or count >= max_files:
+                skipped.append(f"{name}: too large or too many files")
+            else:
+                shutil.copyfile(p, os.path.join(dst, rel, f), follow_symlinks=False)
+                os.chmod(os.path.join(dst, rel, f), 0o644)
+                total, count = total + st.st_size, count + 1
+    return skipped
+
+
+def _rmtree(path):
+    def fix(func, p, _):
+        try:
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+    shutil.rmtree(path, onerror=fix)

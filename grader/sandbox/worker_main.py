@@ -1,0 +1,521 @@
+"""The sandbox worker: runs student code in a confined process and answers the parent.
+
+Copied with wire.py and confine.py into a private directory and started by
+grader.sandbox.proxy as
+
+    python -I -B -S <dir>/worker_main.py '<json config>'
+
+That process is the *supervisor*: it enters new namespaces where it can, forks the
+*worker*, and then only waits. When the parent closes the lifeline pipe (or dies), or
+the worker exits, the supervisor kills every process the worker left behind (with a
+PID namespace the kernel does it; otherwise it is their subreaper) and exits with the
+worker's status: the code, or 128 + the signal number.
+
+The worker confines itself before any student code runs (mount namespace, resource
+limits, Landlock, capabilities or a dedicated uid, seccomp; each where available),
+sends a "hello" naming the protections that held, and then serves requests:
+
+    {"op": "ping", "id"}                         -> value "pong"
+    {"op": "import", "id", "module"}             -> value {"functions": [...]}
+    {"op": "call", "id", "module", "function", "args", "kwargs"}   -> the return value
+    responses: {"op": "result", "id", "ok": true, "value", "threads"}
+               {"op": "result", "id", "ok": false, "error": {kind, type, message, traceback}}
+
+During a call the worker may send {"op": "callback", "id", "seq", "name", "args",
+"kwargs"} and then waits for {"op": "callback-result", "id", "seq", "ok", "value" |
+"error"}. Student stdout and stderr go to a third pipe that the parent reads, capped.
+"""
+import json
+import os
+import signal
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STDLIB = [p for p in sys.path if p]       # with -I -S this is exactly the standard library
+CFG = json.loads(sys.argv[1]) if __name__ == "__main__" else {}
+sys.path[:0] = [HERE, CFG.get("np", HERE)]
+import confine  # noqa: E402
+import numpy  # noqa: E402,F401   before the fork, so the worker starts with it loaded
+import wire  # noqa: E402
+
+del sys.path[0]                           # the worker's own files; numpy's directory stays
+
+
+class Report:
+    """Which protections held, and why the others did not."""
+
+    def __init__(self, disabled):
+        self.disabled = set(disabled)
+        self.active, self.unavailable = [], {}
+
+    def attempt(self, name, fn, *args):
+        if name in self.disabled:
+            self.unavailable[name] = "disabled by the caller"
+            return None
+        try:
+            result = fn(*args)
+        except Exception as e:          # OSError mostly; never let a probe kill the worker
+            self.unavailable[name] = f"{type(e).__name__}: {e}"[:300]
+            return None
+        self.active.append(name)
+        return True if result is None else result
+
+
+def main():
+    cfg = CFG
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    report = Report(cfg["disable"])
+    try:
+        confine.prctl(confine.PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        pass
+    if os.getuid() != 0:
+        report.attempt("user-namespace", confine.enter_user_namespace)
+    report.attempt("pid-namespace", confine.unshare, confine.CLONE_NEWPID)
+    report.attempt("net-namespace", confine.unshare, confine.CLONE_NEWNET)
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            code = Worker(cfg, report).serve()
+        except BaseException as e:       # a bug of ours: say so on stderr, which the parent keeps
+            os.write(2, f"sandbox worker failed: {type(e).__name__}: {e}\n".encode(errors="replace"))
+        finally:
+            os._exit(code)
+    supervise(cfg, pid, "pid-namespace" in report.active)
+
+
+# -------------------------------------------------------------------------- supervisor
+def supervise(cfg, child, pid_namespace):
+    for fd in (cfg["req_fd"], cfg["resp_fd"]):
+        os.close(fd)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    lifeline = cfg["lifeline_fd"]
+    signal.signal(signal.SIGTERM, lambda *_: (kill_all(child), os._exit(143)))
+    try:
+        pidfd = os.pidfd_open(child)
+    except (AttributeError, OSError):
+        pidfd = None
+    import select
+    poller = select.poll()
+    poller.register(lifeline, select.POLLIN | select.POLLHUP)
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    status = None
+    while status is None:
+        events = poller.poll(None if pidfd is not None else 100)
+        if any(fd == lifeline for fd, _ in events):
+            kill_all(child)
+            os._exit(143)
+        done, st = os.waitpid(child, os.WNOHANG)
+        if done:
+            status = st
+    kill_all(None)
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 128 - code)
+
+
+def children_of(pid):
+    """Direct children of `pid` (all threads), from /proc."""
+    kids = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+def descendants():
+    seen, todo = [], children_of(os.getpid())
+    while todo:
+        p = todo.pop()
+        if p not in seen:
+            seen.append(p)
+            todo += children_of(p)
+    return seen
+
+
+def kill_all(child):
+    """SIGKILL the worker, then freeze and kill every process left below us, and reap."""
+    if child is not None:
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for _ in range(200):                # a PID namespace needs one round; a fork bomb more
+        procs = descendants()
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for p in procs:
+                try:
+                    os.kill(p, sig)
+                except ProcessLookupError:
+                    pass
+        while True:
+            try:
+                done, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if not done:
+                break
+        if not procs:
+            try:
+                os.waitpid(-1, 0)       # something is still exiting: wait for it
+            except ChildProcessError:
+                return
+
+
+# ------------------------------------------------------------------------------ worker
+class CallbackError(Exception):
+    """A callback (a reference operation run by the grader) raised an exception."""
+
+
+class Worker:
+    def __init__(self, cfg, report):
+        self.cfg, self.report = cfg, report
+        self.req, self.resp = cfg["req_fd"], cfg["resp_fd"]
+        self.limits = wire.Limits(**cfg["wire"])
+        self.sub, self.lib = cfg["sub"], cfg["lib"]
+        self.in_call, self.seq, self.records = None, 0, {}
+
+    # ---------------------------------------------------------------------- set-up
+    def confine(self):
+        cfg, report = self.cfg, self.report
+        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # too big a file: EFBIG, not death
+        os.close(cfg["lifeline_fd"])
+        np_dirs = [os.path.realpath(p) for p in cfg["numpy_dirs"]]
+        readable = STDLIB + np_dirs + mapped_dirs() + [cfg["root"]]
+        keep = readable
+        uid = cfg["uid"] if os.getuid() == 0 and "user-namespace" not in report.active else None
+        run = cfg["run"]
+        if report.attempt("mount-namespace", confine.unshare, confine.CLONE_NEWNS):
+            confine.make_mounts_private()
+            if "pid-namespace" in report.active:
+                report.attempt("proc-private", confine.mount_proc)
+            report.attempt("fs-hidden", self.cover_all, cfg["hide"], keep, uid)
+            report.attempt("fs-readonly", self.readonly_except, run)
+        if uid is not None and "fs-hidden" not in report.active:
+            self.cover_all([], keep, uid, dry=True)     # only finds what would block the uid
+        for d in ("cwd", "home", "tmp"):
+            path = os.path.join(run, d)
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            if uid is not None:
+                os.chown(path, uid, uid)
+        os.chdir(os.path.join(run, "cwd"))
+        report.attempt("rlimits", self.set_limits)
+        ll = report.attempt("landlock", confine.landlock,
+                            readable + cfg["system_dirs"], [run],
+                            ["/dev/null", "/dev/zero", "/dev/urandom"])
+        if ll:
+            report.active.remove("landlock")
+            report.active += ll
+        if os.getuid() == 0:     # real root, or root of our user namespace
+            if uid is not None and self.uid_blocker is None:
+                if report.attempt(f"uid:{uid}", self.drop_uid, uid):
+                    report.active.append("caps-dropped")      # leaving uid 0 clears them all
+            elif uid is not None:
+                report.unavailable[f"uid:{uid}"] = f"{self.uid_blocker} is not readable by uid {uid}"
+            if f"uid:{uid}" not in report.active:
+                report.attempt("caps-dropped", confine.drop_capabilities)
+        keep_fds = {0, 1, 2, self.req, self.resp}
+        for fd in range(3, max(keep_fds) + 1):
+            if fd not in keep_fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        os.closerange(max(keep_fds) + 1, 1 << 16)
+        report.attempt("seccomp", confine.seccomp_filter, (self.req, self.resp), os.getpid(),
+                       cfg["allow_threads"])
+        if "landlock-fs" in report.active or "seccomp" in report.active:
+            report.active.append("no-new-privs")
+        os.environ.clear()
+        os.environ.update(cfg["env"])
+        os.environ.update(HOME=os.path.join(run, "home"), TMPDIR=os.path.join(run, "tmp"))
+        sys.path[:0] = [self.lib, self.sub]
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
+
+    uid_blocker = None
+
+    def cover_all(self, hide, keep, uid, dry=False):
+        """Hide `hide` under empty tmpfs mounts, keeping `keep` visible. When dropping to
+        `uid`, also cover (and so open up) each directory that would block it from `keep`,
+        e.g. a /root of mode 0700 above the Python installation."""
+        under = lambda p, d: p == d or p.startswith(d.rstrip("/") + "/")
+        keep = [k for k in keep if os.path.exists(k)]
+        covers = {os.path.realpath(h) for h in hide if os.path.isdir(h)} - {"/"} - set(keep)
+        if uid is not None:
+            for k in keep:
+                b = confine.reachable(k, uid, {uid})
+                if b is None or any(under(b, c) for c in covers):
+                    continue
+                if under(k, b) and k != b:
+                    covers.add(b)
+                else:
+                    self.uid_blocker = b
+        if dry:
+            return
+        for c in sorted(covers, key=lambda p: p.count("/")):
+            if not os.path.isdir(c):
+                continue                  # inside an earlier cover and not kept: already gone
+            inside = sorted({k for k in keep if under(k, c) and k != c}, key=len)
+            inside = [k for i, k in enumerate(inside) if not any(under(k, j) for j in inside[:i])]
+            confine.cover(c, inside)
+        if uid is not None and self.uid_blocker is None:
+            self.uid_blocker = next(filter(None, (confine.reachable(k, uid, {uid}) for k in keep)), None)
+
+    def readonly_except(self, run):
+        confine.make_readonly("/")
+        confine.mount_tmpfs(run, self.cfg["disk_limit"])
+
+    def set_limits(self):
+        import resource as R
+        c = self.cfg
+        for res, value in ((R.RLIMIT_CORE, 0), (R.RLIMIT_CPU, c["cpu_limit"]),
+                           (R.RLIMIT_AS, c["memory_limit"]), (R.RLIMIT_FSIZE, c["file_limit"]),
+                           (R.RLIMIT_NOFILE, c["max_files"]), (R.RLIMIT_NPROC, c["max_procs"])):
+            _, hard = R.getrlimit(res)
+            value = value if hard == R.RLIM_INFINITY else min(value, hard)
+            soft = value
+            if res == R.RLIMIT_CPU and (hard == R.RLIM_INFINITY or value < hard):
+                value += 1                 # SIGXCPU at the soft limit, SIGKILL a second later
+            R.setrlimit(res, (soft, value))
+
+    def drop_uid(self, uid):
+        confine.drop_capabilities(bounding_only=True)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        if os.getuid() != uid:
+            raise OSError(0, "setresuid did not take effect")
+        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)    # a uid change clears it
+
+    # ------------------------------------------------------------------- protocol
+    def send(self, value):
+        wire.write_frame(self.resp, value, self.limits)
+
+    def recv(self):
+        """The next request; its decoding problems become a dict with op 'undecodable'."""
+        (hlen,) = wire._PREFIX.unpack(wire.read_exact(self.req, 4))
+        header, blen = wire.parse_header(wire.read_exact(self.req, hlen), self.limits)
+        body = wire.read_exact(self.req, blen)
+        try:
+            return wire.decode_parts(header, body, self.limits, records=self.record_class,
+                                     callbacks=self.callbacks)
+        except Exception as e:
+            m = header["m"]
+            return {"op": "undecodable", "id": m.get("id") if type(m) is dict else None,
+                    "error": f"{type(e).__name__}: {e}"}
+
+    def serve(self):
+        self.confine()
+        import _thread  # noqa: F401   (reply counts threads)
+        import threading  # noqa: F401
+        import traceback  # noqa: F401
+        import numpy as np
+        self.send({"op": "hello", "pid": os.getpid(), "uid": os.getuid(),
+                   "protections": self.report.active, "unavailable": self.report.unavailable,
+                   "python": sys.version.split()[0], "numpy": np.__version__})
+        while True:
+            try:
+                msg = self.recv()
+            except (EOFError, OSError):
+                return 0
+            op, mid = msg.get("op"), msg.get("id")
+            if op == "ping":
+                self.reply(mid, "pong")
+            elif op == "import":
+                self.do_import(mid, msg["module"])
+            elif op == "call":
+                self.do_call(mid, msg)
+            elif op == "undecodable":
+                self.fail(mid, "exception", "ValueError",
+                          f"the worker could not rebuild the arguments: {msg['error']}")
+            else:
+                return 65
+
+    def reply(self, mid, value):
+        import _thread
+        import threading
+        threads = max(threading.active_count() - 1, _thread._count())
+        msg = {"op": "result", "id": mid, "ok": True, "value": value, "threads": threads}
+        try:
+            frame = wire.encode(msg, self.limits)
+        except BaseException as e:      # the student's value (or its __iter__...) was bad
+            return self.fail(mid, "bad-output", type(e).__name__, describe_bad(value, e))
+        flush()
+        for chunk in frame:
+            mv = memoryview(chunk).cast("B")
+            while mv:
+                mv = mv[os.write(self.resp, mv):]
+
+    def fail(self, mid, kind, etype, message, tb=""):
+        flush()
+        self.send({"op": "result", "id": mid, "ok": False,
+                   "error": {"kind": kind, "type": clip(etype, 200), "message": clip(message, 2000),
+                             "traceback": clip(tb, 4000)}})
+
+    def fail_exc(self, mid, kind, e, while_importing=None):
+        etype = safe(lambda: type(e).__name__, "BaseException")
+        if isinstance(e, SystemExit):
+            msg = f"called sys.exit({safe(lambda: repr(e.code)[:100], '?')})"
+        else:
+            msg = f"{etype}: {safe(lambda: str(e), '<unprintable exception>')}"
+        if while_importing:
+            msg = f"importing {while_importing} failed: {msg}"
+        self.fail(mid, kind, etype, msg, safe(lambda: self.student_traceback(e), ""))
+
+    def student_traceback(self, e):
+        """The student's own frames only, with paths relative to the submission."""
+        import traceback
+        prefix = self.sub.rstrip("/") + "/"
+        lines = []
+        for f in traceback.extract_tb(e.__traceback__)[-30:]:
+            if f.filename.startswith(prefix):
+                lines.append(f'  File "{f.filename[len(prefix):]}", line {f.lineno}, in {f.name}')
+                if f.line:
+                    lines.append("    " + f.line.strip())
+        tail = "".join(traceback.format_exception_only(type(e), e)).replace(prefix, "")
+        head = "Traceback (your code, most recent call last):\n" if lines else ""
+        return head + "\n".join(lines[-16:]) + ("\n" if lines else "") + tail
+
+    def do_import(self, mid, name):
+        if not isinstance(name, str) or not all(p.isidentifier() for p in name.split(".")):
+            return self.fail(mid, "import-error", "ValueError", f"bad module name {name!r}")
+        import importlib
+        try:
+            mod = importlib.import_module(name)
+        except BaseException as e:
+            sys.modules.pop(name, None)
+            return self.fail_exc(mid, "import-error", e, while_importing=name)
+        finally:
+            os.chdir(os.path.join(self.cfg["run"], "cwd"))
+        names = safe(lambda: sorted(k for k, v in vars(mod).items()
+                                    if type(k) is str and not k.startswith("_") and callable(v)), [])
+        self.reply(mid, {"functions": names[:1000]})
+
+    def do_call(self, mid, msg):
+        name, function = msg["module"], msg["function"]
+        mod = sys.modules.get(name)
+        if mod is None:
+            import importlib
+            try:
+                mod = importlib.import_module(name)
+            except BaseException as e:
+                sys.modules.pop(name, None)
+                return self.fail_exc(mid, "import-error", e, while_importing=name)
+        fn = safe(lambda: getattr(mod, function, None), None)
+        if fn is None or not callable(fn):
+            return self.fail(mid, "missing", "AttributeError",
+                             f"{name} has no function {function}"
+                             + (" (it is not callable)" if fn is not None else ""))
+        self.in_call, self.seq = mid, 0
+        try:
+            value = fn(*msg["args"], **msg["kwargs"])
+        except BaseException as e:
+            self.in_call = None
+            return self.fail_exc(mid, "exception", e)
+        finally:
+            self.in_call = None
+            safe(lambda: os.chdir(os.path.join(self.cfg["run"], "cwd")), None)
+        self.reply(mid, value)
+
+    # ------------------------------------------------------------------ records, callbacks
+    def record_class(self, name, fields):
+        """The student library's NamedTuple called `name` with these fields, else a stand-in."""
+        key = (name, fields)
+        if key not in self.records:
+            cls = None
+            modname = self.cfg["record_module"]
+            if modname:
+                import importlib
+                try:
+                    importlib.import_module(modname)
+                except Exception:
+                    pass
+                for mname, m in list(sys.modules.items()):
+                    if mname == modname or mname.startswith(modname + "."):
+                        c = getattr(m, name, None)
+                        if isinstance(c, type) and issubclass(c, tuple) \
+                                and getattr(c, "_fields", None) == fields:
+                            cls = c
+                            break
+            if cls is None:
+                import collections
+                cls = collections.namedtuple(name, fields)
+            self.records[key] = cls
+        return self.records[key]
+
+    def callbacks(self, names):
+        import types
+        return types.SimpleNamespace(**{n: self.rpc(n) for n in names})
+
+    def rpc(self, name):
+        def callback(*args, **kwargs):
+            if self.in_call is None:
+                raise RuntimeError(f"{name} can only be called during the call that received it")
+            self.seq += 1
+            try:
+                self.send({"op": "callback", "id": self.in_call, "seq": self.seq, "name": name,
+                           "args": list(args), "kwargs": kwargs})
+            except wire.WireError as e:
+                raise TypeError(f"cannot pass these arguments to {name}: {e}") from None
+            reply = self.recv()
+            if reply.get("op") != "callback-result" or reply.get("seq") != self.seq:
+                os._exit(66)                   # the parent broke the protocol: give up
+            if reply["ok"]:
+                return reply["value"]
+            raise CallbackError(f"{name} raised {reply['error']}")
+        callback.__name__ = callback.__qualname__ = name
+        return callback
+
+
+# ---------------------------------------------------------------------------- helpers
+def mapped_dirs():
+    """Directories of the shared libraries loaded so far (numpy's BLAS, libpython...)."""
+    dirs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split(None, 5)[5].strip() if line.count(" ") >= 5 else ""
+                if path.startswith("/") and not path.endswith("(deleted)"):
+                    dirs.add(os.path.dirname(path))
+    except (OSError, IndexError):
+        pass
+    return sorted(dirs)
+
+
+def safe(fn, default):
+    try:
+        return fn()
+    except BaseException:
+        return default
+
+
+def clip(s, n):
+    s = s if type(s) is str else safe(lambda: str(s), "?")
+    return s if len(s) <= n else s[:n] + f"... [{len(s) - n} more characters]"
+
+
+def flush():
+    for stream in (sys.stdout, sys.stderr):
+        safe(stream.flush, None)
+
+
+def describe_bad(value, e):
+    what = safe(lambda: wire._describe(value), "a value")
+    if isinstance(e, wire.WireError):
+        return f"the function returned something the grader cannot receive: {e}"
+    return f"the function returned {what}, which could not be sent: " \
+           f"{safe(lambda: type(e).__name__ + ': ' + str(e), 'error')}"
+
+
+if __name__ == "__main__":
+    main()
