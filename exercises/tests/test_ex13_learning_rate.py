@@ -1,0 +1,145 @@
+"""Exercise 13: gradient descent on 0.5 (W - 3)^2 at lr 0.1, 0.5, 1.0 and 2.1, and the critical rate.
+
+The tests check what runs DO (land on 3, bounce between 0 and 6, grow 1.1x a step),
+with expected values from the closed form W_k = c + (1 - lr)^k (W_0 - c).
+"""
+import math
+
+import pytest
+
+pytestmark = pytest.mark.ex13
+
+C = 3.0
+
+
+def closed_form(lr, steps, w0=0.0, c=C, curvature=1.0):
+    return [c + (1 - lr * curvature) ** k * (w0 - c) for k in range(1, steps + 1)]
+
+
+def assert_path(function, got, expected, tol=1e-12):
+    assert isinstance(got, list) and len(got) == len(expected), \
+        f"{function}: expected a list of {len(expected)} values, got {got!r}"
+    for k, (a, e) in enumerate(zip(got, expected), start=1):
+        assert abs(a - e) <= tol * max(1.0, abs(e)), f"{function}: W_{k} should be {e!r}, got {a!r}"
+
+
+# ------------------------------------------------------------------- the seed's runs
+@pytest.mark.parametrize("lr,first_two", [
+    (0.1, [0.3, 0.57]),        # 0 - 0.1(0 - 3) = 0.3;   0.3 - 0.1(0.3 - 3) = 0.57
+    (0.5, [1.5, 2.25]),        # halfway each time
+    (1.0, [3.0, 3.0]),         # lands on the minimum in one step
+    (2.1, [6.3, -0.63]),       # 0 + 2.1 x 3 = 6.3;   6.3 - 2.1 x 3.3 = -0.63
+])
+def test_seed_runs(impl, lr, first_two):
+    ex = impl("ex13_learning_rate")
+    path = ex.gradient_descent(lr)
+    assert_path(f"gradient_descent({lr})", path, closed_form(lr, 10))
+    assert_path(f"gradient_descent({lr})", path[:2], first_two)
+
+
+def test_exercise5(impl):
+    ex = impl("ex13_learning_rate")
+    runs = ex.exercise5()
+    assert isinstance(runs, dict) and list(runs) == [0.1, 0.5, 1.0, 2.1], \
+        f"exercise5() should be a dict keyed by 0.1, 0.5, 1.0, 2.1, got {runs!r}"
+    expected = {0.1: "converges", 0.5: "converges", 1.0: "converges", 2.1: "diverges"}
+    for lr, (path, behaviour) in runs.items():
+        assert_path(f"exercise5()[{lr}]", path, closed_form(lr, 10))
+        assert behaviour == expected[lr], f"exercise5(): lr = {lr} {expected[lr]}, not {behaviour!r}"
+
+
+def test_lr_1_lands_on_the_minimum_in_one_step(impl):
+    ex = impl("ex13_learning_rate")
+    path = ex.gradient_descent(1.0)
+    assert path == [3.0] * 10, f"at lr 1.0, W_1 = 0 - 1.0 (0 - 3) = 3 and it stays there; got {path}"
+
+
+def test_lr_2_oscillates_forever(impl):
+    """r = 1 - 2 = -1: W bounces 6, 0, 6, 0, ... exactly, for as long as you like."""
+    ex = impl("ex13_learning_rate")
+    path = ex.gradient_descent(2.0, steps=1000)
+    bad = [k for k, w in enumerate(path, start=1) if w != (6.0 if k % 2 else 0.0)]
+    assert not bad, f"at lr 2.0, W_k should be 6 for odd k and 0 for even k; W_{bad[0]} = {path[bad[0] - 1]!r}"
+    assert ex.classify_run(path) == "oscillates"
+
+
+def test_lr_2_1_diverges(impl):
+    """r = 1 - 2.1 = -1.1: the distance to 3 grows 1.1x a step, changing sign each time,
+    and is 10x its start within 25 steps (1.1^25 = 10.83)."""
+    ex = impl("ex13_learning_rate")
+    path = ex.gradient_descent(2.1, steps=25)
+    distances = [abs(w - C) for w in [0.0, *path]]
+    for k in range(25):
+        ratio = distances[k + 1] / distances[k]
+        assert abs(ratio - 1.1) <= 1e-9, f"at lr 2.1, |W_{k + 1} - 3| / |W_{k} - 3| should be 1.1, got {ratio!r}"
+    signs = [math.copysign(1, w - C) for w in path]
+    assert all(a != b for a, b in zip(signs, signs[1:])), "at lr 2.1, W should overshoot 3 at every step"
+    last = distances[-1]
+    assert not math.isfinite(last) or last >= 10 * distances[0], \
+        f"at lr 2.1, |W - 3| should be 10x larger within 25 steps; it is {last!r} (from 3)"
+    assert ex.classify_run(path) == "diverges"
+
+
+def test_a_huge_lr_overflows_and_still_counts_as_diverging(impl):
+    ex = impl("ex13_learning_rate")
+    path = ex.gradient_descent(1e10, steps=40)        # |r| = 1e10: past 1e308 within 40 steps
+    assert len(path) == 40 and not math.isfinite(path[-1]), \
+        "gradient_descent should keep going after an overflow (W becomes inf, then nan)"
+    assert ex.classify_run(path) == "diverges", "a run that ends in inf or nan diverges"
+
+
+@pytest.mark.parametrize("trajectory,w0,c,expected", [
+    ([1.0, 2.9], 0.0, 3.0, "converges"),
+    ([6.0], 0.0, 3.0, "oscillates"),
+    ([6.1], 0.0, 3.0, "diverges"),
+    ([-3.0], 3.0, 0.0, "oscillates"),
+    ([0.5, float("nan")], 0.0, 3.0, "diverges"),
+    ([float("inf")], 0.0, 3.0, "diverges"),
+    ([3.0], 0.0, 3.0, "converges"),
+])
+def test_classify_run(impl, trajectory, w0, c, expected):
+    ex = impl("ex13_learning_rate")
+    got = ex.classify_run(trajectory, w0, c)
+    assert got == expected, f"classify_run({trajectory}, w0={w0}, c={c}): expected {expected!r}, got {got!r}"
+
+
+# The learning rates the problem sets draw from, with curvature 1.
+RATES = (0.05, 0.1, 0.2, 0.25, 0.4, 0.5, 0.8, 1.0, 1.2, 1.5, 1.8, 2.0, 2.05, 2.1, 2.2, 2.5)
+
+
+@pytest.mark.parametrize("lr", RATES)
+def test_formula_and_experiment_agree(impl, lr):
+    ex = impl("ex13_learning_rate")
+    expected = "converges" if lr < 2 else "oscillates" if lr == 2 else "diverges"
+    assert ex.classify_lr(lr) == expected, f"classify_lr({lr}): |1 - {lr}| gives {expected!r}"
+    seen = ex.classify_run(ex.gradient_descent(lr, steps=50))
+    assert seen == expected, f"a 50-step run at lr {lr} {seen}, but |1 - lr| says it {expected}"
+
+
+@pytest.mark.parametrize("curvature,lr,expected", [(4.0, 0.5, "oscillates"), (4.0, 0.4, "converges"),
+                                                   (4.0, 0.6, "diverges"), (30.0, 0.1, "diverges")])
+def test_classify_lr_with_curvature(impl, curvature, lr, expected):
+    ex = impl("ex13_learning_rate")
+    assert ex.classify_lr(lr, curvature) == expected, f"classify_lr({lr}, curvature={curvature}) should be {expected!r}"
+
+
+@pytest.mark.parametrize("curvature", [1.0, 4.0, 30.0])
+def test_critical_learning_rate_by_formula_and_by_experiment(impl, curvature):
+    ex = impl("ex13_learning_rate")
+    assert abs(ex.critical_learning_rate(curvature) - 2 / curvature) <= 1e-15, \
+        f"critical_learning_rate({curvature}) should be 2 / {curvature}"
+    found = ex.find_critical_lr(curvature)
+    assert abs(found - 2 / curvature) <= 1e-5, \
+        f"find_critical_lr({curvature}): bisection should land within 1e-5 of {2 / curvature}, got {found!r}"
+
+
+def test_question_19_too_large_too_small_just_right(impl):
+    """A direction of curvature 30 (a sharp valley, as the transformer's loss has):
+    its critical rate is 2/30 = 0.067, so lr 0.1 is too large; 0.001 converges; 0.00001
+    is too small: after 10 steps W has covered 1 - (1 - 3e-4)^10, about 0.3% of the way."""
+    ex = impl("ex13_learning_rate")
+    assert ex.classify_run(ex.gradient_descent(0.1, steps=50, curvature=30.0)) == "diverges"
+    assert ex.classify_run(ex.gradient_descent(0.001, steps=50, curvature=30.0)) == "converges"
+    slow = ex.gradient_descent(0.00001, steps=10, curvature=30.0)
+    assert_path("gradient_descent(1e-5, curvature=30)", slow, closed_form(0.00001, 10, curvature=30.0))
+    assert abs(slow[-1] - C) > 0.99 * C, "at lr 1e-5, ten steps barely move W"

@@ -1,0 +1,148 @@
+"""Exercise 13: the learning-rate experiment: converging, oscillating, diverging.
+
+Seed: Practical Exercises, Exercise 5 "Learning Rate Experiment", question 19, and
+Part 8 "Why tiny steps?".
+
+Gradient descent on one parameter with the loss
+
+    loss(W) = 0.5 * h * (W - c)^2        dloss/dW = h * (W - c)        (h: the curvature)
+
+The seed's Exercise 5 has h = 1, c = 3, W_0 = 0 and tries lr = 0.1, 0.5, 1.0 and 2.1
+for 10 steps. Subtract c from both sides of the update W <- W - lr * h * (W - c):
+
+    W_{k+1} - c = (1 - lr h) (W_k - c),   so   W_k - c = (1 - lr h)^k (W_0 - c)
+
+Every step multiplies the distance to the minimum by r = 1 - lr h. A run
+
+    converges    if |r| < 1:  the distance shrinks (changing sign every step if r < 0)
+    oscillates   if |r| = 1:  it bounces between W_0 and 2c - W_0 forever (lr h = 2)
+    diverges     if |r| > 1:  the distance grows like |r|^k, to overflow
+
+so the critical learning rate is 2 / h: 2 here. At lr = 2.1, r = -1.1: the distance
+grows by 10% a step and is 10 times larger within 25 steps. That is the seed's
+"critical!" case. You will find that threshold twice: from the formula, and by
+experiment, bisecting on what runs actually do.
+
+The names "converges", "oscillates" and "diverges" are the ones the problem sets use.
+Check your work:  python -m pytest exercises -m ex13      (or: tt check 13)
+"""
+import math
+
+CLASSES = ("converges", "oscillates", "diverges")
+SEED_RATES = (0.1, 0.5, 1.0, 2.1)
+
+
+def gradient_descent(lr, steps=10, w0=0.0, c=3.0, curvature=1.0):
+    """Run gradient descent on loss = 0.5 * curvature * (W - c)^2.
+
+    lr: the learning rate; steps: how many updates; w0: the start; c: the minimum;
+    curvature: h, the loss's second derivative.
+    Returns the list of W after each update, W_1 ... W_steps (w0 not included), as
+    Python floats. Keep going if W overflows: inf and nan are results too.
+
+    Hint: each step computes the gradient at the current W, then takes one step
+    against it (no closed form: this is the experiment).
+    """
+    ### BEGIN SOLUTION
+    w, path = float(w0), []
+    for _ in range(steps):
+        grad = curvature * (w - c)          # dloss/dW at the current W
+        w = w - lr * grad
+        path.append(w)
+    return path
+    ### END SOLUTION
+
+
+def classify_run(trajectory, w0=0.0, c=3.0, rtol=1e-9):
+    """What a run did: "converges", "oscillates" or "diverges".
+
+    trajectory: W_1 ... W_n from gradient_descent; w0 and c as there.
+    Compare the last distance |W_n - c| with the first, |w0 - c|:
+        smaller -> "converges";  the same (within a relative rtol) -> "oscillates";
+        larger, or not finite (inf, nan) -> "diverges".
+
+    Hint: test for "not finite" first: every comparison with nan is False.
+    """
+    ### BEGIN SOLUTION
+    start = abs(w0 - c)
+    end = abs(trajectory[-1] - c)
+    if not math.isfinite(end) or end > start * (1 + rtol):
+        return "diverges"
+    if end >= start * (1 - rtol):
+        return "oscillates"
+    return "converges"
+    ### END SOLUTION
+
+
+def classify_lr(lr, curvature=1.0):
+    """The same three classes from the formula, without running anything.
+
+    Returns "converges" if |1 - lr * curvature| < 1, "oscillates" if it equals 1,
+    "diverges" if it is larger.
+
+    Hint: the module docstring derives the factor r each step multiplies the distance by.
+    """
+    ### BEGIN SOLUTION
+    r = abs(1 - lr * curvature)
+    if r < 1:
+        return "converges"
+    return "oscillates" if r == 1 else "diverges"
+    ### END SOLUTION
+
+
+def critical_learning_rate(curvature=1.0):
+    """The smallest learning rate at which gradient descent no longer converges.
+
+    Returns a float: 2.0 for the seed's loss (curvature 1).
+
+    Hint: solve |1 - lr * curvature| = 1 for the positive root that is not lr = 0.
+    """
+    ### BEGIN SOLUTION
+    return 2.0 / curvature
+    ### END SOLUTION
+
+
+def find_critical_lr(curvature=1.0, steps=100, tol=1e-6):
+    """The critical learning rate by experiment: bisection on classify_run.
+
+    Run gradient_descent (from w0 = 0 to c = 3, `steps` updates) at trial learning
+    rates. Keep two: `lo`, where runs converge, and `hi`, where they do not
+    (oscillate or diverge). Start from lo = 0 and hi = 1, doubling hi while runs at
+    hi still converge; then halve the interval until hi - lo <= tol.
+    Returns (lo + hi) / 2, a float.
+
+    Hint: each trial is one call of gradient_descent and one of classify_run; the
+    formula of critical_learning_rate must not appear here.
+    """
+    ### BEGIN SOLUTION
+    def converges(lr):
+        return classify_run(gradient_descent(lr, steps, curvature=curvature)) == "converges"
+
+    lo, hi = 0.0, 1.0
+    while converges(hi):                    # find a rate that does not converge
+        lo, hi = hi, 2 * hi
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        if converges(mid):
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+    ### END SOLUTION
+
+
+def exercise5(rates=SEED_RATES, steps=10, w0=0.0, c=3.0):
+    """The seed's Exercise 5: {lr: (W_1 ... W_steps, what the run did)} for each rate.
+
+    Returns a dict keyed by the learning rates, in their order; each value is a pair
+    (list of `steps` floats, one of "converges", "oscillates", "diverges").
+
+    Hint: two functions above do all the work.
+    """
+    ### BEGIN SOLUTION
+    runs = {}
+    for lr in rates:
+        path = gradient_descent(lr, steps, w0, c)
+        runs[lr] = (path, classify_run(path, w0, c))
+    return runs
+    ### END SOLUTION
