@@ -58,11 +58,17 @@ def _set(tree, path, value):
 def vjp(forward, inputs, dout, wrt=None, eps=EPS):
     """{input name: d sum(dout * out) / d input}, where out = forward(**inputs)[0].
 
-    Inputs are copied to float64 first. Dict inputs (a block's parameters) give dict
-    gradients. `wrt` limits which inputs are differentiated (default: every float array).
+    Inputs are copied to contiguous float64 arrays first. Dict inputs (a block's
+    parameters) give dict gradients. `wrt` limits which inputs are differentiated
+    (default: every float array).
     """
-    inputs = {k: ({kk: np.array(vv, dtype=np.float64) for kk, vv in v.items()} if isinstance(v, dict)
-                  else np.array(v, dtype=np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+    def f64(a):
+        # C order: the loop below writes through x.reshape(-1), which is a view only of a
+        # contiguous array (a cache may hold transposed views, e.g. attention's k and v)
+        return np.array(a, dtype=np.float64, order="C")
+
+    inputs = {k: ({kk: f64(vv) for kk, vv in v.items()} if isinstance(v, dict)
+                  else f64(v) if isinstance(v, np.ndarray) and v.dtype.kind == "f"
                   else v) for k, v in inputs.items()}
     dout = np.asarray(dout, dtype=np.float64)
 
