@@ -1,0 +1,153 @@
+"""Taking in a submission: a folder or a zip, checked, reduced to the exercise files.
+
+A submission is untrusted. From a folder or a zip we take only files named like the
+exercises (exNN_<topic>.py, at the top or in one sub-folder such as exercises/), each
+at most MAX_FILE bytes, and copy them into a fresh folder. Everything else is left
+behind with a note: conftest.py, pytest.ini, sitecustomize.py, other files, symlinks,
+paths with `..` or absolute paths, oversized or too many entries. Nothing is ever
+extracted to a path the zip names; we read entries and write our own file names.
+"""
+from __future__ import annotations
+
+import hashlib
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+MAX_FILE = 256 * 1024          # bytes per exercise file
+MAX_ENTRIES = 500              # entries in a zip, or files in a folder tree
+MAX_TOTAL = 16 * 1024 * 1024   # uncompressed bytes a zip may declare in all
+MAX_DEPTH = 3                  # folders below the top that we look into
+
+
+class IntakeError(ValueError):
+    """The submission cannot be read at all (the message says why)."""
+
+
+@dataclass
+class Intake:
+    files: dict[str, bytes]                  # exercise file name -> its bytes
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the accepted files (names and bytes): equal for equal submissions."""
+        h = hashlib.sha256()
+        for name in sorted(self.files):
+            data = self.files[name]
+            h.update(f"{name}\0{len(data)}\0".encode())
+            h.update(data)
+        return h.hexdigest()
+
+    def write(self, folder: Path) -> Path:
+        """Copy the accepted files into `folder` (created); return it."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in self.files.items():
+            (folder / name).write_bytes(data)
+        return folder
+
+
+def read_submission(path, expected_names) -> Intake:
+    """The exercise files of a submission folder or zip; `expected_names` are allowed."""
+    path = Path(path)
+    expected = set(expected_names)
+    if path.is_symlink():
+        raise IntakeError(f"{path}: is a symbolic link; submit a real folder or zip")
+    if path.is_dir():
+        entries = _folder_entries(path)
+    elif path.is_file() and zipfile.is_zipfile(path):
+        entries = _zip_entries(path)
+    elif path.exists():
+        raise IntakeError(f"{path}: is neither a folder nor a zip file")
+    else:
+        raise IntakeError(f"{path}: does not exist")
+    intake = Intake({})
+    for rel, problem, read in entries:
+        name = rel.name
+        if problem:
+            intake.notes.append(f"ignored {rel}: {problem}")
+        elif name not in expected:
+            if name in ("conftest.py", "pytest.ini", "sitecustomize.py", "usercustomize.py", "setup.cfg",
+                        "tox.ini", "pyproject.toml") or name.endswith(".pth"):
+                intake.notes.append(f"ignored {rel}: the grader never runs files it did not ask for")
+            elif name.endswith(".py"):
+                intake.notes.append(f"ignored {rel}: not an exercise file")
+        elif name in intake.files:
+            intake.notes.append(f"ignored {rel}: a second {name}; the first one found is graded")
+        else:
+            data = read()
+            if data is None:
+                intake.notes.append(f"ignored {rel}: larger than {MAX_FILE // 1024} KiB")
+            else:
+                intake.files[name] = data
+    missing = sorted(expected - set(intake.files))
+    if missing:
+        intake.notes.append(f"not submitted: {', '.join(missing)}")
+    return intake
+
+
+def _folder_entries(root: Path):
+    count = 0
+    stack = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        for child in sorted(folder.iterdir()):
+            count += 1
+            if count > MAX_ENTRIES:
+                raise IntakeError(f"{root}: more than {MAX_ENTRIES} files; submit only your exercise files")
+            rel = child.relative_to(root)
+            mode = child.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                yield rel, "a symbolic link", None
+            elif stat.S_ISDIR(mode):
+                if child.name in ("__pycache__", ".git") or depth + 1 > MAX_DEPTH:
+                    continue
+                stack.append((child, depth + 1))
+            elif stat.S_ISREG(mode):
+                yield rel, None, (lambda p=child: _read_capped(p))
+            else:
+                yield rel, "not a regular file", None
+
+
+def _read_capped(path: Path):
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE + 1)
+    return None if len(data) > MAX_FILE else data
+
+
+def _zip_entries(path: Path):
+    try:
+        zf = zipfile.ZipFile(path)
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise IntakeError(f"{path}: not a readable zip file ({exc})") from None
+    if len(infos) > MAX_ENTRIES:
+        raise IntakeError(f"{path}: {len(infos)} entries, more than {MAX_ENTRIES}")
+    if sum(i.file_size for i in infos) > MAX_TOTAL:
+        raise IntakeError(f"{path}: declares more than {MAX_TOTAL // 2**20} MiB uncompressed")
+    with zf:
+        for info in infos:
+            name = info.filename.replace("\\", "/")
+            rel = PurePosixPath(name)
+            if info.is_dir():
+                continue
+            mode = info.external_attr >> 16
+            if name.startswith("/") or (len(rel.parts) and ":" in rel.parts[0]):
+                yield rel, "an absolute path", None
+            elif ".." in rel.parts:
+                yield rel, "a path that climbs out with '..'", None
+            elif stat.S_ISLNK(mode):
+                yield rel, "a symbolic link", None
+            elif len(rel.parts) > MAX_DEPTH + 1:
+                yield rel, "too deep in the zip", None
+            elif info.file_size > MAX_FILE:
+                yield rel, f"larger than {MAX_FILE // 1024} KiB", None
+            else:
+                try:
+                    data = zf.read(info)
+                except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+                    yield rel, f"unreadable ({exc})", None
+                    continue
+                # file_size is the zip's own claim; the bytes are what count
+                yield rel, None, (lambda d=data: d if len(d) <= MAX_FILE else None)
