@@ -39,9 +39,14 @@ class Tolerance:
     abs: sp.Rational
 
     def describe(self) -> str:
-        if self.rel == 0 and self.abs == 0:
-            return "exact"
-        return f"|yours - key| <= max({fmt(self.abs)}, {fmt(self.rel)}·|key|)"
+        return _describe(self)
+
+
+@lru_cache(maxsize=None)
+def _describe(tol: Tolerance) -> str:
+    if tol.rel == 0 and tol.abs == 0:
+        return "exact"
+    return f"|yours - key| <= max({fmt(tol.abs)}, {fmt(tol.rel)}·|key|)"
 
 
 EXACT = Tolerance("exact", sp.Integer(0), sp.Integer(0))
@@ -193,10 +198,18 @@ class Compiled:
         self.replacements, self.reduced = sp.cse(list(exprs))
 
     def at(self, values: dict) -> tuple:
+        """Exact values at a point."""
         env = dict(values)
         for sym, expr in self.replacements:
             env[sym] = expr.xreplace(env)
         return tuple(e.xreplace(env) for e in self.reduced)
+
+    def numeric_at(self, values: dict, digits: int = 30) -> tuple:
+        """Values at a point to `digits` digits, each shared subexpression evaluated once."""
+        env = dict(values)
+        for sym, expr in self.replacements:
+            env[sym] = sp.N(expr.xreplace(env), digits)
+        return tuple(sp.N(e.xreplace(env), digits) for e in self.reduced)
 
 
 PRECISION = 60
@@ -267,14 +280,17 @@ def fmt(x) -> str:
 
 def fmt_approx(x, sig: int = 12) -> str:
     """An irrational value rounded to `sig` significant digits (mpmath, deterministic)."""
-    v = sp.N(x, sig)
-    text = sp.sstr(v, full_prec=False)
-    return text
+    return sp.sstr(sp.N(numeric(x), sig), full_prec=False)
 
 
 def fmt_exact(x) -> str:
     """The exact value as sympy prints it: '-1/40', 'sqrt(2)/2 + 1/10'."""
-    return sp.sstr(as_sym(x), order="lex")
+    x = as_sym(x)
+    if x.is_Integer:
+        return str(int(x))
+    if x.is_Rational:
+        return f"{int(x.p)}/{int(x.q)}"
+    return sp.sstr(x)
 
 
 def fmt_vec(xs) -> str:
@@ -294,7 +310,7 @@ def fmt_value(kind: str, value) -> str:
     if kind == CHOICE:
         return str(value)
     if kind == EXPRESSION:
-        return sp.sstr(value, order="lex").replace("**", "^")
+        return sp.sstr(value).replace("**", "^")
     return fmt(value)
 
 

@@ -22,7 +22,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from grader.problems.core import MATRIX, NUMBER, STANDARD, VECTOR, Part, Problem, R, agree
+from grader.problems.core import (MATRIX, NUMBER, STANDARD, VECTOR, Compiled, Part, Problem, R,
+                                  agree)
 from grader.problems.variants import Dice
 
 MARGIN = sp.Rational(1, 20)
@@ -99,29 +100,35 @@ def _symbolic():
     loss = (out_expr - target) ** 2 / 2
     hs = sp.symbols("h0:2")
     loss_of_h = ((hs[0] * W2[0] + hs[1] * W2[1] + b2) - target) ** 2 / 2
-    grads = {"dout": sp.diff((out - target) ** 2 / 2, out).subs(out, out_expr),
-             "dW2": [[sp.diff(loss, W2[i])] for i in range(2)],
-             "db2": sp.diff(loss, b2),
+    grads = {"dout": [sp.diff((out - target) ** 2 / 2, out).subs(out, out_expr)],
+             "dW2": [sp.diff(loss, W2[i]) for i in range(2)],
+             "db2": [sp.diff(loss, b2)],
              "dhidden": [sp.diff(loss_of_h, hs[j]).subs(dict(zip(hs, h))) for j in range(2)],
-             "dW1": [[sp.diff(loss, W1[i, j]) for j in range(2)] for i in range(2)],
+             "dW1": [sp.diff(loss, W1[i, j]) for i in range(2) for j in range(2)],
              "db1": [sp.diff(loss, b1[j]) for j in range(2)]}
-    return (x, W1, b1, W2, b2, target), grads
+    names = list(grads)
+    sizes = [len(grads[n]) for n in names]
+    return (x, W1, b1, W2, b2, target), names, sizes, Compiled([e for n in names for e in grads[n]])
 
 
 def verify(p: dict, parts: list[Part]) -> None:
-    (x, W1, b1, W2, b2, target), grads = _symbolic()
+    (x, W1, b1, W2, b2, target), names, sizes, compiled = _symbolic()
     values = {x[0]: p["x"][0], x[1]: p["x"][1], b2: p["b2"], target: p["target"],
               b1[0]: p["b1"][0], b1[1]: p["b1"][1], W2[0]: p["W2"][0][0], W2[1]: p["W2"][1][0]}
     values.update({W1[i, j]: p["W1"][i][j] for i in range(2) for j in range(2)})
-
-    def at(e):
-        if isinstance(e, list):
-            return tuple(at(v) for v in e)
-        return e.xreplace(values)
-
+    flat = list(compiled.at(values))
     key = {part.name: part.answer for part in parts}
-    for name, g in grads.items():
-        agree(f"ex1 {name}: chain rule vs sympy.diff", key[name], at(g))
+    shapes = {"dW2": (2, 1), "dW1": (2, 2)}
+    for name, size in zip(names, sizes):
+        got, flat = flat[:size], flat[size:]
+        if name in shapes:
+            r, c = shapes[name]
+            got = tuple(tuple(got[i * c:(i + 1) * c]) for i in range(r))
+        elif size == 1:
+            got = got[0]
+        else:
+            got = tuple(got)
+        agree(f"ex1 {name}: chain rule vs sympy.diff", key[name], got)
 
 
 PROBLEM = Problem("ex1", "A complete backward pass by hand", "Exercise 1", "ex1.md.j2",

@@ -16,9 +16,11 @@ The second derivation uses the closed forms instead of the recurrences:
 """
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 
-from grader.problems.core import TRAJECTORY, VECTOR, Part, Problem, R, agree
+from grader.problems.core import (TRAJECTORY, VECTOR, DerivationMismatch, Part, Problem, R, agree,
+                                  numeric)
 from grader.problems.variants import Dice
 
 BETA, BETA1, BETA2, EPS = R("0.9"), R("0.9"), R("0.999"), R("1e-8")
@@ -65,25 +67,32 @@ def root(x):
     return sp.Pow(x, sp.Rational(1, 2), evaluate=False)
 
 
-def adam(p):
-    """Returns the W trajectory and the (m, v) moments after each step."""
-    W, m, v, out, moments = p["W0"], sp.Integer(0), sp.Integer(0), [], []
-    for t, g in enumerate(p["grads"], start=1):
+def adam_moments(p):
+    """(m_t, v_t) after each step, by the recurrences (rationals)."""
+    m, v, out = sp.Integer(0), sp.Integer(0), []
+    for g in p["grads"]:
         m = BETA1 * m + (1 - BETA1) * g
         v = BETA2 * v + (1 - BETA2) * g**2
+        out.append((m, v))
+    return out
+
+
+def adam(p):
+    """The W trajectory, exact: W_t = W_{t-1} - lr·m̂_t/(√v̂_t + ε)."""
+    W, out = p["W0"], []
+    for t, (m, v) in enumerate(adam_moments(p), start=1):
         m_hat = m / (1 - BETA1**t)
         v_hat = v / (1 - BETA2**t)
         W = W - p["lr"] * m_hat / (root(v_hat) + EPS)
         out.append(W)
-        moments.append((m, v))
-    return tuple(out), moments
+    return tuple(out)
 
 
 def solve(p: dict) -> list[Part]:
     return [Part("sgd", "W after each of the 5 SGD steps", VECTOR, sgd(p), 3, TRAJECTORY),
             Part("momentum", "W after each of the 5 momentum steps", VECTOR, momentum(p), 3,
                  TRAJECTORY),
-            Part("adam", "W after each of the 5 Adam steps", VECTOR, adam(p)[0], 4, TRAJECTORY)]
+            Part("adam", "W after each of the 5 Adam steps", VECTOR, adam(p), 4, TRAJECTORY)]
 
 
 def verify(p: dict, parts: list[Part]) -> None:
@@ -94,16 +103,26 @@ def verify(p: dict, parts: list[Part]) -> None:
     vs = [sum(BETA ** (t - s) * g[s] for s in range(t + 1)) for t in range(n)]
     agree("ex4 momentum closed form", parts[1].answer,
           tuple(W0 - lr * sum(vs[: t + 1]) for t in range(n)))
-    _, moments = adam(p)
-    W = W0
+    # Adam: the moments in closed form must equal the recurrences exactly; W is then
+    # recomputed from them in mpmath at 60 digits, a separate arithmetic from the key's.
+    moments = adam_moments(p)
     closed = []
-    for t in range(1, n + 1):
-        m = (1 - BETA1) * sum(BETA1 ** (t - s) * g[s - 1] for s in range(1, t + 1))
-        v = (1 - BETA2) * sum(BETA2 ** (t - s) * g[s - 1] ** 2 for s in range(1, t + 1))
-        agree(f"ex4 adam moments at t={t}", moments[t - 1], (m, v))
-        W = W - lr * (m / (1 - BETA1**t)) / (root(v / (1 - BETA2**t)) + EPS)
-        closed.append(W)
-    agree("ex4 adam closed form", parts[2].answer, tuple(closed))
+    with mpmath.workdps(60):
+        W = _mp(W0)
+        for t in range(1, n + 1):
+            m = (1 - BETA1) * sum(BETA1 ** (t - s) * g[s - 1] for s in range(1, t + 1))
+            v = (1 - BETA2) * sum(BETA2 ** (t - s) * g[s - 1] ** 2 for s in range(1, t + 1))
+            agree(f"ex4 adam moments at t={t}", moments[t - 1], (m, v))
+            m_hat, v_hat = _mp(m / (1 - BETA1**t)), _mp(v / (1 - BETA2**t))
+            W = W - _mp(lr) * m_hat / (mpmath.sqrt(v_hat) + _mp(EPS))
+            closed.append(W)
+        for t, (key, value) in enumerate(zip(parts[2].answer, closed), start=1):
+            if not abs(mpmath.mpf(str(numeric(key))) - value) <= mpmath.mpf(10) ** -45:
+                raise DerivationMismatch(f"ex4 adam at t={t}: {numeric(key)} vs {value}")
+
+
+def _mp(q: sp.Rational):
+    return mpmath.mpf(int(q.p)) / int(q.q)
 
 
 PROBLEM = Problem("ex4", "Optimizer comparison", "Exercise 4", "ex4.md.j2",

@@ -16,6 +16,8 @@ run from its own iterates (does |W_10 - c| shrink, stay, or grow?).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from grader.problems.core import (CHOICE, NUMBER, STANDARD, TRAJECTORY, VECTOR,
@@ -87,11 +89,19 @@ def verify(p: dict, parts: list[Part]) -> None:
         seen = CLASSES[0] if end < start else CLASSES[1] if end == start else CLASSES[2]
         if seen != key[f"lr{i}.behaviour"]:
             raise DerivationMismatch(f"ex5 lr={lr}: {key[f'lr{i}.behaviour']} vs iterates {seen}")
-    # The iteration map W -> W - lr·loss'(W) has slope 1 - lr·h, with h the curvature
-    # loss''(W); it stops being a contraction where 1 - lr·h = -1.
+    agree("ex5 critical", key["critical_lr"], _critical_rate().xreplace({_c: c}))
+
+
+_c = sp.Symbol("c")
+
+
+@lru_cache(maxsize=None)
+def _critical_rate():
+    """The iteration map W -> W - lr·loss'(W) has slope 1 - lr·h, with h the curvature
+    loss''(W); it stops being a contraction where 1 - lr·h = -1. Solved once, for any c."""
     W, lr = sp.symbols("W lr")
-    h = sp.diff(sp.Rational(1, 2) * (W - c) ** 2, W, 2)
-    agree("ex5 critical", key["critical_lr"], sp.solve(sp.Eq(1 - lr * h, -1), lr)[0])
+    h = sp.diff(sp.Rational(1, 2) * (W - _c) ** 2, W, 2)
+    return sp.solve(sp.Eq(1 - lr * h, -1), lr)[0]
 
 
 PROBLEM = Problem("ex5", "Learning-rate experiment", "Exercise 5", "ex5.md.j2",

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.problems import build_set
-from grader.problems.render import (key_rows, render_answers, render_html, render_markdown,
-                                    render_notebook)
+from grader.problems.render import key_rows, render_all
 from grader.problems.roster import Student
 from grader.problems.variants import student_seed, variant_id
 from grader.report import write_class_csv
@@ -66,12 +65,8 @@ def build_student(student: Student, seed: bytes | None, assignment: str, out: Pa
     folder = student_dir(out, student.student_id)
     written = False
     if force or not _already_done(folder, variant):
-        args = (student, variant, assignment, instances)
-        # The answers file goes last: its presence marks the student as done.
-        atomic_write_text(folder / "problem_set.md", render_markdown(*args))
-        atomic_write_text(folder / "problem_set.html", render_html(*args))
-        atomic_write_text(folder / "problem_set.ipynb", render_notebook(*args))
-        atomic_write_text(folder / "answers.txt", render_answers(*args))
+        for name, text in render_all(student, variant, assignment, instances).items():
+            atomic_write_text(folder / name, text)
         written = True
     rows = key_rows(student, variant, instances)
     entry = {"student_id": student.student_id, "name": student.name, "variant": variant,

@@ -50,8 +50,10 @@ def _symbolic(n: int, V: int, j: int):
     g = sp.symbols(f"g0:{V}")
     W = sp.Matrix(n, V, lambda a, b: sp.Symbol(f"W_{a}_{b}"))
     # A loss whose gradient with respect to the logits is exactly g: loss = g · logits.
-    loss = sum(g[b] * sum(x[a] * W[a, b] for a in range(n)) for b in range(V))
-    return x, g, [sp.diff(loss, W[a, j]) for a in range(n)]
+    loss = sp.expand(sum(g[b] * sum(x[a] * W[a, b] for a in range(n)) for b in range(V)))
+    # Differentiate only the terms that mention W[a, j]; the rest have derivative 0.
+    return x, g, [sp.diff(sp.Add(*[t for t in loss.args if t.has(W[a, j])]), W[a, j])
+                  for a in range(n)]
 
 
 def verify(p: dict, parts: list[Part]) -> None:

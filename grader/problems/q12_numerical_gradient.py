@@ -12,6 +12,8 @@ at W must equal the key.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from grader.problems.core import STANDARD, NUMBER, DerivationMismatch, Part, Problem, R, agree
@@ -62,13 +64,25 @@ def solve(p: dict) -> list[Part]:
             Part("gradient", "the numerical gradient", NUMBER, diff / denom, 3, STANDARD)]
 
 
+_L0, _g, _c, _W = sp.symbols("L0 g c W")
+
+
+@lru_cache(maxsize=None)
+def _loss():
+    """The quadratic loss around W with symbolic coefficients, and its derivative in w."""
+    loss = _L0 + _g * (w - _W) + _c / 2 * (w - _W) ** 2
+    return loss, sp.diff(loss, w)
+
+
 def verify(p: dict, parts: list[Part]) -> None:
-    loss = p["L0"] + p["g"] * (w - p["W"]) + p["c"] / 2 * (w - p["W"]) ** 2
-    plus, minus = loss.xreplace({w: p["W"] + p["eps"]}), loss.xreplace({w: p["W"] - p["eps"]})
+    loss, slope = _loss()
+    coef = {_L0: p["L0"], _g: p["g"], _c: p["c"], _W: p["W"]}
+    plus = loss.xreplace({**coef, w: p["W"] + p["eps"]})
+    minus = loss.xreplace({**coef, w: p["W"] - p["eps"]})
     if (plus, minus) != (p["loss_plus"], p["loss_minus"]):
         raise DerivationMismatch("q12: the stated losses do not come from the loss function")
     agree("q12 central difference", parts[2].answer, (plus - minus) / (2 * p["eps"]))
-    agree("q12 sympy.diff", parts[2].answer, sp.diff(loss, w).xreplace({w: p["W"]}))
+    agree("q12 sympy.diff", parts[2].answer, slope.xreplace({**coef, w: p["W"]}))
 
 
 PROBLEM = Problem("q12", "A numerical gradient", "Question 12", "q12.md.j2",

@@ -141,29 +141,39 @@ def _context(student, variant: str, assignment: str, instances: list[Instance]) 
             "problems": problems, "total": sum(i.points for i in instances)}
 
 
-def render_markdown(student, variant, assignment, instances) -> str:
-    ctx = _context(student, variant, assignment, instances)
+def render_markdown(student, variant, assignment, instances, ctx=None) -> str:
+    ctx = ctx or _context(student, variant, assignment, instances)
     return _env(False).get_template("problem_set.md.j2").render(**ctx)
 
 
-def render_html(student, variant, assignment, instances) -> str:
-    ctx = _context(student, variant, assignment, instances)
+def render_html(student, variant, assignment, instances, ctx=None) -> str:
+    ctx = ctx or _context(student, variant, assignment, instances)
     return _env(True).get_template("problem_set.html.j2").render(**ctx)
 
 
-def render_answers(student, variant, assignment, instances) -> str:
-    ctx = _context(student, variant, assignment, instances)
+def render_answers(student, variant, assignment, instances, ctx=None) -> str:
+    ctx = ctx or _context(student, variant, assignment, instances)
     return _env(False).get_template("answers.txt.j2").render(**ctx)
 
 
-def render_notebook(student, variant, assignment, instances) -> str:
+def render_all(student, variant, assignment, instances) -> dict[str, str]:
+    """The four files of one student's set, by file name."""
+    ctx = _context(student, variant, assignment, instances)
+    args = (student, variant, assignment, instances, ctx)
+    return {"problem_set.md": render_markdown(*args), "problem_set.html": render_html(*args),
+            "problem_set.ipynb": render_notebook(*args),
+            # The answers file goes last: its presence marks the student as done.
+            "answers.txt": render_answers(*args)}
+
+
+def render_notebook(student, variant, assignment, instances, ctx=None) -> str:
     """A notebook with one Markdown cell per problem and a scratch code cell after it.
 
     Cell ids are fixed (problem keys), so the file is the same on every run.
     """
     import nbformat   # imported here: it takes a second to import, and only this needs it
 
-    ctx = _context(student, variant, assignment, instances)
+    ctx = ctx or _context(student, variant, assignment, instances)
     head = _env(False).get_template("notebook_intro.md.j2").render(**ctx).strip()
     # Cells are built as plain nodes and the whole notebook is validated once, by
     # nbformat.writes (new_markdown_cell would validate every cell on its own, 30x slower).

@@ -1,0 +1,196 @@
+"""The answer parser reads exact values and refuses everything else with a clear message;
+marking applies each part's tolerance and gives partial credit."""
+from __future__ import annotations
+
+import ast
+import builtins
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from grader.problems.core import (CHOICE, EXACT, EXPRESSION, INTEGER, MATRIX, NUMBER, STANDARD,
+                                  TRAJECTORY, VECTOR, Part)
+from grader.problems.marking import mark
+from grader.problems.parse import ParseError, parse_answer
+
+Q = sp.Rational
+
+
+@pytest.mark.parametrize("text, value", [
+    ("0.25", Q(1, 4)), ("-1/40", Q(-1, 40)), ("2.5e-3", Q(1, 400)), ("1E5", 100000),
+    (".5", Q(1, 2)), ("0.1", Q(1, 10)),                  # exact, not the float 0.1
+    ("10**(-3)", Q(1, 1000)), ("2^3", 8), ("−0.5", Q(-1, 2)), ("2×3", 6),
+    ("102,036", 102036), ("1_000", 1000), ("(1 + 2) * 3 / 4", Q(9, 4)),
+    ("sqrt(4)", 2), ("sqrt(2)/2", sp.sqrt(2) / 2), ("pi", sp.pi),
+])
+def test_accepts_numbers(text, value):
+    parsed = parse_answer(text)
+    assert parsed.shape == ()
+    assert sp.simplify(parsed.value - value) == 0
+
+
+def test_accepts_vectors_matrices_and_expressions():
+    assert parse_answer("[1, -2, 0.5]").value == (1, -2, Q(1, 2))
+    assert parse_answer("[1, -2, 0.5]").shape == (3,)
+    m = parse_answer("[[1, 2], [3, 4.5]]")
+    assert m.shape == (2, 2) and m.value == ((1, 2), (3, Q(9, 2)))
+    x = sp.Symbol("x")
+    assert sp.expand(parse_answer("2*x + 3", ("x",)).value - (2 * x + 3)) == 0
+    assert sp.expand(parse_answer("x^2 - 1/2*x", ("x",)).value - (x**2 - x / 2)) == 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("10**10**10", "exponent 10000000000 is too large"),
+    ("__import__('os')", "the function '__import__' is not allowed"),
+    ("__import__('os').system('ls')", "the function '__import__' is not allowed"),
+    ("().__class__", "attribute access"),
+    ("x.real", "attribute access"),
+    ("open('f')", "the function 'open' is not allowed"),
+    ("a" * (1 << 20), "1,048,576 characters long"),
+    ("(" * 30 + "1" + ")" * 30, "nested more than 20 levels"),
+    ("[" * 30 + "1" + "]" * 30, "nested more than 20 levels"),
+    ("-" * 1500 + "1", "nested more than 100 operators"),
+    ("1e999999", "exponent 999999 is out of range"),
+    ("(10**64)**64", "would have about 4160 digits"),
+    ("1/0", "division by zero"),
+    ("'abc'", "text in quotes"),
+    ("lambda: 1", "a lambda"),
+    ("x", "unknown name 'x'"),
+    ("2x+3", "write products with *"),
+    ("[1, [2]]", "mixes numbers and rows"),
+    ("[[1, 2], [3]]", "different lengths"),
+    ("2**0.5", "exponents must be whole numbers"),
+    ("sqrt(-1)", "square root of a negative number"),
+    ("exp(5000)", "exp of a number larger than 1000"),
+    ("(1, 2)", "square brackets"),
+    ("[x for x in y]", "comprehension"),
+    ("1 < 2", "comparison"),
+    ("3 % 2", "%"),
+    ("", "empty"),
+    ("(1", "never closed"),
+])
+def test_refuses_with_a_clear_message(text, message):
+    with pytest.raises(ParseError) as err:
+        parse_answer(text)
+    assert message in str(err.value)
+
+
+def test_degree_limit_for_expressions():
+    with pytest.raises(ParseError, match="degree"):
+        parse_answer("((x + 1)**8)**9", ("x",))
+    with pytest.raises(ParseError, match="too large"):
+        parse_answer("x**64**64", ("x",))
+
+
+def test_parser_never_calls_eval_or_sympify(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("eval/exec/sympify was called")
+
+    real = sys.modules["sympy.core.sympify"].sympify
+
+    def no_text(a, *args, **kwargs):          # sympy converts numbers itself; text is ours
+        if isinstance(a, str):
+            raise AssertionError(f"sympify called on text {a!r}")
+        return real(a, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "eval", forbidden)
+    monkeypatch.setattr(builtins, "exec", forbidden)
+    monkeypatch.setattr(sp, "sympify", no_text)
+    monkeypatch.setattr(sp, "parse_expr", forbidden, raising=False)
+    monkeypatch.setattr(sys.modules["sympy.core.sympify"], "sympify", no_text)
+    assert parse_answer("[[1/2, 2.5e-3], [sqrt(2), -3]]").shape == (2, 2)
+    assert parse_answer("2*x + 3", ("x",)).shape == ()
+    assert mark(part(EXPRESSION, sp.Symbol("x") + 1, symbols=("x",)), "x + 1").passed
+    with pytest.raises(ParseError):
+        parse_answer("__import__('os')")
+
+
+def test_no_module_of_the_bank_calls_eval_exec_or_sympify():
+    # A static check over every module under grader/problems and grader/report.py.
+    import grader
+    root = Path(grader.__file__).parent
+    names = {"eval", "exec", "compile", "sympify", "parse_expr", "lambdify", "S", "__import__"}
+    attributes = {"eval", "sympify", "parse_expr", "lambdify", "S"}   # re.compile is fine
+    for path in [*sorted((root / "problems").glob("*.py")), root / "report.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                f = node.func
+                bad = (isinstance(f, ast.Name) and f.id in names
+                       or isinstance(f, ast.Attribute) and f.attr in attributes)
+                assert not bad, f"{path.name}:{node.lineno} calls {ast.unparse(f)}"
+
+
+# ------------------------------------------------------------------------- marking
+def part(kind, answer, points=4, tol=STANDARD, **kw):
+    return Part("p", "prompt", kind, answer, points, tol, **kw)
+
+
+def test_tolerance_is_max_of_absolute_and_relative():
+    p = part(NUMBER, Q(1, 2))
+    assert mark(p, "0.5005").passed          # |d| = 0.0005 = 0.001 * 0.5: on the boundary
+    assert not mark(p, "0.50051").passed
+    z = part(NUMBER, sp.Integer(0))
+    assert mark(z, "0.000001").passed        # the absolute floor 1e-6 for an exact zero
+    assert not mark(z, "0.0000011").passed
+    t = part(NUMBER, Q(1, 2), tol=TRAJECTORY)
+    assert mark(t, "0.500005").passed and not mark(t, "0.50001").passed
+    e = part(INTEGER, sp.Integer(102036), tol=EXACT)
+    assert mark(e, "102036").passed and mark(e, "102,036").passed
+    assert not mark(e, "102037").passed and not mark(e, "102036.5").passed
+
+
+def test_irrational_keys_are_compared_numerically():
+    p = part(NUMBER, sp.sqrt(2) / 2)
+    assert mark(p, "0.7071").passed and mark(p, "sqrt(2)/2").passed
+    assert not mark(p, "0.70").passed
+
+
+def test_partial_credit_per_entry():
+    p = part(VECTOR, (Q(12, 100), Q(24, 100), Q(5, 100), Q(-41, 100)), points=4)
+    m = mark(p, "[0.12, 0.24, 0.05, 0.41]")
+    assert m.score == 3.0 and not m.passed
+    assert "entry 4" in m.diagnosis and "sign is flipped" in m.diagnosis
+    assert mark(p, "[0.12, 0.24, 0.05, -0.41]").score == 4.0
+    assert mark(p, "[1, 2, 3]").score == 0.0
+    assert "expected a vector of 4 numbers" in mark(p, "[1, 2, 3]").diagnosis
+
+
+def test_matrix_hints_and_lenient_shapes():
+    key = ((Q(-624, 1000), sp.Integer(0)), (Q(-312, 1000), sp.Integer(0)))
+    p = part(MATRIX, key, points=4)
+    transposed = mark(p, "[[-0.624, -0.312], [0, 0]]")
+    assert transposed.score == 2.0 and "transposed" in transposed.diagnosis
+    col = part(MATRIX, ((Q(-676, 1000),), (sp.Integer(0),)), points=2)
+    assert mark(col, "[[-0.676], [0]]").passed and mark(col, "[-0.676, 0]").passed
+    assert mark(part(NUMBER, Q(98, 100)), "[0.98]").passed
+    assert "misplaced decimal point" in mark(part(NUMBER, Q(3, 2)), "1500").diagnosis
+
+
+def test_expressions_choices_and_blank_answers():
+    x = sp.Symbol("x")
+    p = part(EXPRESSION, 2 * x + 3, points=3, symbols=("x",))
+    assert mark(p, "3 + 2*x").passed and mark(p, "x*2 + 6/2").passed
+    assert not mark(p, "2*x + 4").passed
+    assert "could not read" in mark(p, "2x + 3").diagnosis
+    assert "unknown name 'y'" in mark(p, "2*y + 3").diagnosis
+    c = part(CHOICE, "diverges", points=1, choices=("converges", "oscillates", "diverges"))
+    assert mark(c, " Diverges ").passed and not mark(c, "converges").passed
+    assert "not one of" in mark(c, "explodes").diagnosis
+    blank = mark(p, "   ")
+    assert blank.score == 0 and blank.diagnosis == "no answer given"
+
+
+def test_reveal_adds_the_key_only_when_asked():
+    p = part(NUMBER, Q(3, 2))
+    assert "1.5" not in mark(p, "2").diagnosis
+    assert "the key is 1.5" in mark(p, "2", reveal=True).diagnosis
+
+
+def test_malicious_answers_score_zero_without_crashing():
+    p = part(VECTOR, (Q(1), Q(2)), points=2)
+    for text in ("__import__('os').system('echo pwned')", "[().__class__.__bases__]",
+                 "9" * 5000, "[" * 25 + "]" * 25, "10**10**10"):
+        m = mark(p, text)
+        assert m.score == 0 and m.diagnosis.startswith("could not read the answer")
