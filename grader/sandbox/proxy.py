@@ -210,6 +210,11 @@ class Sandbox:
             self._root = None
 
     @property
+    def private_dir(self) -> Path | None:
+        """The worker's private directory (bin/, np/, lib/, sub/, run-*/), once prepared."""
+        return self._root
+
+    @property
     def protections(self) -> list[str]:
         """The protections the current worker reported active (starts one if needed)."""
         self.start()
@@ -242,9 +247,9 @@ class Sandbox:
         try:
             result = self._run({"op": "import", "module": name}, timeout, None, name, "")
         except StudentError as e:
-            if e.kind in ("timeout", "crash", "bad-output"):
-                e = StudentError("import-error", f"importing {name} failed: {e.message}",
-                                 traceback=e.traceback, output=e.output, type=e.type, module=name)
+            if e.kind != "import-error":     # a timeout, crash or garbage while importing
+                e = StudentError("import-error", e.message, traceback=e.traceback,
+                                 output=e.output, type=e.type, module=name)
             self._import_errors[name] = e
             raise e.copy() from None
         if name not in self._imported:
@@ -373,11 +378,20 @@ class Sandbox:
             if self._w is None:
                 return self._spawn()
 
-    def _stop(self) -> int | None:
-        """Stop the worker (the supervisor kills its whole tree); its exit status."""
+    def _stop(self, dying=False) -> int | None:
+        """Stop the worker (the supervisor kills its whole tree); its exit status.
+
+        dying: the worker is known to have gone (its pipe closed), so first give the
+        supervisor a moment to exit by itself with the worker's own status.
+        """
         w, self._w = self._w, None
         if w is None:
             return None
+        if dying:
+            try:
+                w.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
         os.close(w.lifeline)                 # the supervisor wakes up and kills everything
         try:
             code = w.proc.wait(timeout=3)
@@ -405,7 +419,7 @@ class Sandbox:
         self._drain_output(self._w)
         self._out.clear()
         self._out_dropped = 0
-        what = f"{module}.{function}" if function else (f"importing {module}" if module else "ping")
+        what = f"{module}.{function}()" if function else (f"the import of {module}" if module else "ping")
         err = lambda kind, message: StudentError(kind, message, output=self._take_output(),
                                                  module=module, function=function)
         try:
@@ -415,8 +429,8 @@ class Sandbox:
             raise err("timeout", f"{what} timed out after {timeout:.1f} s "
                                  "(an infinite loop, or far too slow?)") from None
         except _Dead:
-            code = self._stop()
-            raise err("crash", f"the worker running {what} died: {exit_reason(code, self)}") from None
+            code = self._stop(dying=True)
+            raise err("crash", f"the worker died during {what}: {exit_reason(code, self)}") from None
         except (_Garbage, WireError) as e:
             self._stop()
             raise err("bad-output", f"{what} sent something that is not a valid answer "

@@ -254,10 +254,10 @@ class _Decoder:
             raw = np.frombuffer(body, dtype=np.uint8, count=n * dt.itemsize, offset=offset)
             offset += n * dt.itemsize
             if name == "bool":        # any nonzero byte is True; never a "bool" of value 2
-                a = raw != 0
-            else:
-                a = raw.view(dt).astype(dt.newbyteorder("="), copy=True)
-            self.arrays.append(a.reshape(shape))
+                a = raw.reshape(shape) != 0
+            else:                     # a copy that owns its memory: nothing of the message
+                a = raw.view(dt).reshape(shape).astype(dt.newbyteorder("="), copy=True)
+            self.arrays.append(a)
         self.nodes = 0
 
     def array(self, i):

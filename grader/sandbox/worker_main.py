@@ -80,7 +80,12 @@ def main():
         try:
             code = Worker(cfg, report).serve()
         except BaseException as e:       # a bug of ours: say so on stderr, which the parent keeps
-            os.write(2, f"sandbox worker failed: {type(e).__name__}: {e}\n".encode(errors="replace"))
+            where = ""
+            tb = e.__traceback__
+            while tb is not None:
+                where = f" (at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno})"
+                tb = tb.tb_next
+            os.write(2, f"sandbox worker failed: {type(e).__name__}: {e}{where}\n".encode(errors="replace"))
         finally:
             os._exit(code)
     supervise(cfg, pid, "pid-namespace" in report.active)
@@ -107,12 +112,12 @@ def supervise(cfg, child, pid_namespace):
     status = None
     while status is None:
         events = poller.poll(None if pidfd is not None else 100)
-        if any(fd == lifeline for fd, _ in events):
-            kill_all(child)
-            os._exit(143)
         done, st = os.waitpid(child, os.WNOHANG)
         if done:
-            status = st
+            status = st                 # the worker's own status wins over a lifeline hang-up
+        elif any(fd == lifeline for fd, _ in events):
+            kill_all(child)
+            os._exit(143)
     kill_all(None)
     code = os.waitstatus_to_exitcode(status)
     os._exit(code if code >= 0 else 128 - code)
@@ -202,6 +207,9 @@ class Worker:
             report.attempt("fs-readonly", self.readonly_except, run)
         if uid is not None and "fs-hidden" not in report.active:
             self.cover_all([], keep, uid, dry=True)     # only finds what would block the uid
+        if uid is not None and self.uid_blocker is not None:
+            report.unavailable[f"uid:{uid}"] = f"{self.uid_blocker} is not readable by uid {uid}"
+            uid = None
         for d in ("cwd", "home", "tmp"):
             path = os.path.join(run, d)
             os.makedirs(path, mode=0o700, exist_ok=True)
@@ -216,12 +224,9 @@ class Worker:
             report.active.remove("landlock")
             report.active += ll
         if os.getuid() == 0:     # real root, or root of our user namespace
-            if uid is not None and self.uid_blocker is None:
-                if report.attempt(f"uid:{uid}", self.drop_uid, uid):
-                    report.active.append("caps-dropped")      # leaving uid 0 clears them all
-            elif uid is not None:
-                report.unavailable[f"uid:{uid}"] = f"{self.uid_blocker} is not readable by uid {uid}"
-            if f"uid:{uid}" not in report.active:
+            if uid is not None and report.attempt(f"uid:{uid}", self.drop_uid, uid):
+                report.active.append("caps-dropped")          # leaving uid 0 clears them all
+            else:
                 report.attempt("caps-dropped", confine.drop_capabilities)
         keep_fds = {0, 1, 2, self.req, self.resp}
         for fd in range(3, max(keep_fds) + 1):
@@ -256,7 +261,7 @@ class Worker:
                 b = confine.reachable(k, uid, {uid})
                 if b is None or any(under(b, c) for c in covers):
                     continue
-                if under(k, b) and k != b:
+                if under(k, b) and k != b and not dry:
                     covers.add(b)
                 else:
                     self.uid_blocker = b
@@ -363,11 +368,14 @@ class Worker:
                              "traceback": clip(tb, 4000)}})
 
     def fail_exc(self, mid, kind, e, while_importing=None):
+        import traceback
+        safe(lambda: traceback.clear_frames(e.__traceback__), None)   # free a MemoryError's hoard
         etype = safe(lambda: type(e).__name__, "BaseException")
         if isinstance(e, SystemExit):
             msg = f"called sys.exit({safe(lambda: repr(e.code)[:100], '?')})"
         else:
-            msg = f"{etype}: {safe(lambda: str(e), '<unprintable exception>')}"
+            text = safe(lambda: str(e), "<unprintable exception>")
+            msg = f"{etype}: {text}" if text else etype
         if while_importing:
             msg = f"importing {while_importing} failed: {msg}"
         self.fail(mid, kind, etype, msg, safe(lambda: self.student_traceback(e), ""))
