@@ -35,6 +35,8 @@ def _syscall(nr, *args, what="syscall"):
 
 
 def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
+    if not hasattr(_libc, "prctl"):
+        raise OSError(0, "prctl is Linux-only")
     return _check(_libc.prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
                               ctypes.c_ulong(arg4), ctypes.c_ulong(arg5)), f"prctl({option})")
 

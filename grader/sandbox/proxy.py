@@ -25,8 +25,6 @@ import os
 import select
 import shutil
 import signal
-import site
-import stat
 import subprocess
 import sys
 import tempfile
@@ -34,59 +32,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import numpy as np
-
 from grader.sandbox import wire
+from grader.sandbox.errors import KINDS, SandboxError, StudentError, clean, exit_reason
+from grader.sandbox.files import copy_tree, default_hide, numpy_dirs, rmtree
 from grader.sandbox.wire import Callbacks, Limits, Records, WireError
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-WORKER_FILES = ("worker_main.py", "wire.py", "confine.py")
-KINDS = ("import-error", "missing", "exception", "timeout", "crash", "bad-output")
-
-
-class StudentError(Exception):
-    """A call into student code failed. Safe to show the student.
-
-    kind: "import-error"  the module could not be imported (SyntaxError, ImportError,
-                          sys.exit or a crash or timeout while importing)
-          "missing"       the module has no such function
-          "exception"     the function raised (any BaseException, SystemExit included)
-          "timeout"       the call ran past its wall-clock limit
-          "crash"         the worker process died during the call (os._exit, a signal,
-                          the memory or CPU limit)
-          "bad-output"    the function returned something that cannot be received (an
-                          object array, a set, an unknown record...) or the worker sent
-                          garbage on the protocol pipe
-    message: one paragraph, control characters escaped, at most a few hundred characters;
-    traceback: the student's own frames only ("" if none); output: what the call
-    printed, truncated; type: the student's exception type name ("" if none).
-    """
-
-    def __init__(self, kind, message, *, traceback="", output="", type="", module="",
-                 function=""):
-        assert kind in KINDS, kind
-        self.kind, self.message, self.traceback = kind, clean(message, 2000), clean(traceback, 4000)
-        self.output, self.type = output, clean(type, 200)
-        self.module, self.function = module, function
-        super().__init__(self.message)
-
-    def describe(self) -> str:
-        """The message, then the student's traceback and output, for a feedback page."""
-        parts = [self.message]
-        if self.traceback:
-            parts.append(self.traceback.rstrip())
-        if self.output:
-            parts.append("Output:\n" + self.output.rstrip())
-        return "\n\n".join(parts)
-
-    def copy(self) -> "StudentError":
-        return StudentError(self.kind, self.message, traceback=self.traceback, output=self.output,
-                            type=self.type, module=self.module, function=self.function)
-
-
-class SandboxError(RuntimeError):
-    """The sandbox itself failed (e.g. the worker could not start): not the student's fault."""
+WORKER_FILES = ("worker_main.py", "supervisor.py", "wire.py", "confine.py")
 
 
 CALLBACKS = Callbacks(())
@@ -103,14 +55,6 @@ class _Timeout(Exception):
 
 class _Garbage(Exception):
     pass
-
-
-def clean(text, limit) -> str:
-    """`text` as a str of at most `limit` characters with control characters escaped."""
-    text = text if isinstance(text, str) else str(text)
-    if len(text) > limit:
-        text = text[:limit] + f"... [{len(text) - limit} more characters]"
-    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
 
 
 class _Proc:
@@ -206,7 +150,7 @@ class Sandbox:
         if self._w is not None:
             self._stop()
         if self._root is not None:
-            _rmtree(self._root)
+            rmtree(self._root)
             self._root = None
 
     @property
@@ -289,15 +233,15 @@ class Sandbox:
             shutil.copyfile(HERE / f, root / "bin" / f)
         for d in numpy_dirs():
             os.symlink(d, root / "np" / os.path.basename(d))
-        self.skipped_files = _copy_tree(self.submission_dir, root / "sub")
+        self.skipped_files = copy_tree(self.submission_dir, root / "sub")
         if self.library_dir is not None:
             for pkg in self.library_packages:
                 for src in (self.library_dir / pkg, self.library_dir / f"{pkg}.py"):
                     if src.is_dir() and not src.is_symlink():
                         (root / "lib" / pkg).mkdir(mode=0o755)
-                        _copy_tree(src, root / "lib" / pkg)
+                        copy_tree(src, root / "lib" / pkg)
                     elif src.is_file() and not src.is_symlink():
-                        _copy_tree(src.parent, root / "lib", only=src.name)
+                        copy_tree(src.parent, root / "lib", only=src.name)
         self._root = root
 
     def _spawn(self):
@@ -404,7 +348,7 @@ class Sandbox:
         self._drain_output(w, final=True)
         for fd in (w.req, w.resp, w.out):
             os.close(fd)
-        _rmtree(w.run)
+        rmtree(w.run)
         return code
 
     # ------------------------------------------------------------------ one request
@@ -430,7 +374,7 @@ class Sandbox:
                                  "(an infinite loop, or far too slow?)") from None
         except _Dead:
             code = self._stop(dying=True)
-            raise err("crash", f"the worker died during {what}: {exit_reason(code, self)}") from None
+            raise err("crash", f"the worker died during {what}: {exit_reason(code, self.memory_limit, self.cpu_limit)}") from None
         except (_Garbage, WireError) as e:
             self._stop()
             raise err("bad-output", f"{what} sent something that is not a valid answer "
@@ -586,85 +530,9 @@ class Sandbox:
 
 
 # ---------------------------------------------------------------------------- helpers
-def numpy_dirs() -> list[str]:
-    """numpy's package directory and, for wheels, its bundled libraries (numpy.libs)."""
-    pkg = os.path.dirname(os.path.realpath(np.__file__))
-    libs = os.path.join(os.path.dirname(pkg), "numpy.libs")
-    return [pkg] + ([os.path.realpath(libs)] if os.path.isdir(libs) else [])
-
-
-def default_hide() -> list[str]:
-    dirs = [str(REPO), os.path.expanduser("~"), os.getcwd()]
-    try:
-        dirs += site.getsitepackages() + [site.getusersitepackages()]
-    except AttributeError:                   # some virtualenvs lack getsitepackages
-        pass
-    dirs += [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
-    return sorted({os.path.realpath(d) for d in dirs if d and os.path.isdir(d)})
-
-
 def _hung_up(fd) -> bool:
     p = select.poll()
     p.register(fd, select.POLLIN)
     return any(ev & (select.POLLHUP | select.POLLERR) for _, ev in p.poll(0))
 
 
-def exit_reason(code, sb) -> str:
-    if code is None:
-        return "it stopped answering"
-    if code < 0:                             # the supervisor itself was killed
-        code = 128 - code
-    if code == 0:
-        return "the process exited with status 0 in the middle of the call (os._exit?)"
-    if code > 128:
-        sig = code - 128
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
-        hints = {signal.SIGKILL: f"killed: over the memory limit ({sb.memory_limit / 2**30:.1f} GiB) "
-                                 f"or the CPU limit ({sb.cpu_limit} s)?",
-                 signal.SIGXCPU: f"over the CPU time limit of {sb.cpu_limit} s",
-                 signal.SIGSEGV: "a segmentation fault", signal.SIGABRT: "aborted",
-                 signal.SIGSYS: "a forbidden system call", signal.SIGBUS: "a bus error"}
-        return f"{name} ({hints.get(sig, 'killed by a signal')})"
-    return f"the process exited with status {code} in the middle of the call"
-
-
-def _copy_tree(src: Path, dst: Path, only=None, max_files=2000, max_file=8 << 20,
-               max_total=32 << 20) -> list[str]:
-    """Copy regular files and directories (no symlinks, devices, __pycache__); returns
-    what was skipped and why. Files become 0644 and directories 0755, owned by us."""
-    skipped, total, count = [], 0, 0
-    for dirpath, dirnames, filenames in os.walk(src):
-        rel = os.path.relpath(dirpath, src)
-        for d in list(dirnames):
-            p = os.path.join(dirpath, d)
-            if d == "__pycache__" or os.path.islink(p):
-                dirnames.remove(d)
-                if os.path.islink(p):
-                    skipped.append(f"{os.path.join(rel, d)}: a symbolic link")
-            else:
-                os.makedirs(os.path.join(dst, rel, d), mode=0o755, exist_ok=True)
-        for f in filenames:
-            if only is not None and (rel != "." or f != only):
-                continue
-            p, name = os.path.join(dirpath, f), os.path.normpath(os.path.join(rel, f))
-            st = os.lstat(p)
-            if not stat.S_ISREG(st.st_mode):
-                skipped.append(f"{name}: not a regular file")
-            elif st.st_size > max_file or total + st.st_size > max_total or count >= max_files:
-                skipped.append(f"{name}: too large or too many files")
-            else:
-                shutil.copyfile(p, os.path.join(dst, rel, f), follow_symlinks=False)
-                os.chmod(os.path.join(dst, rel, f), 0o644)
-                total, count = total + st.st_size, count + 1
-    return skipped
-
-
-def _rmtree(path):
-    def fix(func, p, _):
-        try:
-            os.chmod(os.path.dirname(p), 0o700)
-            os.chmod(p, 0o700)
-            func(p)
-        except OSError:
-            pass
-    shutil.rmtree(path, onerror=fix)

@@ -1,6 +1,6 @@
 """The sandbox worker: runs student code in a confined process and answers the parent.
 
-Copied with wire.py and confine.py into a private directory and started by
+Copied with wire.py, confine.py and supervisor.py into a private directory and started by
 grader.sandbox.proxy as
 
     python -I -B -S <dir>/worker_main.py '<json config>'
@@ -37,6 +37,7 @@ sys.path[:0] = [HERE, CFG.get("np", HERE)]
 import confine  # noqa: E402
 import numpy  # noqa: E402,F401   before the fork, so the worker starts with it loaded
 import wire  # noqa: E402
+from supervisor import supervise  # noqa: E402
 
 del sys.path[0]                           # the worker's own files; numpy's directory stays
 
@@ -88,90 +89,7 @@ def main():
             os.write(2, f"sandbox worker failed: {type(e).__name__}: {e}{where}\n".encode(errors="replace"))
         finally:
             os._exit(code)
-    supervise(cfg, pid, "pid-namespace" in report.active)
-
-
-# -------------------------------------------------------------------------- supervisor
-def supervise(cfg, child, pid_namespace):
-    for fd in (cfg["req_fd"], cfg["resp_fd"]):
-        os.close(fd)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    lifeline = cfg["lifeline_fd"]
-    signal.signal(signal.SIGTERM, lambda *_: (kill_all(child), os._exit(143)))
-    try:
-        pidfd = os.pidfd_open(child)
-    except (AttributeError, OSError):
-        pidfd = None
-    import select
-    poller = select.poll()
-    poller.register(lifeline, select.POLLIN | select.POLLHUP)
-    if pidfd is not None:
-        poller.register(pidfd, select.POLLIN)
-    status = None
-    while status is None:
-        events = poller.poll(None if pidfd is not None else 100)
-        done, st = os.waitpid(child, os.WNOHANG)
-        if done:
-            status = st                 # the worker's own status wins over a lifeline hang-up
-        elif any(fd == lifeline for fd, _ in events):
-            kill_all(child)
-            os._exit(143)
-    kill_all(None)
-    code = os.waitstatus_to_exitcode(status)
-    os._exit(code if code >= 0 else 128 - code)
-
-
-def children_of(pid):
-    """Direct children of `pid` (all threads), from /proc."""
-    kids = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids += [int(p) for p in f.read().split()]
-    except OSError:
-        pass
-    return kids
-
-
-def descendants():
-    seen, todo = [], children_of(os.getpid())
-    while todo:
-        p = todo.pop()
-        if p not in seen:
-            seen.append(p)
-            todo += children_of(p)
-    return seen
-
-
-def kill_all(child):
-    """SIGKILL the worker, then freeze and kill every process left below us, and reap."""
-    if child is not None:
-        try:
-            os.kill(child, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    for _ in range(200):                # a PID namespace needs one round; a fork bomb more
-        procs = descendants()
-        for sig in (signal.SIGSTOP, signal.SIGKILL):
-            for p in procs:
-                try:
-                    os.kill(p, sig)
-                except ProcessLookupError:
-                    pass
-        while True:
-            try:
-                done, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if not done:
-                break
-        if not procs:
-            try:
-                os.waitpid(-1, 0)       # something is still exiting: wait for it
-            except ChildProcessError:
-                return
+    supervise(cfg, pid)
 
 
 # ------------------------------------------------------------------------------ worker
@@ -190,7 +108,10 @@ class Worker:
     # ---------------------------------------------------------------------- set-up
     def confine(self):
         cfg, report = self.cfg, self.report
-        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+        try:
+            confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)   # if the supervisor dies
+        except OSError:
+            pass
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # too big a file: EFBIG, not death
         os.close(cfg["lifeline_fd"])
