@@ -23,12 +23,14 @@ nothing for softmax or LayerNorm, whose outputs have a fixed sum.
 
 Check your work:  python -m pytest exercises -m ex10      (or: tt check 10)
 """
+from __future__ import annotations   # so that `-> float` reads exactly as in tt.gradcheck
+
 import numpy as np
 
 import tt  # noqa: F401  (the forward passes you check are tt's: tt.linear_forward, ...)
 
 
-def rel_error(a, b):
+def rel_error(a, b) -> float:
     """The relative error max|a - b| / max(|a| + |b|); mirrors tt.gradcheck.rel_error.
 
     a, b: arrays of the same shape (or numbers). Returns a Python float: 0.0 when a

@@ -5,8 +5,18 @@
     python -m pytest exercises --impl solutions # (instructors) the reference solutions
 """
 import importlib
+import os
+import sys
 
 import pytest
+
+# The matrices here are small (256 x 256 at most): BLAS threads cannot speed them up,
+# and on a busy machine they make each product 10-40x slower (exercise 15's training
+# takes 6 s on one thread and 30 s with two contended ones). A value you set wins.
+# This only works before NumPy is loaded, which is the case when pytest starts here.
+if "numpy" not in sys.modules:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 N_EXERCISES = 15
 
