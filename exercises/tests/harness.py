@@ -7,6 +7,7 @@ the repository and in the student release, where tt's backward passes are stubs.
     check(function, output, actual, expected, like=x)   shape, dtype, finite, then value
     vjp(forward, inputs, dout)                         d sum(dout * forward(**inputs)) / d input
     numerical_ops()                                    every backward, by finite differences
+    own_ops(impl)                                      every backward, the student's own
 
 `numerical_ops()` is what a composite exercise gets for its pieces: your
 `ffn_backward(dout, cache, ops)` may call `ops.linear_backward` and `ops.relu_backward`
@@ -145,6 +146,23 @@ def returned(function, result, n):
         what = f"a {type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
         raise AssertionError(f"{function} should return a tuple of {n} arrays, but it returned {what}")
     return result
+
+
+# ------------------------------------------------------------ the student's own ops
+# The exercise module that writes each pluggable backward function (tt.ops.NAMES).
+EXERCISE_OF = {"softmax_cross_entropy_backward": "ex01_softmax_cross_entropy",
+               "linear_backward": "ex02_linear", "output_backward": "ex02_linear",
+               "relu_backward": "ex03_relu_ffn", "ffn_backward": "ex03_relu_ffn",
+               "layernorm_backward": "ex04_layernorm",
+               "softmax_backward": "ex05_attention", "attention_backward": "ex05_attention",
+               "mha_backward": "ex06_multihead_attention",
+               "add_norm_backward": "ex07_block", "block_backward": "ex07_block",
+               "embedding_backward": "ex08_embedding", "model_backward": "ex09_model"}
+
+
+def own_ops(load):
+    """A tt.Ops made entirely of the student's functions; load(name) -> module (the `impl` fixture)."""
+    return tt.Ops(**{name: getattr(load(module), name) for name, module in EXERCISE_OF.items()})
 
 
 # ----------------------------------------------------------- backward by differences

@@ -37,7 +37,8 @@ def test_softmax_backward_rows_sum_to_zero(impl):
     ex = impl("ex05_attention")
     x, y, cache, dout = softmax_case((4, 8), seed=7)
     dx = ex.softmax_backward(dout, cache)
-    assert isinstance(dx, np.ndarray) and dx.shape == x.shape, "softmax_backward should return an array shaped like dout"
+    assert isinstance(dx, np.ndarray) and dx.shape == x.shape, \
+        "softmax_backward should return an array shaped like dout"
     if np.allclose(dx, y * dout):
         raise AssertionError("softmax_backward: dx is y * dout, only the diagonal of the Jacobian. Each x[j] "
                              "also lowers every other y[k] (they share the denominator): subtract that part")
@@ -77,7 +78,8 @@ def attention_inputs(lead, Tq, T, hs, seed, dtype=np.float64):
 def check_attention(ex, inp, ops):
     out, cache = tt.attention_forward(**inp)
     dout = h.random_dout(out.shape)
-    dq, dk, dv = h.returned("attention_backward", ex.attention_backward(dout.astype(out.dtype), cache, ops), 3)
+    result = ex.attention_backward(dout.astype(out.dtype), cache, ops)
+    dq, dk, dv = h.returned("attention_backward", result, 3)
     expected = h.vjp(tt.attention_forward, inp, dout)
     h.check("attention_backward", "dv", dv, expected["v"], like=inp["v"])
     h.check("attention_backward", "dq", dq, expected["q"], like=inp["q"])

@@ -45,9 +45,9 @@ def test_add_norm_backward(impl, shape, dtype):
     for name, got in (("x", dx), ("sub", dsub)):
         if isinstance(got, np.ndarray) and got.shape == expected[name].shape \
                 and np.allclose(2 * got, expected[name], rtol=1e-4, atol=1e-6):
-            raise AssertionError(f"add_norm_backward: d{name} is half of what it should be. The gradient is "
-                                 f"not shared out between the two paths: s = x + sub has ds/dx = ds/dsub = 1, "
-                                 f"so each path receives ALL of ds")
+            raise AssertionError(f"add_norm_backward: d{name} is half of what it should be. The gradient "
+                                 f"is not shared out between the two paths: s = x + sub has ds/dx = "
+                                 f"ds/dsub = 1, so each path receives ALL of ds")
         h.check("add_norm_backward", f"d{name}", got, expected[name], like=inp[name])
 
 
@@ -82,8 +82,8 @@ def check_block(ex, x, p, H, ops):
     assert isinstance(grads, dict), \
         f"block_backward should return (dx, grads) with grads a dict, not {type(grads).__name__}"
     missing, extra = sorted(set(BLOCK_KEYS) - set(grads)), sorted(set(grads) - set(BLOCK_KEYS))
-    assert not missing and not extra, (f"block_backward: grads must have exactly the keys {', '.join(BLOCK_KEYS)}; "
-                                       f"missing {missing}, unexpected {extra}")
+    assert not missing and not extra, (f"block_backward: grads must have exactly the keys "
+                                       f"{', '.join(BLOCK_KEYS)}; missing {missing}, unexpected {extra}")
     expected = h.vjp(lambda x, p: tt.block_forward(x, p, H), {"x": x, "p": p}, dout)
     # in the order the backward pass meets them, so the first failure is the first mistake
     for name in ("ln2.beta", "ln2.gamma", "W2", "b2", "W1", "b1"):

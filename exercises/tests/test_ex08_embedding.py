@@ -31,9 +31,9 @@ def test_seed_max_1_6_2_the_comma_collects_both_positions(impl):
         for only in (3, 5):
             if np.allclose(dE[19], dout[0, only]):
                 raise AssertionError(
-                    f"embedding_backward: dE[19] (the comma) holds only the gradient of position {only}; it "
-                    f"must be dout[0, 3] + dout[0, 5]. With a repeated index, `dE[tokens] += dout` writes the "
-                    f"row twice instead of adding twice (try it on a tiny array); accumulate instead")
+                    f"embedding_backward: dE[19] (the comma) holds only the gradient of position {only}; "
+                    f"it must be dout[0, 3] + dout[0, 5]. With a repeated index, `dE[tokens] += dout` "
+                    f"writes the row twice instead of adding twice (try it on a tiny array); accumulate")
         assert np.all(dE[[0, 1, 2, 5, 6, 7, 9, 10, 11, 12, 13, 14, 16]] == 0), \
             "embedding_backward: rows of tokens that do not occur in the input must be exactly 0"
     h.check("embedding_backward", "dE", dE, by_hand, like=E)
@@ -76,7 +76,7 @@ def test_a_token_repeated_everywhere_sums_every_position(impl):
     stale = np.zeros((20, 16))
     stale[tokens.reshape(-1)] += dout.reshape(-1, 16)     # the non-accumulating variant
     if isinstance(dE, np.ndarray) and dE.shape == stale.shape and np.allclose(dE, stale):
-        raise AssertionError("embedding_backward: dE[5] is the gradient of ONE position, but all 16 positions "
-                             "read token 5. Fancy-index `+=` does not accumulate repeated indices: use "
-                             "np.add.at or a loop over positions")
+        raise AssertionError("embedding_backward: dE[5] is the gradient of ONE position, but all 16 "
+                             "positions read token 5. Fancy-index `+=` does not accumulate repeated "
+                             "indices: use np.add.at or a loop over positions")
     h.check("embedding_backward", "dE", dE, expected_dE(tokens, E, dout), like=E)

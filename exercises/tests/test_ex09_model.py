@@ -32,7 +32,8 @@ def model_case(cfg, B, T, seed, margin, dtype=np.float64):
 
 
 def check_keys(grads, params):
-    assert isinstance(grads, dict), f"model_backward should return a dict of gradients, not {type(grads).__name__}"
+    assert isinstance(grads, dict), \
+        f"model_backward should return a dict of gradients, not {type(grads).__name__}"
     missing, extra = sorted(set(params) - set(grads)), sorted(set(grads) - set(params))
     assert not missing and not extra, (f"model_backward: grads must have exactly the keys of params; "
                                        f"missing {missing}, unexpected {extra}")
@@ -105,8 +106,8 @@ class Tracer:
 
     def received(self, piece, dout):
         source = self.calls[-1]
-        assert isinstance(dout, np.ndarray) and dout.shape == self.dx.shape and np.array_equal(dout, self.dx), \
-            f"model_backward: {piece} must receive the dx that {source} returned"
+        same = isinstance(dout, np.ndarray) and dout.shape == self.dx.shape and np.array_equal(dout, self.dx)
+        assert same, f"model_backward: {piece} must receive the dx that {source} returned"
 
     def passed_on(self, ops, call):
         assert ops is self.ops, (f"model_backward: pass ops on, as in {call}, so that the pieces inside "
@@ -119,7 +120,9 @@ class Tracer:
         self.calls.append("ops.output_backward")
         B, C = cache.linear.x.shape
         self.dx = self.placeholder((B, cache.T, C))
-        return self.dx, self.placeholder(cache.linear.W.shape, "W_out"), self.placeholder(cache.linear.b.shape, "b_out")
+        dW_out = self.placeholder(cache.linear.W.shape, "W_out")
+        db_out = self.placeholder(cache.linear.b.shape, "b_out")
+        return self.dx, dW_out, db_out
 
     def block_backward(self, dout, cache, ops=None):
         index = [i for i, c in enumerate(self.cache.blocks) if c is cache]
@@ -168,20 +171,12 @@ def test_model_backward_full_size_all_102036_gradients(impl, dtype):
 
 
 # ------------------------------------------- full size: your own pieces (optional)
-OWN = {"softmax_cross_entropy_backward": "ex01_softmax_cross_entropy", "linear_backward": "ex02_linear",
-       "output_backward": "ex02_linear", "relu_backward": "ex03_relu_ffn", "ffn_backward": "ex03_relu_ffn",
-       "layernorm_backward": "ex04_layernorm", "softmax_backward": "ex05_attention",
-       "attention_backward": "ex05_attention", "mha_backward": "ex06_multihead_attention",
-       "add_norm_backward": "ex07_block", "block_backward": "ex07_block",
-       "embedding_backward": "ex08_embedding", "model_backward": "ex09_model"}
-
-
 def test_model_backward_full_size_with_your_own_pieces(impl):
     """Optional until exercises 2 to 8 are done (skipped until then): the real model with
     every piece your own, each parameter checked along a random direction,
     sum(grad * u) against (f(p + eps u) - f(p - eps u)) / (2 eps)."""
     ex = impl("ex09_model")
-    own = tt.Ops(**{name: getattr(impl(module), name) for name, module in OWN.items()})
+    own = h.own_ops(impl)
     params, tokens, logits, cache = model_case(tt.Config(), B=2, T=8, seed=9, margin=1e-4)
     dlogits = h.random_dout(logits.shape)
     try:
@@ -209,7 +204,7 @@ def test_model_backward_full_size_with_your_own_pieces(impl):
         params[name] = p
         numerical, analytic = (plus - minus) / (2 * eps), float(np.sum(g * u))
         err = abs(numerical - analytic) / max(abs(numerical) + abs(analytic), 1e-300)
-        assert err <= 1e-6, (f"model_backward with your own pieces: grads[{name!r}] is wrong: along a random "
-                             f"direction it gives {analytic:.6g}, finite differences {numerical:.6g} (relative "
-                             f"error {err:.1e}). Exercises 2 to 8 pass their tests, so look at how this "
-                             f"gradient is assembled, or run their tests again")
+        assert err <= 1e-6, (f"model_backward with your own pieces: grads[{name!r}] is wrong: along a "
+                             f"random direction it gives {analytic:.6g}, finite differences "
+                             f"{numerical:.6g} (relative error {err:.1e}). If exercises 2 to 8 pass their "
+                             f"tests, look at how this gradient is assembled")
