@@ -159,6 +159,18 @@ def test_callbacks_run_reference_operations_in_the_parent(sb):
     assert seen == [L.LinearCache, L.LinearCache]       # rebuilt as our registered class
 
 
+def test_a_namespace_passed_on_to_a_callback_becomes_our_own_functions(sb):
+    def outer(x, ops):
+        return ops.inner(x) + 1
+
+    x = np.arange(3.0)
+    got = sb.call("good", "pass_ops_on", x, CALLBACKS,
+                  callbacks={"outer": outer, "inner": lambda x: 2 * x})
+    assert got.tolist() == [1.0, 3.0, 5.0]
+    e = fails(sb, "good", "pass_ops_on", x, CALLBACKS, callbacks={"outer": outer}, kind="exception")
+    assert "no callback 'inner' was offered" in e.message
+
+
 def test_callback_errors_reach_the_student_as_exceptions(sb):
     cbs = {"linear_backward": _reference_linear_backward}
     e = fails(sb, "hostile", "callback_with_bad_args", CALLBACKS, np.ones(2), callbacks=cbs,

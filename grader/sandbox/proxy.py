@@ -45,6 +45,19 @@ CALLBACKS = Callbacks(())
 """Placeholder argument: replaced by a namespace of every function in `callbacks=`."""
 
 
+class _ParentOps:
+    """What a callback namespace sent back by the worker becomes here: our own functions."""
+
+    def __init__(self, table):
+        self.__dict__.update(table)
+
+    def __getattr__(self, name):
+        raise AttributeError(f"no callback {name!r} was offered to this call (add it to callbacks=)")
+
+    def __repr__(self):
+        return f"<callbacks {', '.join(sorted(self.__dict__))}>"
+
+
 class _Dead(Exception):
     pass
 
@@ -439,7 +452,9 @@ class Sandbox:
         try:
             if fn is None:
                 raise LookupError(f"{str(name)[:100]!r} is not a callback offered to this call")
-            req = wire.decode_parts(header, body, self.limits, records=self.records)
+            table = callbacks or {}
+            req = wire.decode_parts(header, body, self.limits, records=self.records, callbacks=lambda
+                                    names: _ParentOps({n: table[n] for n in names if n in table}))
             args, kwargs = req.get("args"), req.get("kwargs")
             if type(args) is not list or type(kwargs) is not dict:
                 raise TypeError("malformed callback arguments")

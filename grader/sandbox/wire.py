@@ -72,9 +72,9 @@ class Callbacks:
     """Placeholder for a namespace of callback functions, e.g. Callbacks(["linear_backward"]).
 
     In the worker it becomes an object whose attributes are those functions; calling one
-    asks the parent to run it (see grader.sandbox.proxy).
+    asks the parent to run it (see grader.sandbox.proxy). Instances accept attributes,
+    so that namespace can be a Callbacks too and travel back as one.
     """
-    __slots__ = ("names",)
 
     def __init__(self, names):
         names = tuple(names)

@@ -383,8 +383,16 @@ class Worker:
         return self.records[key]
 
     def callbacks(self, names):
-        import types
-        return types.SimpleNamespace(**{n: self.rpc(n) for n in names})
+        """The namespace a Callbacks placeholder becomes: attributes that call the parent.
+
+        It is itself a wire.Callbacks, so student code may pass it on to a callback
+        (e.g. ops.attention_backward(d, cache, ops)); the parent then sees its own
+        functions of those names.
+        """
+        ns = wire.Callbacks(names)
+        for n in names:
+            setattr(ns, n, self.rpc(n))
+        return ns
 
     def rpc(self, name):
         def callback(*args, **kwargs):
