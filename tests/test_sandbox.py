@@ -42,7 +42,7 @@ ROOTS = []                       # every sandbox root made here, to look for lef
 
 
 def make(submission=SUB, **kw) -> Sandbox:
-    opts = dict(records=[L], timeout=1.5, memory_limit=1 << 30)
+    opts = dict(records=[L], timeout=1.5, import_timeout=1.5, memory_limit=1 << 30)
     opts.update(kw)
     sb = Sandbox(submission, LIB, **opts)
     sb.start()

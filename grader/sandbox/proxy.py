@@ -86,7 +86,9 @@ class Sandbox:
     submission_dir: the student's files (copied; symlinks and special files are skipped).
     library_dir: the directory holding the student edition of the library; only the
         packages named in `library_packages` are copied from it. Never the reference!
-    timeout: wall-clock seconds per call (and per import), unless call() says otherwise.
+    timeout: wall-clock seconds per call, unless call() says otherwise.
+    import_timeout: wall-clock seconds to import a module (default max(timeout, 10)):
+        generous, because a failed import is remembered for the whole session.
     memory_limit: bytes of address space (RLIMIT_AS) for the worker.
     records: NamedTuple classes (or modules, meaning all NamedTuples defined in them)
         that values coming back may be rebuilt as, by name. Other records are refused.
@@ -106,6 +108,7 @@ class Sandbox:
     """
 
     def __init__(self, submission_dir, library_dir=None, *, timeout: float = 5.0,
+                 import_timeout: float | None = None,
                  memory_limit: int = 2 << 30, records=(), record_module: str | None = "tt",
                  library_packages=("tt",), cpu_limit: int | None = None,
                  file_limit: int = 16 << 20, disk_limit: int = 64 << 20, max_files: int = 64,
@@ -117,6 +120,7 @@ class Sandbox:
         if not self.submission_dir.is_dir():
             raise SandboxError(f"submission directory {submission_dir} does not exist")
         self.timeout, self.memory_limit = float(timeout), int(memory_limit)
+        self.import_timeout = float(import_timeout or max(self.timeout, 10.0))
         self.records = records if isinstance(records, Records) else Records(*records)
         self.record_module, self.library_packages = record_module, tuple(library_packages)
         self.cpu_limit = int(cpu_limit or max(60, 20 * self.timeout))
@@ -201,6 +205,7 @@ class Sandbox:
         """
         if name in self._import_errors:
             raise self._import_errors[name].copy()
+        timeout = self.import_timeout if timeout is None else timeout
         try:
             result = self._run({"op": "import", "module": name}, timeout, None, name, "")
         except StudentError as e:
@@ -225,7 +230,7 @@ class Sandbox:
         the worker is replaced and the next call starts a fresh one.
         """
         if module not in self._imported:
-            self.import_module(module, timeout)
+            self.import_module(module)
         callbacks = dict(callbacks or {})
         ns = Callbacks(sorted(callbacks))
         args = [ns if a is CALLBACKS else a for a in args]
@@ -319,9 +324,9 @@ class Sandbox:
             raise SandboxError(f"the sandbox worker did not start ({type(e).__name__.strip('_')}"
                                f"{': ' + str(e) if str(e) else ''}); its output: {output[:2000]!r}") from None
         w.hello = hello
-        for name in self._imported:          # a fresh worker: bring back the modules
+        for name in list(self._imported):    # a fresh worker: bring back the modules
             try:
-                reply = self._exchange({"op": "import", "module": name}, self.timeout, None)
+                reply = self._exchange({"op": "import", "module": name}, self.import_timeout, None)
                 if reply["ok"]:
                     continue
                 error = StudentError(**{k: reply["error"][k] for k in ("kind", "message",
