@@ -12,13 +12,6 @@ from exercises.tests import harness as h
 
 pytestmark = pytest.mark.ex15
 
-WHERE = {"softmax_cross_entropy_backward": "ex01_softmax_cross_entropy", "linear_backward": "ex02_linear",
-         "output_backward": "ex02_linear", "relu_backward": "ex03_relu_ffn", "ffn_backward": "ex03_relu_ffn",
-         "layernorm_backward": "ex04_layernorm", "softmax_backward": "ex05_attention",
-         "attention_backward": "ex05_attention", "mha_backward": "ex06_multihead_attention",
-         "add_norm_backward": "ex07_block", "block_backward": "ex07_block",
-         "embedding_backward": "ex08_embedding", "model_backward": "ex09_model"}
-
 
 def needs_the_others(call):
     """Run `call`; skip if another exercise it relies on is not written yet."""
@@ -35,9 +28,9 @@ def test_student_ops_are_all_yours(impl):
     ops = ex.student_ops()
     assert isinstance(ops, tt.Ops), f"student_ops should return a tt.Ops, not {type(ops).__name__}"
     for name in tt.ops.NAMES:
-        mine = getattr(impl(WHERE[name]), name)
-        assert getattr(ops, name) is mine, \
-            f"student_ops().{name} should be your {WHERE[name]}.{name}, but it is {getattr(ops, name).__module__}.{name}"
+        module = h.EXERCISE_OF[name]
+        assert getattr(ops, name) is getattr(impl(module), name), \
+            f"student_ops().{name} should be your {module}.{name}, but it is {getattr(ops, name).__module__}.{name}"
 
 
 def test_your_gradients_match_the_loss(impl):
