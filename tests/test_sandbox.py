@@ -372,7 +372,9 @@ def test_forked_daemons_are_killed_with_the_worker(disable):
     roots = [str(box.private_dir)]
     try:
         assert box.call("hostile", "fork_sleepers", 4) == 4
-        time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while len(leftovers(roots)) < 1 + 1 + 4 and time.monotonic() < deadline:
+            time.sleep(0.05)                            # the daemons fork asynchronously
         assert len(leftovers(roots)) >= 1 + 1 + 4       # supervisor, worker, daemons
         fails(box, "hostile", "infinite_loop", kind="timeout", timeout=0.3)
         assert_no_leftovers(roots)              # gone with the old worker
@@ -449,8 +451,14 @@ def test_each_filesystem_protection_works_alone(keep):
         wanted = {"landlock": "landlock-fs", "mount-namespace": "fs-hidden"}[keep]
         if wanted not in box.protections:
             pytest.skip(f"{wanted} is not available here: {box.unavailable}")
-        e = fails(box, "hostile", "read_file", str(REPO / "grader" / "__init__.py"), kind="exception")
-        assert ("PermissionError" if keep == "landlock" else "FileNotFoundError") in e.message
+        for path in (REPO / "grader" / "__init__.py", Path(pytest.__file__)):   # site-packages too
+            e = fails(box, "hostile", "read_file", str(path), kind="exception")
+            assert ("PermissionError" if keep == "landlock" else "FileNotFoundError") in e.message
+        e = fails(box, "hostile", "import_with_path", str(Path(pytest.__file__).parents[1]),
+                  "pytest", kind="exception")
+        assert "Error" in e.message
+        assert box.call("hostile", "import_name", "fractions").endswith("fractions.py")  # stdlib
+        assert box.call("hostile", "import_name", "numpy.random").endswith("__init__.py")
         if keep == "mount-namespace":
             assert box.call("hostile", "list_dir", str(REPO)) == []
     finally:

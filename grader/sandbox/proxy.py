@@ -287,8 +287,6 @@ class Sandbox:
             "cpu_limit": self.cpu_limit, "file_limit": self.file_limit,
             "disk_limit": self.disk_limit, "max_files": self.max_files,
             "max_procs": self.max_procs, "wire": self.limits.__dict__,
-            "system_dirs": [d for d in ("/lib", "/lib64", "/usr/lib", "/usr/lib64",
-                                        "/usr/local/lib") if os.path.isdir(d)],
             "env": {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                     "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
         }

@@ -138,8 +138,8 @@ class Worker:
                 os.chown(path, uid, uid)
         os.chdir(os.path.join(run, "cwd"))
         report.attempt("rlimits", self.set_limits)
-        ll = report.attempt("landlock", confine.landlock,
-                            readable + cfg["system_dirs"], [run],
+        ll = report.attempt("landlock", confine.landlock,          # ld.so.cache: to find libraries
+                            without_site_packages(readable) + ["/etc/ld.so.cache"], [run],
                             ["/dev/null", "/dev/zero", "/dev/urandom"])
         if ll:
             report.active.remove("landlock")
@@ -415,16 +415,35 @@ class Worker:
 
 
 # ---------------------------------------------------------------------------- helpers
+def without_site_packages(paths):
+    """The same paths, but a directory holding site-packages (a venv's or pyenv's
+    lib/python3.X) is replaced by its other entries: Landlock only ever adds access, so
+    this is how the stdlib stays readable while installed packages (this grader, if
+    installed) do not. NumPy's own directories are listed separately."""
+    out = []
+    for p in paths:
+        try:
+            names = os.listdir(p) if os.path.isdir(p) else []
+        except OSError:
+            names = []
+        if {"site-packages", "dist-packages"} & set(names):
+            out += [os.path.join(p, n) for n in names if n not in ("site-packages", "dist-packages")]
+        else:
+            out.append(p)
+    return out
+
+
 def mapped_dirs():
     """Directories of the shared libraries loaded so far (numpy's BLAS, libpython...)."""
     dirs = set()
     try:
         with open("/proc/self/maps") as f:
             for line in f:
-                path = line.split(None, 5)[5].strip() if line.count(" ") >= 5 else ""
+                fields = line.split(None, 5)          # the 6th field, if any, is the path
+                path = fields[5].strip() if len(fields) == 6 else ""
                 if path.startswith("/") and not path.endswith("(deleted)"):
                     dirs.add(os.path.dirname(path))
-    except (OSError, IndexError):
+    except OSError:
         pass
     return sorted(dirs)
 
