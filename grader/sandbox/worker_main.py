@@ -139,7 +139,7 @@ class Worker:
         os.chdir(os.path.join(run, "cwd"))
         report.attempt("rlimits", self.set_limits)
         ll = report.attempt("landlock", confine.landlock,          # ld.so.cache: to find libraries
-                            without_site_packages(readable) + ["/etc/ld.so.cache"], [run],
+                            landlock_paths(readable, cfg["hide"]) + ["/etc/ld.so.cache"], [run],
                             ["/dev/null", "/dev/zero", "/dev/urandom"])
         if ll:
             report.active.remove("landlock")
@@ -415,21 +415,39 @@ class Worker:
 
 
 # ---------------------------------------------------------------------------- helpers
-def without_site_packages(paths):
-    """The same paths, but a directory holding site-packages (a venv's or pyenv's
-    lib/python3.X) is replaced by its other entries: Landlock only ever adds access, so
-    this is how the stdlib stays readable while installed packages (this grader, if
-    installed) do not. NumPy's own directories are listed separately."""
-    out = []
+def landlock_paths(paths, hidden):
+    """`paths` for Landlock, minus everything at or below a `hidden` directory.
+
+    Landlock can only add access, so a directory with something hidden below it (e.g.
+    <prefix>/lib, which holds python3.X/site-packages, where this grader may be
+    installed) is granted entry by entry instead, recursively, skipping what is hidden.
+    Every site-packages or dist-packages directory near the paths counts as hidden. A
+    path that is itself below a hidden one (NumPy in site-packages) stays as given.
+    """
+    import glob
+    hidden = {os.path.realpath(h) for h in hidden} - {"/"}
     for p in paths:
-        try:
-            names = os.listdir(p) if os.path.isdir(p) else []
-        except OSError:
-            names = []
-        if {"site-packages", "dist-packages"} & set(names):
-            out += [os.path.join(p, n) for n in names if n not in ("site-packages", "dist-packages")]
-        else:
+        for pattern in ("site-packages", "dist-packages", "python3*/site-packages",
+                        "python3*/dist-packages", "lib/python3*/site-packages"):
+            hidden.update(os.path.realpath(h) for h in glob.glob(os.path.join(p, pattern)))
+    below = lambda h, p: h.startswith(p.rstrip("/") + "/")
+    out = []
+
+    def add(p):
+        if not any(below(h, p) for h in hidden):
             out.append(p)
+            return
+        try:
+            names = os.listdir(p)
+        except OSError:
+            return
+        for n in names:
+            child = os.path.join(p, n)
+            if os.path.realpath(child) not in hidden:
+                add(child)
+
+    for p in paths:
+        add(os.path.realpath(p))
     return out
 
 
