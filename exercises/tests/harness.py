@@ -102,13 +102,24 @@ def _fmt_index(index):
     return "(" + ", ".join(str(int(i)) for i in index) + ")"
 
 
-def check(function, output, actual, expected, like=None, tol=None):
+def check(function, output, actual, expected, like=None, tol=None, hint=None):
     """Assert that `actual` (the student's) matches `expected` (finite differences).
 
     In this order: an ndarray, the exact shape, the dtype of the input `like`, finite
     values, then max|actual - expected| / max(|actual| + |expected|) <= tol. The
-    message names the function, the output, the worst index and both values there.
+    message names the function, the output, the worst index and both values there,
+    and ends with `hint` if one is given (the likely cause when this output is the
+    first one wrong).
     """
+    try:
+        return _check(function, output, actual, expected, like, tol)
+    except AssertionError as e:
+        if hint is None:
+            raise
+        raise AssertionError(f"{e}\n  hint: {hint}") from None
+
+
+def _check(function, output, actual, expected, like, tol):
     where = f"{function}: {output}"
     if not isinstance(actual, np.ndarray):
         raise AssertionError(f"{where} should be a numpy array, but it is {type(actual).__name__}"

@@ -11,14 +11,6 @@ BLOCK_KEYS = ("W_q", "W_k", "W_v", "W_o", "ln1.gamma", "ln1.beta",
               "W1", "b1", "W2", "b2", "ln2.gamma", "ln2.beta")
 
 
-def hinted(function, output, actual, expected, like, hint):
-    """h.check, with a hint appended to its failure message."""
-    try:
-        h.check(function, output, actual, expected, like=like)
-    except AssertionError as e:
-        raise AssertionError(f"{e}\n  hint: {hint}") from None
-
-
 # --------------------------------------------------------------------- add & norm
 def add_norm_inputs(shape, seed, dtype=np.float64):
     r = h.rng(seed)
@@ -89,12 +81,12 @@ def check_block(ex, x, p, H, ops):
     for name in ("ln2.beta", "ln2.gamma", "W2", "b2", "W1", "b1"):
         h.check("block_backward", f"grads[{name!r}]", grads[name], expected["p"][name], like=p[name])
     for name in ("ln1.beta", "ln1.gamma", "W_o", "W_v", "W_k", "W_q"):
-        hinted("block_backward", f"grads[{name!r}]", grads[name], expected["p"][name], like=p[name],
-               hint="LN2 and the FFN are right, so look at the gradient of x1: it was used twice, by the "
-                    "FFN and by LN2's residual, so both paths must merge before LN1")
-    hinted("block_backward", "dx", dx, expected["x"], like=x,
-           hint="every parameter is right, so look at the last merge: x was used by the attention and by "
-                "LN1's residual")
+        h.check("block_backward", f"grads[{name!r}]", grads[name], expected["p"][name], like=p[name],
+                hint="LN2 and the FFN are right, so look at the gradient of x1: it was used twice, by "
+                     "the FFN and by LN2's residual, so both paths must merge before LN1")
+    h.check("block_backward", "dx", dx, expected["x"], like=x,
+            hint="every parameter is right, so look at the last merge: x was used by the attention and "
+                 "by LN1's residual")
 
 
 @pytest.mark.parametrize("B,T,C,H,F", [(2, 4, 16, 2, 24), (1, 3, 8, 1, 12)])

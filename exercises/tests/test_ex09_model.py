@@ -59,10 +59,8 @@ def test_model_backward_tiny_model_every_parameter(impl):
                               "that block 0's backward returned")]
     for names, hint in groups:
         for name in names:
-            try:
-                h.check("model_backward", f"grads[{name!r}]", grads[name], expected[name], like=params[name])
-            except AssertionError as e:
-                raise AssertionError(f"{e}\n  hint: {hint}") from None
+            h.check("model_backward", f"grads[{name!r}]", grads[name], expected[name], like=params[name],
+                    hint=hint)
 
 
 # ------------------------------------------------------------ full size: assembly
