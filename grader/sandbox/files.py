@@ -25,6 +25,9 @@ def numpy_dirs() -> list[str]:
 
 
 def default_hide() -> list[str]:
+    """What a worker's mount namespace covers by default: this repository (the hidden
+    tests, the reference, the solutions), every site-packages directory (an installed
+    grader), $HOME and the current directory. Needed paths are bound back inside."""
     dirs = [str(REPO), os.path.expanduser("~"), os.getcwd()]
     try:
         dirs += site.getsitepackages() + [site.getusersitepackages()]
@@ -34,7 +37,7 @@ def default_hide() -> list[str]:
     return sorted({os.path.realpath(d) for d in dirs if d and os.path.isdir(d)})
 
 
-def copy_tree(src: Path, dst: Path, only=None, max_files=2000, max_file=8 << 20,
+def copy_tree(src: Path, dst: Path, max_files=2000, max_file=8 << 20,
                max_total=32 << 20) -> list[str]:
     """Copy regular files and directories (no symlinks, devices, __pycache__); returns
     what was skipped and why. Files become 0644 and directories 0755, owned by us."""
@@ -47,11 +50,13 @@ def copy_tree(src: Path, dst: Path, only=None, max_files=2000, max_file=8 << 20,
                 dirnames.remove(d)
                 if os.path.islink(p):
                     skipped.append(f"{os.path.join(rel, d)}: a symbolic link")
+            elif count >= max_files:
+                dirnames.remove(d)
+                skipped.append(f"{os.path.join(rel, d)}: too many files")
             else:
                 os.makedirs(os.path.join(dst, rel, d), mode=0o755, exist_ok=True)
+                count += 1
         for f in filenames:
-            if only is not None and (rel != "." or f != only):
-                continue
             p, name = os.path.join(dirpath, f), os.path.normpath(os.path.join(rel, f))
             st = os.lstat(p)
             if not stat.S_ISREG(st.st_mode):

@@ -39,6 +39,9 @@ from grader.sandbox.wire import Callbacks, Limits, Records, WireError
 
 HERE = Path(__file__).resolve().parent
 WORKER_FILES = ("worker_main.py", "supervisor.py", "wire.py", "confine.py")
+DISABLEABLE = frozenset(["user-namespace", "pid-namespace", "net-namespace", "mount-namespace",
+                         "proc-private", "fs-hidden", "fs-readonly", "rlimits", "landlock",
+                         "caps-dropped", "seccomp"])
 
 
 CALLBACKS = Callbacks(())
@@ -98,11 +101,12 @@ class Sandbox:
         (at least 60). file_limit: largest file it may write (RLIMIT_FSIZE); disk_limit:
         size of its private writable tmpfs (when a mount namespace is available);
         max_files: RLIMIT_NOFILE; max_procs: RLIMIT_NPROC (counts the uid's processes).
-    output_limit: characters of a call's stdout+stderr kept; the rest is counted only.
+    output_limit: bytes of a call's stdout+stderr kept; the rest is counted only.
     uid: "auto" (65534 when running as root), an int, or None: the uid the worker drops to.
     hide: directories the worker's mount namespace covers with an empty tmpfs; default:
         the repository, the site-packages directories, $HOME and the current directory.
-    disable: names of protections not to attempt (e.g. {"seccomp"}), for tests.
+    disable: protections not to attempt, from DISABLEABLE (e.g. {"seccomp"}), for tests;
+        uid=None stops the uid change.
     allow_threads: let student code start threads (seccomp refuses them by default).
     limits: wire.Limits for every message in both directions.
     """
@@ -130,6 +134,9 @@ class Sandbox:
         self.uid = (65534 if os.geteuid() == 0 else None) if uid == "auto" else uid
         self.hide = list(default_hide() if hide is None else hide)
         self.disable, self.allow_threads = sorted(set(disable)), bool(allow_threads)
+        if set(self.disable) - DISABLEABLE:
+            raise ValueError(f"unknown protections {sorted(set(self.disable) - DISABLEABLE)}; "
+                             f"known: {sorted(DISABLEABLE)}")
         self.start_timeout, self.python = float(start_timeout), python
         self.skipped_files: list[str] = []     # not copied from the submission, and why
         self.restarts = 0                      # workers started after the first
@@ -259,7 +266,8 @@ class Sandbox:
                         (root / "lib" / pkg).mkdir(mode=0o755)
                         copy_tree(src, root / "lib" / pkg)
                     elif src.is_file() and not src.is_symlink():
-                        copy_tree(src.parent, root / "lib", only=src.name)
+                        shutil.copyfile(src, root / "lib" / src.name)
+                        os.chmod(root / "lib" / src.name, 0o644)
         self._root = root
 
     def _spawn(self):
