@@ -126,6 +126,34 @@ def test_records_travel_both_ways(sb):
     assert type(back) is L.LinearCache and back.has_bias is False and np.array_equal(back.W, W)
 
 
+def test_records_unknown_to_the_student_library_arrive_as_namedtuples(sb):
+    from typing import NamedTuple
+
+    class SoftmaxCache(NamedTuple):
+        y: np.ndarray
+
+    name, _, is_student_class = sb.call("good", "cache_info", SoftmaxCache(np.ones(3)))
+    assert name == "SoftmaxCache" and not is_student_class
+
+
+def test_a_record_class_that_cannot_be_built_fails_the_call_cleanly(tmp_path):
+    lib = tmp_path / "lib"
+    (lib / "tt").mkdir(parents=True)
+    (lib / "tt" / "__init__.py").write_text(
+        "class LinearCache(tuple):\n"
+        "    _fields = ('x', 'W', 'has_bias')\n"
+        "    def __new__(cls, *args, **kwargs):\n"
+        "        raise RuntimeError('no caches today')\n")
+    box = Sandbox(SUB, lib, records=[L], timeout=1.5)
+    try:
+        e = fails(box, "good", "cache_info", L.LinearCache(np.ones(2), np.ones(2), True),
+                  kind="exception")
+        assert "could not rebuild the arguments" in e.message and "no caches today" in e.message
+        assert box.call("good", "add", 1, 2) == 3
+    finally:
+        box.close()
+
+
 def test_linear_backward_matches_a_reference(sb):
     rng = np.random.default_rng(1)
     x, W, dout = rng.normal(size=(4, 3)), rng.normal(size=(3, 5)), rng.normal(size=(4, 5))

@@ -236,9 +236,9 @@ class Worker:
             return wire.decode_parts(header, body, self.limits, records=self.record_class,
                                      callbacks=self.callbacks)
         except Exception as e:
-            m = header["m"]
-            return {"op": "undecodable", "id": m.get("id") if type(m) is dict else None,
-                    "error": f"{type(e).__name__}: {e}"}
+            m = header["m"] if type(header["m"]) is dict else {}
+            return {"op": "undecodable", "id": m.get("id"), "was": m.get("op"),
+                    "seq": m.get("seq"), "error": f"{type(e).__name__}: {e}"}
 
     def serve(self):
         self.confine()
@@ -405,6 +405,9 @@ class Worker:
             except wire.WireError as e:
                 raise TypeError(f"cannot pass these arguments to {name}: {e}") from None
             reply = self.recv()
+            if reply.get("op") == "undecodable" and reply.get("was") == "callback-result" \
+                    and reply.get("seq") == self.seq:
+                raise CallbackError(f"the result of {name} could not be rebuilt: {reply['error']}")
             if reply.get("op") != "callback-result" or reply.get("seq") != self.seq:
                 os._exit(66)                   # the parent broke the protocol: give up
             if reply["ok"]:
