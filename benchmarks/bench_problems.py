@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -22,15 +23,22 @@ from grader.problems.roster import Student
 LIMIT_S = 60.0
 
 
-def one_run(n: int, jobs: int | None) -> float:
+def cpu_seconds() -> float:
+    """User + system time of this process and of its finished worker processes."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def one_run(n: int, jobs: int | None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of generating n students' sets and the key."""
     students = [Student(f"s{i:04d}", f"Student {i}") for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        cpu0, start = cpu_seconds(), time.perf_counter()
         summary = generate(students, "benchmark-secret", "stage10", Path(tmp) / "out",
                            jobs=jobs, show_progress=False)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
         assert summary.written == n, summary
-    return elapsed
+    return elapsed, cpu
 
 
 def main(argv=None) -> int:
@@ -41,14 +49,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     times = []
     for r in range(args.runs):
-        t = one_run(args.students, args.jobs)
-        times.append(t)
-        print(f"run {r + 1}: {args.students} students in {t:.1f} s")
+        wall, cpu = one_run(args.students, args.jobs)
+        times.append(wall)
+        print(f"run {r + 1}: {args.students} students in {wall:.1f} s wall, {cpu:.1f} s CPU")
     median = statistics.median(times)
     verdict = "within" if median <= LIMIT_S else "OVER"
     print(f"median of {len(times)}: {median:.1f} s for {args.students} students "
           f"({os.cpu_count()} CPUs, jobs={args.jobs or os.cpu_count()}); "
           f"{verdict} the {LIMIT_S:.0f} s budget")
+    # Wall time depends on what else the machine runs; CPU time / CPUs does not.
     return 0 if median <= LIMIT_S else 1
 
 

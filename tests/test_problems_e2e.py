@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -84,6 +87,34 @@ def test_an_interrupted_run_resumes(course, tmp_path):
     assert other.written == 1                                    # a new variant: rewritten
 
 
+HASH_SCRIPT = """
+import hashlib
+from grader.problems import build_set
+from grader.problems.render import key_rows, render_answers, render_html, render_markdown
+from grader.problems.roster import Student
+from grader.problems.variants import student_seed, variant_id
+seed = student_seed("k", "hw10", "s001")
+args = (Student("s001", "N"), variant_id(seed), "hw10", build_set(seed))
+h = hashlib.sha256()
+for render in (render_markdown, render_html, render_answers):
+    h.update(render(*args).encode())
+h.update(repr(key_rows(*args[:2], args[3])).encode())
+print(h.hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_outputs_do_not_depend_on_the_hash_seed():
+    # Set iteration order changes with PYTHONHASHSEED; nothing we write may depend on it.
+    # (The notebook is built from the same context and written by nbformat with sorted keys.)
+    procs = [subprocess.Popen([sys.executable, "-c", HASH_SCRIPT], stdout=subprocess.PIPE,
+                              env={**os.environ, "PYTHONHASHSEED": str(n)}, text=True)
+             for n in (1, 2)]
+    digests = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert len(digests[0]) == 64 and digests[0] == digests[1]
+
+
 def fill(blank: str, answers: dict[str, str]) -> str:
     return re.sub(r"^([A-Za-z0-9_.]+) =$", lambda m: f"{m.group(1)} = {answers[m.group(1)]}",
                   blank, flags=re.M)
@@ -98,8 +129,9 @@ def graded(course):
                                     for p in prob["parts"]} for s in key["students"]}
     blank = {sid: (sets / "students" / sid / "answers.txt").read_text(encoding="utf-8")
              for sid in by_student}
-    # s001: every answer from the key.
-    (answers_dir / "s001.txt").write_text(fill(blank["s001"], by_student["s001"]), "utf-8")
+    # s001: every answer from the key, in a file that names the wrong variant.
+    good = re.sub(r"^variant = .*$", "variant = 000000000000", blank["s001"], flags=re.M)
+    (answers_dir / "s001.txt").write_text(fill(good, by_student["s001"]), "utf-8")
     # s002: one vector half wrong, one unreadable value, one left blank; in a sub-folder.
     wrong = dict(by_student["s002"])
     dl = wrong["q07.dlogits"].strip("[]").split(", ")
@@ -149,6 +181,9 @@ def test_partial_credit_and_clear_diagnoses_in_results(graded):
     assert "no answer given" in tests["q12.gradient"]["output"]
     assert tests["ex1.dW1"]["status"] == "passed"
     assert r["score"] == pytest.approx(sum(t["score"] for t in r["tests"]))
+    good = json.loads((out / "s001" / "results.json").read_text(encoding="utf-8"))
+    assert "says variant 000000000000" in good["output"]
+    assert good["score"] == sum(t["max_score"] for t in good["tests"])
     bad = json.loads((out / "s003" / "results.json").read_text(encoding="utf-8"))
     assert bad["score"] == 0 and "expected 'key = value'" in bad["output"]
     page = (out / "s002" / "feedback.html").read_text(encoding="utf-8")

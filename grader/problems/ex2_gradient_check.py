@@ -19,14 +19,12 @@ from functools import lru_cache
 
 import sympy as sp
 
-from grader.problems.core import (EXPRESSION, NUMBER, STANDARD, Part, Problem, R, Tolerance,
+from grader.problems.core import (EXPRESSION, NUMBER, RELATIVE, STANDARD, Part, Problem, R,
                                   agree, fmt)
 from grader.problems.variants import Dice
 
 x, e = sp.symbols("x epsilon")
 
-# The forward-difference error a·ε is tiny: only a relative tolerance can tell it apart.
-RELATIVE = Tolerance("relative", sp.Rational(1, 1000), sp.Integer(0))
 
 
 def seed_params() -> dict:
@@ -85,6 +83,7 @@ def solve(p: dict) -> list[Part]:
                  STANDARD, symbols=("x",)),
             Part("analytic", f"f'({fmt(x0)}) from your formula", NUMBER, slope, 1, STANDARD),
             Part("central", "the central difference at x0", NUMBER, central, 2, STANDARD),
+            # The error a·ε is tiny: only a relative tolerance can tell it apart.
             Part("forward_error", "forward difference minus f'(x0)", NUMBER,
                  forward_q - slope, 2, RELATIVE)]
 

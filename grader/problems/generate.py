@@ -101,8 +101,11 @@ def generate(students: list[Student], secret: str, assignment: str, out: str | P
                 results.append(_work(task))
                 bar.update()
         else:
-            ctx = multiprocessing.get_context("fork" if "fork" in
-                                              multiprocessing.get_all_start_methods() else None)
+            fork = "fork" in multiprocessing.get_all_start_methods()
+            if fork:
+                # Fill the symbolic caches once here; forked workers inherit them.
+                build_set(None)
+            ctx = multiprocessing.get_context("fork" if fork else None)
             with ctx.Pool(jobs) as pool:
                 # imap keeps the roster order whatever finishes first.
                 for result in pool.imap(_work, tasks, chunksize=4):

@@ -45,12 +45,18 @@ def solve(p: dict) -> list[Part]:
 
 
 @lru_cache(maxsize=None)
-def _symbolic(n: int, V: int, j: int):
+def _loss(n: int, V: int):
     x = sp.symbols(f"x0:{n}")
     g = sp.symbols(f"g0:{V}")
     W = sp.Matrix(n, V, lambda a, b: sp.Symbol(f"W_{a}_{b}"))
     # A loss whose gradient with respect to the logits is exactly g: loss = g · logits.
     loss = sp.expand(sum(g[b] * sum(x[a] * W[a, b] for a in range(n)) for b in range(V)))
+    return x, g, W, loss
+
+
+@lru_cache(maxsize=None)
+def _symbolic(n: int, V: int, j: int):
+    x, g, W, loss = _loss(n, V)
     # Differentiate only the terms that mention W[a, j]; the rest have derivative 0.
     return x, g, [sp.diff(sp.Add(*[t for t in loss.args if t.has(W[a, j])]), W[a, j])
                   for a in range(n)]

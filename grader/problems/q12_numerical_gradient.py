@@ -16,7 +16,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from grader.problems.core import STANDARD, NUMBER, DerivationMismatch, Part, Problem, R, agree
+from grader.problems.core import (NUMBER, RELATIVE, STANDARD, DerivationMismatch, Part, Problem,
+                                  R, agree)
 from grader.problems.variants import Dice
 
 w = sp.Symbol("w")
@@ -59,8 +60,9 @@ def check(p: dict) -> list[str]:
 def solve(p: dict) -> list[Part]:
     diff = p["loss_plus"] - p["loss_minus"]
     denom = 2 * p["eps"]
-    return [Part("difference", "loss(W + ε) − loss(W − ε)", NUMBER, diff, 2, STANDARD),
-            Part("denominator", "2ε", NUMBER, denom, 1, STANDARD),
+    # The difference and 2ε are tiny numbers: judged relative to their own size.
+    return [Part("difference", "loss(W + ε) − loss(W − ε)", NUMBER, diff, 2, RELATIVE),
+            Part("denominator", "2ε", NUMBER, denom, 1, RELATIVE),
             Part("gradient", "the numerical gradient", NUMBER, diff / denom, 3, STANDARD)]
 
 

@@ -20,7 +20,7 @@ import sympy as sp
 from grader.problems.core import EXACT, INTEGER, NUMBER, Part, Problem, R, Tolerance, agree
 from grader.problems.variants import Dice
 
-MAX_STEPS = 2000
+MAX_STEPS = 1000
 
 
 def seed_params() -> dict:
@@ -31,7 +31,7 @@ def generate(dice: Dice) -> dict:
     W = dice.decimal(-1, 1, 3)
     g = dice.sign() * dice.decimal("0.01", "0.2", 2)
     lr = dice.choice([R("0.001"), R("0.01"), R("0.1")])
-    distance = dice.decimal("0.005", "0.3", 3)
+    distance = dice.decimal("0.005", "0.1", 3)
     return {"W": W, "g": g, "lr": lr, "target": W - sp.sign(g) * distance}
 
 

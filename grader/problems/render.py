@@ -109,7 +109,7 @@ def markdown_to_html(text: str) -> Markup:
                 list_tag = tag
             item = re.sub(r"^\s*(- |\d+\. )", "", line)
             # Continuation lines of a list item are indented.
-            while i + 1 < len(lines) and lines[i + 1].startswith("   ") and lines[i + 1].strip():
+            while i + 1 < len(lines) and lines[i + 1].startswith("  ") and lines[i + 1].strip():
                 i += 1
                 item += " " + lines[i].strip()
             html_out.append("<li>" + _inline(item) + "</li>")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from fractions import Fraction
+from functools import lru_cache
 from typing import Sequence, TypeVar
 
 import sympy as sp
@@ -26,6 +27,16 @@ import sympy as sp
 T = TypeVar("T")
 
 VARIANT0 = "0"
+
+
+@lru_cache(maxsize=None)
+def _scaled_bounds(lo: str, hi: str, places: int) -> tuple[int, int, int]:
+    """("-0.5", "2", 1) -> (-5, 20, 10): the bounds as integers in units of 10^-places."""
+    scale = 10**places
+    a, b = Fraction(lo) * scale, Fraction(hi) * scale
+    if a.denominator != 1 or b.denominator != 1:
+        raise ValueError(f"Dice.decimal: bounds {lo}, {hi} have more than {places} decimals")
+    return int(a), int(b), scale
 
 
 def _field(text: str) -> bytes:
@@ -93,13 +104,9 @@ class Dice:
 
         lo and hi are given as strings or numbers that are exact in decimal ("-0.5", 3).
         """
-        scale = 10 ** places
-        a = Fraction(str(lo)) * scale
-        b = Fraction(str(hi)) * scale
-        if a.denominator != 1 or b.denominator != 1:
-            raise ValueError(f"Dice.decimal: bounds {lo}, {hi} have more than {places} decimals")
+        a, b, scale = _scaled_bounds(str(lo), str(hi), places)
         while True:
-            n = self.integer(int(a), int(b))
+            n = self.integer(a, b)
             if n or not nonzero:
                 return sp.Rational(n, scale)
 

@@ -1,0 +1,56 @@
+"""The answers file format: `key = value` lines, comments, multi-line matrices, and
+validation that names the file and line of every problem."""
+from __future__ import annotations
+
+import pytest
+
+from grader.problems.answers import MAX_FILE_BYTES, AnswersError, parse_answers, read_answers
+
+KEYS = {"q07.dlogits", "ex1.dW1", "ex2.derivative"}
+
+
+def test_reads_keys_values_comments_and_continued_matrices():
+    text = ("# a comment\n"
+            "student_id = s001\n"
+            "variant = abc123\n"
+            "\n"
+            "q07.dlogits = [0.12, 0.24, 0.05, -0.41]   # trailing comment\n"
+            "ex1.dW1 = [[-0.624, 0],\n"
+            "           [-0.312, 0]]\n"
+            "ex2.derivative =\n")
+    f = parse_answers(text, "a.txt", KEYS)
+    assert (f.student_id, f.variant) == ("s001", "abc123")
+    assert f.values["q07.dlogits"] == ("[0.12, 0.24, 0.05, -0.41]", 5)
+    assert f.values["ex1.dW1"][0].replace(" ", "") == "[[-0.624,0],[-0.312,0]]"
+    assert f.values["ex2.derivative"] == ("", 8)
+
+
+def test_every_problem_is_listed_with_its_line():
+    text = ("q07.dlogits = [1]\n"
+            "this is not an answer\n"
+            "q07.dlogits = [2]\n"
+            "bogus.key = 3\n"
+            "ex1.dW1 = [[1, 2],\n")
+    with pytest.raises(AnswersError) as err:
+        parse_answers(text, "b.txt", KEYS)
+    problems = err.value.problems
+    assert "b.txt:2: expected 'key = value', got 'this is not an answer'" in problems
+    assert "b.txt:3: q07.dlogits is given twice (first on line 1)" in problems
+    assert any(p.startswith("b.txt:4: unknown key 'bogus.key'") for p in problems)
+    assert "b.txt:5: ex1.dW1: a bracket is opened and never closed" in problems
+    assert "b.txt: no 'student_id = ...' line" in problems
+
+
+def test_files_that_are_too_big_or_not_text(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"student_id = s1\n" + b"#" * MAX_FILE_BYTES)
+    with pytest.raises(AnswersError, match="limited to"):
+        read_answers(big)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"student_id = s1\nq07.dlogits = caf\xe9\n")
+    with pytest.raises(AnswersError, match=r"latin\.txt:2: not valid UTF-8"):
+        read_answers(latin)
+    nul = tmp_path / "nul.txt"
+    nul.write_bytes(b"student_id = s1\x00\n")
+    with pytest.raises(AnswersError, match="NUL"):
+        read_answers(nul)
