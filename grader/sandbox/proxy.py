@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -174,7 +175,7 @@ class Sandbox:
         if self._w is not None:
             self._stop()
         if self._root is not None:
-            rmtree(self._root)
+            self._remove_root()                # runs rmtree once, then never again
             self._root = None
 
     @property
@@ -269,6 +270,8 @@ class Sandbox:
                         shutil.copyfile(src, root / "lib" / src.name)
                         os.chmod(root / "lib" / src.name, 0o644)
         self._root = root
+        # removes the directory even if close() is never called (at exit at the latest)
+        self._remove_root = weakref.finalize(self, rmtree, str(root))
 
     def _spawn(self):
         if self._root is None:
