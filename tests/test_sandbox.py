@@ -459,7 +459,8 @@ def test_the_parent_dying_takes_the_worker_with_it(tmp_path):
 
 # ========================================================================= filesystem
 def test_the_repository_and_hidden_tests_cannot_be_read(sb):
-    targets = [REPO / "grader" / "sandbox" / "proxy.py", Path(__file__), REPO / "pyproject.toml"]
+    targets = [REPO / "grader" / "sandbox" / "proxy.py", Path(__file__), REPO / "pyproject.toml",
+               REPO / "solutions" / "README.md", REPO / "tt" / "layers.py"]
     if not {"landlock-fs", "fs-hidden"} & set(sb.protections):
         pytest.skip(f"no filesystem protection here: {sb.unavailable}")
     for path in targets:
