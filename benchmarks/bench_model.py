@@ -20,14 +20,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tt  # noqa: E402
-from tt.perf import tune_malloc  # noqa: E402
+from tt.perf import tune  # noqa: E402
 from tt.optim import adam_step_inplace  # noqa: E402
 
 try:
     import torch
 
     import torch_model
-    torch.set_num_threads(os.cpu_count() or 1)
 except ImportError:  # PyTorch is optional: tt alone is still measured
     torch = None
 
@@ -91,12 +90,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 32, 256])
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads for NumPy's BLAS and for PyTorch alike (default 1)")
     args = ap.parse_args(argv)
-    tuned = tune_malloc()  # for both frameworks alike: they share this process
+    tuned = tune(args.threads)  # malloc settings and threads, for both frameworks alike
+    if torch is not None:
+        torch.set_num_threads(args.threads)
 
-    print(f"numpy {np.__version__}" + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
-                                       if torch else ", torch not installed")
-          + f"; malloc tuned: {tuned}")
+    print(f"numpy {np.__version__}, {tuned['blas_threads']} BLAS thread(s)"
+          + (f"; torch {torch.__version__}, {torch.get_num_threads()} thread(s)" if torch else "; torch not installed")
+          + f"; malloc tuned: {tuned['malloc']}; medians")
     print(f"{'dtype':<8} {'B':>4} {'measure':<18} {'tt ms':>9} {'torch ms':>9} {'tt/torch':>9}")
     for dtype in (np.float32, np.float64):
         for B in args.batches:

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tt  # noqa: E402
 from tt.optim import adam_step_inplace  # noqa: E402
-from tt.perf import tune_malloc  # noqa: E402
+from tt.perf import tune  # noqa: E402
 from tt.train import evaluate  # noqa: E402
 
 try:
@@ -80,11 +80,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--eval-every", type=int, default=25)
+    ap.add_argument("--threads", type=int, default=1, help="for NumPy's BLAS and PyTorch alike")
     args = ap.parse_args(argv)
-    tuned = tune_malloc()
+    tuned = tune(args.threads)
+    if torch is not None:
+        torch.set_num_threads(args.threads)
     train, val = tt.train_val_split(seed=0)
     print(f"Adam lr {LR}, batch {BATCH}, float32, evaluate every {args.eval_every} steps; "
-          f"malloc tuned: {tuned}; torch: {torch.__version__ if torch else 'not installed'}")
+          f"{args.threads} thread(s) each; malloc tuned: {tuned['malloc']}; "
+          f"torch: {torch.__version__ if torch else 'not installed'}")
     rows = {"tt": [], "torch": []}
     for seed in args.seeds:
         t, steps = run_tt(seed, train, val, args.eval_every)

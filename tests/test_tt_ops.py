@@ -281,3 +281,12 @@ def test_every_backward_returns_its_input_dtype(dtype):
         for g in grads:
             if g is not None:
                 assert g.dtype == dtype, f"{name} returned {g.dtype} for {np.dtype(dtype).name} input"
+
+
+def test_numerical_gradient_of_a_transposed_view():
+    """Perturbing a non-contiguous view must reach the array f reads."""
+    base = np.arange(6.0).reshape(2, 3)
+    x = base.T
+    g = numerical_gradient(lambda: float(np.sum(base ** 2)), x)
+    assert rel_error(g, 2 * x) <= 1e-9
+    assert np.array_equal(base, np.arange(6.0).reshape(2, 3))

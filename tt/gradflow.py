@@ -36,10 +36,12 @@ SEED_RANGES = {
 def stage_gradients(params, tokens, targets, ops=None):
     """The gradient at every stage of the seed's table: {stage: flat float64 array}.
 
-    The same walk as tt.model.model_backward, keeping what it passes along.
+    The same walk as tt.model.model_backward, keeping what it passes along. As in
+    loss_and_grads, plugged-in ops get every block on all positions.
     """
+    last_only = ops is None
     ops = ops or reference()
-    logits, cache = model_forward(params, tokens)
+    logits, cache = model_forward(params, tokens, last_only=last_only)
     _, ce_cache = softmax_cross_entropy_forward(logits, np.asarray(targets))
     dlogits = ops.softmax_cross_entropy_backward(1.0, ce_cache)
     dx, dW_out, _ = ops.output_backward(dlogits, cache.output, ops)
@@ -74,7 +76,7 @@ def table(stages) -> str:
 def main(argv=None) -> int:
     """`tt gradflow`: the gradient-magnitude table for a checkpoint or a fresh init."""
     from tt.data import train_val_split
-    from tt.perf import tune_malloc
+    from tt.perf import tune
     from tt.train import load_checkpoint
 
     ap = argparse.ArgumentParser(prog="tt gradflow", description=main.__doc__)
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=32)
     args = ap.parse_args(argv)
-    tune_malloc()
+    tune()
     if args.checkpoint:
         try:
             params = load_checkpoint(args.checkpoint)

@@ -7,14 +7,26 @@ each of our (B, T, F) temporaries (256 KiB at batch 32) is page-faulted in afres
 reuse: forward+backward at batch 32 runs about 1.5x faster. It changes nothing
 else, and it helps every library in the process alike (PyTorch too).
 
-`tt train`, `tt gradflow`, `tt gradcheck` and the benchmarks call `tune_malloc()`;
-importing tt does not. Set TT_TUNE_MALLOC=0 to turn it off.
+Our matrix products are small (at most 256 x 256 x 64 at batch 32): one BLAS
+thread is about as fast as two on a quiet machine, and on a busy one OpenBLAS's
+spinning threads made training ten times slower (87 s instead of 7 s, measured).
+
+`tt train`, `tt gradflow`, `tt gradcheck` and the benchmarks call `tune()`; importing
+tt does not. TT_TUNE_MALLOC=0 keeps glibc's defaults; TT_BLAS_THREADS=n sets the
+thread count (default 1).
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import os
+
+def tune(threads: int | None = None) -> dict:
+    """tune_malloc() and set_blas_threads(); returns what was applied."""
+    if threads is None:
+        threads = int(os.environ.get("TT_BLAS_THREADS", "1"))
+    return {"malloc": tune_malloc(), "blas_threads": threads if set_blas_threads(threads) else None}
+
 
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
@@ -40,3 +52,50 @@ def tune_malloc(mmap_threshold=64 << 20, trim_threshold=256 << 20, top_pad=64 <<
                                               (_M_TOP_PAD, top_pad)))
     _done = ok
     return ok
+
+
+def _openblas_functions(verb):
+    """`openblas_{verb}_num_threads` of every OpenBLAS loaded in this process (Linux)."""
+    found = []
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return found
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", ""):
+                fn = getattr(lib, f"{prefix}_{verb}_num_threads{suffix}", None)
+                if fn is not None:
+                    found.append(fn)
+                    break
+            else:
+                continue
+            break
+    return found
+
+
+def set_blas_threads(n: int) -> bool:
+    """Use n threads in NumPy's OpenBLAS from now on; True if an OpenBLAS was found.
+
+    On a machine shared with other work, OpenBLAS's spinning threads can make small
+    products many times slower; one thread is then the safer choice.
+    """
+    setters = _openblas_functions("set")
+    for fn in setters:
+        fn.argtypes, fn.restype = [ctypes.c_int], None
+        fn(int(n))
+    return bool(setters)
+
+
+def blas_threads() -> int | None:
+    """The thread count of NumPy's OpenBLAS, or None if it cannot be read."""
+    getters = _openblas_functions("get")
+    if not getters:
+        return None
+    getters[0].restype = ctypes.c_int
+    return int(getters[0]())

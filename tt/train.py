@@ -68,9 +68,9 @@ def train(cfg: TrainConfig = TrainConfig(), ops=None, update=None, log=print):
     update: a rule `(w, dw, state, lr=...) -> (w, state)` from tt.optim or your own;
     None uses Adam, updated in place for speed.
     """
-    from tt.perf import tune_malloc
+    from tt.perf import tune
 
-    tune_malloc()
+    tune()
     if cfg.schedule not in optim.SCHEDULES:
         raise ValueError(f"TrainConfig.schedule: unknown {cfg.schedule!r}; "
                          f"choose one of {', '.join(optim.SCHEDULES)}")
