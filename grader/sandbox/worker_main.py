@@ -25,10 +25,17 @@ During a call the worker may send {"op": "callback", "id", "seq", "name", "args"
 "kwargs"} and then waits for {"op": "callback-result", "id", "seq", "ok", "value" |
 "error"}. Student stdout and stderr go to a third pipe that the parent reads, capped.
 """
+import _thread
+import collections
+import glob
+import importlib
 import json
 import os
+import resource
 import signal
 import sys
+import threading
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STDLIB = [p for p in sys.path if p]       # with -I -S this is exactly the standard library
@@ -202,7 +209,7 @@ class Worker:
         confine.mount_tmpfs(run, self.cfg["disk_limit"])
 
     def set_limits(self):
-        import resource as R
+        R = resource
         c = self.cfg
         for res, value in ((R.RLIMIT_CORE, 0), (R.RLIMIT_CPU, c["cpu_limit"]),
                            (R.RLIMIT_AS, c["memory_limit"]), (R.RLIMIT_FSIZE, c["file_limit"]),
@@ -241,14 +248,10 @@ class Worker:
                     "seq": m.get("seq"), "error": f"{type(e).__name__}: {e}"}
 
     def serve(self):
-        self.confine()
-        import _thread  # noqa: F401   (reply counts threads)
-        import threading  # noqa: F401
-        import traceback  # noqa: F401
-        import numpy as np
+        self.confine()                 # everything the worker imports is imported by now
         self.send({"op": "hello", "pid": os.getpid(), "uid": os.getuid(),
                    "protections": self.report.active, "unavailable": self.report.unavailable,
-                   "python": sys.version.split()[0], "numpy": np.__version__})
+                   "python": sys.version.split()[0], "numpy": numpy.__version__})
         while True:
             try:
                 msg = self.recv()
@@ -268,8 +271,6 @@ class Worker:
                 return 65
 
     def reply(self, mid, value):
-        import _thread
-        import threading
         threads = max(threading.active_count() - 1, _thread._count())
         msg = {"op": "result", "id": mid, "ok": True, "value": value, "threads": threads}
         try:
@@ -289,7 +290,6 @@ class Worker:
                              "traceback": clip(tb, 4000)}})
 
     def fail_exc(self, mid, kind, e, while_importing=None):
-        import traceback
         safe(lambda: traceback.clear_frames(e.__traceback__), None)   # free a MemoryError's hoard
         etype = safe(lambda: type(e).__name__, "BaseException")
         if isinstance(e, SystemExit):
@@ -303,7 +303,6 @@ class Worker:
 
     def student_traceback(self, e):
         """The student's own frames only, with paths relative to the submission."""
-        import traceback
         prefix = self.sub.rstrip("/") + "/"
         lines = []
         for f in traceback.extract_tb(e.__traceback__)[-30:]:
@@ -318,7 +317,6 @@ class Worker:
     def do_import(self, mid, name):
         if not isinstance(name, str) or not all(p.isidentifier() for p in name.split(".")):
             return self.fail(mid, "import-error", "ValueError", f"bad module name {name!r}")
-        import importlib
         try:
             mod = importlib.import_module(name)
         except BaseException as e:
@@ -334,7 +332,6 @@ class Worker:
         name, function = msg["module"], msg["function"]
         mod = sys.modules.get(name)
         if mod is None:
-            import importlib
             try:
                 mod = importlib.import_module(name)
             except BaseException as e:
@@ -364,7 +361,6 @@ class Worker:
             cls = None
             modname = self.cfg["record_module"]
             if modname:
-                import importlib
                 try:
                     importlib.import_module(modname)
                 except Exception:
@@ -377,7 +373,6 @@ class Worker:
                             cls = c
                             break
             if cls is None:
-                import collections
                 cls = collections.namedtuple(name, fields)
             self.records[key] = cls
         return self.records[key]
@@ -427,7 +422,6 @@ def landlock_paths(paths, hidden):
     Every site-packages or dist-packages directory near the paths counts as hidden. A
     path that is itself below a hidden one (NumPy in site-packages) stays as given.
     """
-    import glob
     hidden = {os.path.realpath(h) for h in hidden} - {"/"}
     for p in paths:
         for pattern in ("site-packages", "dist-packages", "python3*/site-packages",
