@@ -214,6 +214,15 @@ def test_cli_errors_are_clear(course, tmp_path, capsys):
     assert rc == 2 and "empty" in capsys.readouterr().err
 
 
+def test_variant0_for_a_whole_class(tmp_path):
+    (tmp_path / "r.csv").write_text("student_id\nx1\n", encoding="utf-8")
+    assert main(["generate", "--roster", str(tmp_path / "r.csv"), "--out", str(tmp_path / "o"),
+                 "--variant0", "--jobs", "1", "--quiet"]) == 0
+    assert "\nvariant = 0\n" in (tmp_path / "o/students/x1/answers.txt").read_text("utf-8")
+    rows = list(csv.DictReader((tmp_path / "o/key/answer_key.csv").open(encoding="utf-8")))
+    assert {r["answer_key"]: r["answer"] for r in rows}["ex1.dW1"] == "[[-0.624, 0], [-0.312, 0]]"
+
+
 def test_preview_prints_variant0(capsys):
     assert main(["preview", "--show", "key"]) == 0
     out = capsys.readouterr().out

@@ -33,6 +33,8 @@ class UsageError(Exception):
 
 
 def _secret(args) -> str:
+    if getattr(args, "variant0", False):
+        return ""                     # variant 0 needs no secret: it is the seed's numbers
     if args.secret is not None and args.secret_file is not None:
         raise UsageError("give --secret or --secret-file, not both")
     if args.secret_file is not None:
@@ -56,6 +58,9 @@ def _add_secret(p: argparse.ArgumentParser) -> None:
     p.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
                    help=f"assignment name, part of every student's seed (default "
                         f"{DEFAULT_ASSIGNMENT})")
+    p.add_argument("--variant0", action="store_true",
+                   help="give every student variant 0, the seed's own numbers (a demo or a "
+                        "dry run; no secret needed)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,7 +121,7 @@ def _generate(args) -> int:
     secret = _secret(args)
     students = read_roster(args.roster)
     summary = generate(students, secret, args.assignment, args.out, jobs=args.jobs,
-                       force=args.force, show_progress=not args.quiet)
+                       force=args.force, show_progress=not args.quiet, variant0=args.variant0)
     print(f"{summary.students} students: {summary.written} sets written, {summary.skipped} "
           f"already there; key in {Path(args.out) / 'key'}")
     return 0
@@ -128,7 +133,7 @@ def _grade(args) -> int:
     try:
         summary = grade(args.answers_dir, students, secret, args.assignment, args.out,
                         reveal=args.reveal_key, visibility=args.visibility,
-                        show_progress=not args.quiet)
+                        show_progress=not args.quiet, variant0=args.variant0)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     counts: dict[str, int] = {}

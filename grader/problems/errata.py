@@ -329,7 +329,7 @@ def clipping(seed: Seed) -> list[Finding]:
 
 def agreements(seed: Seed) -> list[Finding]:
     """Worked numbers that are right, checked the same way (so the list is complete)."""
-    from tt.data import DIGIT0, encode
+    from tt.data import encode
     out = []
     t_line, t_text = seed.find("→ tokens [")
     claimed = [int(x) for x in re.search(r"tokens \[([^\]]+)\]", t_text).group(1).split(",")]

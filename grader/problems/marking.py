@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from grader.problems.core import (CHOICE, EXPRESSION, INTEGER, MATRIX, NUMBER, VECTOR, Part,
+from grader.problems.core import (CHOICE, EXPRESSION, INTEGER, MATRIX, VECTOR, Part,
                                   fmt_value, numeric)
 from grader.problems.parse import Parsed, ParseError, parse_answer
 
