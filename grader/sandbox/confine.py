@@ -15,11 +15,14 @@ import ctypes
 import os
 import stat
 import struct
+import sys
 
+LINUX = sys.platform.startswith("linux")
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                        ctypes.c_char_p]
+if LINUX:
+    _libc.syscall.restype = ctypes.c_long
+    _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                            ctypes.c_char_p]
 MACHINE = os.uname().machine
 
 
@@ -31,11 +34,13 @@ def _check(ret, what):
 
 
 def _syscall(nr, *args, what="syscall"):
+    if not LINUX:              # the numbers below are Linux's; elsewhere they mean other things
+        raise OSError(0, f"{what}: Linux only")
     return _check(_libc.syscall(ctypes.c_long(nr), *args), what)
 
 
 def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
-    if not hasattr(_libc, "prctl"):
+    if not LINUX or not hasattr(_libc, "prctl"):
         raise OSError(0, "prctl is Linux-only")
     return _check(_libc.prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
                               ctypes.c_ulong(arg4), ctypes.c_ulong(arg5)), f"prctl({option})")
@@ -49,6 +54,8 @@ CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x
 
 
 def unshare(flags: int) -> None:
+    if not LINUX:
+        raise OSError(0, "unshare: Linux only")
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
 
 
@@ -67,6 +74,8 @@ MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 
 
 def mount(source, target, fstype, flags, data=None):
+    if not LINUX:
+        raise OSError(0, "mount: Linux only")
     enc = lambda s: None if s is None else os.fsencode(s)
     _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
            f"mount {target}")
@@ -130,6 +139,8 @@ LL_SCOPE = 3                             # abstract unix sockets and signals
 
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version, 0 if Landlock is absent or disabled."""
+    if not LINUX:
+        return 0
     ret = _libc.syscall(ctypes.c_long(444), None, ctypes.c_size_t(0), ctypes.c_uint(1))
     return max(int(ret), 0)
 
