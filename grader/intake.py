@@ -71,7 +71,7 @@ def read_submission(path, expected_names) -> Intake:
             if name in ("conftest.py", "pytest.ini", "sitecustomize.py", "usercustomize.py", "setup.cfg",
                         "tox.ini", "pyproject.toml") or name.endswith(".pth"):
                 intake.notes.append(f"ignored {rel}: the grader never runs files it did not ask for")
-            elif name.endswith(".py"):
+            elif name.endswith(".py") and name != "__init__.py":
                 intake.notes.append(f"ignored {rel}: not an exercise file")
         elif name in intake.files:
             intake.notes.append(f"ignored {rel}: a second {name}; the first one found is graded")

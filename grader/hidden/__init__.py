@@ -1,0 +1,1 @@
+"""The hidden grading suites, one pytest module per exercise (never in the student release)."""

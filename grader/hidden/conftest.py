@@ -1,0 +1,88 @@
+"""Fixtures of the hidden suites.
+
+    def test_something(student, rng):
+        got = student.call("ex04_layernorm", "layernorm_backward", dout, cache)
+        expect(got, tt.layernorm_backward(dout, cache), ("dx", "dgamma", "dbeta"), function=...)
+
+`student` calls the submission's functions in the sandbox worker: the inputs go over
+as copies, plain arrays come back, and the reference (`tt`, in this process) computes
+the expected values. A composite exercise gets the reference pieces it may use as
+callbacks: `student.call(..., dout, cache, pieces=("linear_backward", "relu_backward"))`
+passes a namespace in the `ops` position whose functions run here, in the parent.
+
+`rng` is seeded from the submission's seed and the test's name, so a regrade of the
+same submission draws the same inputs.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+import tt
+from grader.checks import GradeFailure
+from grader.sandbox import CALLBACKS, Sandbox, StudentError
+
+RECORD_MODULES = (tt.layers, tt.attention, tt.blocks, tt.model)
+SANDBOX_KEY = pytest.StashKey[Sandbox]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("tt grader")
+    group.addoption("--submission", help="folder with the submission's exNN_*.py files")
+    group.addoption("--library", help="folder holding the student edition of tt")
+    group.addoption("--seed", type=int, default=0, help="per-submission seed for the inputs")
+    group.addoption("--call-timeout", type=float, default=10.0, help="seconds per call")
+
+
+@pytest.fixture(scope="session")
+def sandbox(request):
+    config = request.config
+    submission = config.getoption("--submission")
+    if not submission:
+        raise pytest.UsageError("the hidden suites need --submission (run them with `tt grade`)")
+    sb = Sandbox(submission, config.getoption("--library"), timeout=config.getoption("--call-timeout"),
+                 records=RECORD_MODULES)
+    config.stash[SANDBOX_KEY] = sb
+    with sb:
+        yield sb
+
+
+def _reference_piece(name):
+    ref = getattr(tt.reference(), name)
+
+    def piece(*args, **kwargs):     # the reference in full: any `ops` the student passes is ignored
+        return ref(*args[:2])
+    return piece
+
+
+class Student:
+    """The submission, seen through the sandbox."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+
+    def call(self, module, function, *args, pieces=(), timeout=None):
+        """module.function(*args) in the worker; with `pieces`, `ops` is passed last."""
+        callbacks = {name: _reference_piece(name) for name in pieces}
+        if pieces:
+            args = (*args, CALLBACKS)
+        try:
+            return self.sandbox.call(module, function, *args, callbacks=callbacks or None, timeout=timeout)
+        except StudentError as e:
+            diagnosis = ""
+            if e.type == "NotImplementedError":
+                diagnosis = "this function is still the stub: it raises NotImplementedError"
+            raise GradeFailure(f"{module}.{function}: " + e.describe(), diagnosis) from None
+
+
+@pytest.fixture
+def student(sandbox):
+    return Student(sandbox)
+
+
+@pytest.fixture
+def rng(request):
+    seed = request.config.getoption("--seed")
+    return np.random.default_rng([seed, zlib.crc32(request.node.nodeid.encode())])

@@ -1,0 +1,65 @@
+"""Hidden checks of exercise 4: LayerNorm backward."""
+import numpy as np
+import pytest
+
+import tt
+from grader.checks import expect
+
+MODULE, FUNCTION = "ex04_layernorm", "layernorm_backward"
+NAMES = ("dx", "dgamma", "dbeta")
+
+
+def case(rng, shape, dtype=np.float64, scale=2.0):
+    C = shape[-1]
+    x = (scale * rng.standard_normal(shape) + rng.uniform(-1, 1)).astype(dtype)
+    gamma = (1 + 0.5 * rng.standard_normal(C)).astype(dtype)
+    beta = (0.3 * rng.standard_normal(C)).astype(dtype)
+    y, cache = tt.layernorm_forward(x, gamma, beta)
+    dout = (rng.standard_normal(y.shape) * rng.uniform(0.5, 1.5, y.shape)).astype(dtype)
+    return dout, cache
+
+
+def variants(dout, cache):
+    """Typical mistakes, computed from the reference."""
+    dx, dgamma, dbeta = tt.layernorm_backward(dout, cache)
+    direct = dout * cache.gamma * cache.rstd                   # no correction terms at all
+    g = dout * cache.gamma
+    no_var = cache.rstd * (g - g.mean(-1, keepdims=True))      # mean's correction only
+    return [("dx has only the direct term dout * gamma / sigma: the mean and the variance "
+             "depend on every x_i too, which gives two correction terms", {"dx": direct}),
+            ("dx has the mean's correction but not the variance's", {"dx": no_var}),
+            ("dgamma and dbeta must be summed over every row (batch and positions), "
+             "not taken from one row", {"dgamma": (dout * cache.xhat)[(0,) * (dout.ndim - 1)],
+                                        "dbeta": dout[(0,) * (dout.ndim - 1)]})]
+
+
+@pytest.mark.points(4)
+def test_random_batch(student, rng):
+    """LayerNorm backward on a random (B, T, C) batch with gamma != 1, in float64."""
+    dout, cache = case(rng, (4, 8, 64))
+    got = student.call(MODULE, FUNCTION, dout, cache)
+    expect(got, tt.layernorm_backward(dout, cache), NAMES, function=FUNCTION, variants=variants(dout, cache))
+
+
+@pytest.mark.points(2)
+def test_float32_keeps_dtype(student, rng):
+    """The same in float32: the gradients must be float32 too."""
+    dout, cache = case(rng, (3, 8, 64), np.float32)
+    got = student.call(MODULE, FUNCTION, dout, cache)
+    expect(got, tt.layernorm_backward(dout, cache), NAMES, function=FUNCTION, rtol=1e-4)
+
+
+@pytest.mark.points(1)
+def test_two_dimensional_input(student, rng):
+    """A (B, C) input with a batch of 1: the backward pass must not assume 3 dimensions."""
+    dout, cache = case(rng, (1, 24))
+    got = student.call(MODULE, FUNCTION, dout, cache)
+    expect(got, tt.layernorm_backward(dout, cache), NAMES, function=FUNCTION, variants=variants(dout, cache))
+
+
+@pytest.mark.points(1)
+def test_large_and_offset_inputs(student, rng):
+    """Rows with a large offset and scale (values around 1e3): still exact to round-off."""
+    dout, cache = case(rng, (2, 5, 32), scale=300.0)
+    got = student.call(MODULE, FUNCTION, dout, cache)
+    expect(got, tt.layernorm_backward(dout, cache), NAMES, function=FUNCTION, rtol=1e-5)
