@@ -140,18 +140,22 @@ def build_exercises(solutions_dir: Path = ROOT / "solutions", exercises_dir: Pat
 
 
 # ------------------------------------------------------------------- student edition
-def exercise_for_function(solutions_dir: Path = ROOT / "solutions") -> dict[str, Path]:
-    """{function name: exercise file} for every function an exercise asks for."""
+def exercise_for_function(exercises_dir: Path = ROOT / "exercises") -> dict[str, Path]:
+    """{function name: exercise file} for every function an exercise asks for.
+
+    Read from the generated stubs, so grading and the release never need solutions/.
+    """
     table = {}
-    for src in exercise_sources(solutions_dir):
-        for r in solution_regions(src.read_text(encoding="utf-8"), str(src)):
-            table.setdefault(r.function, src)
+    stub = re.compile(r'raise NotImplementedError\("Exercise \d+: (\w+)"\)')
+    for path in exercise_sources(exercises_dir):
+        for fn in stub.findall(path.read_text(encoding="utf-8")):
+            table.setdefault(fn, path)
     return table
 
 
-def student_tt(out_dir: Path, tt_dir: Path = ROOT / "tt", solutions_dir: Path = ROOT / "solutions") -> Path:
+def student_tt(out_dir: Path, tt_dir: Path = ROOT / "tt", exercises_dir: Path = ROOT / "exercises") -> Path:
     """Write the student edition of tt: every marked body stubbed. Returns out_dir/tt."""
-    owners = exercise_for_function(solutions_dir)
+    owners = exercise_for_function(exercises_dir)
     dest = Path(out_dir) / "tt"
     dest.mkdir(parents=True, exist_ok=True)
     for src in sorted(tt_dir.glob("*.py")):

@@ -31,15 +31,18 @@ TITLE = "Stage 10: backpropagation exercises"
 _EXERCISE = re.compile(r"test_ex(\d\d)_(\w+)\.py")
 
 
+EXERCISES = ROOT / "exercises"      # the stubs: grading never needs solutions/
+
+
 def exercise_names() -> list[str]:
     """The file names a submission may contain: exercises/exNN_<topic>.py."""
-    return [p.name for p in exercise_sources()]
+    return [p.name for p in exercise_sources(EXERCISES)]
 
 
 def exercise_titles() -> dict[str, str]:
-    """{"ex04": "Exercise 4: LayerNorm backward, ..."} from the solutions' docstrings."""
+    """{"ex04": "Exercise 4: LayerNorm backward, ..."} from the exercises' docstrings."""
     titles = {}
-    for path in exercise_sources():
+    for path in exercise_sources(EXERCISES):
         first = path.read_text(encoding="utf-8").split('"""')[1].strip().splitlines()[0]
         titles[path.stem[:4]] = first.rstrip(".")
     return titles
