@@ -117,6 +117,6 @@ def mha_backward(dout, cache, ops=None):
     dx, dW_kv, _ = ops.linear_backward(dkv, cache.kv)               # (B, T, C)
     dxq, dW_q, _ = ops.linear_backward(dq, cache.q)                 # (B, Tq, C)
     dx[:, T - Tq:] += dxq                                           # the Q path
-    dW_k, dW_v = np.split(dW_kv, 2, axis=1)                         # 2 x (C, C)
+    dW_k, dW_v = dW_kv[:, :C], dW_kv[:, C:]                         # 2 x (C, C)
     return dx, dW_q, dW_k, dW_v, dW_o
     ### END SOLUTION
