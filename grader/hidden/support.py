@@ -1,0 +1,188 @@
+"""What the hidden suites of exercises 9 to 15 share beyond conftest.py and expect().
+
+    got = call(student, "ex12_optimizers", "adam", w, dw, None)             # student.call, with
+                                                                             # sharper stub diagnoses
+    got = call_with(student, MODULE, "_check_op_probe", ..., CALLBACKS,      # our own callbacks
+                    callbacks={"backward": wrong_backward})
+    expect_number(got, 5.0, "the norm", function="global_norm", variants=[...])
+    expect_floats(got, [0.501, ...], "the trajectory", function="gradient_descent")
+    expect_dict(got, grads, "grads", function="model_backward", variants=[...])
+
+expect() (grader.checks) compares arrays and tuples of arrays. These exercises also
+return numbers, lists of numbers, dicts and strings; the checks here give those the
+same treatment: the type first, then finiteness, then a relative error `err <= tol`,
+messages that say where and how much but never the expected value, and a diagnosis
+when the answer matches a known wrong variant.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from grader.checks import GradeFailure, expect
+from grader.sandbox import StudentError
+
+STUB = "this function is still the stub: it raises NotImplementedError"
+_STUB_MESSAGE = re.compile(r"NotImplementedError: Exercise (\d+): (\w+)")
+
+
+def _sharpen(function, failure):
+    """A GradeFailure whose diagnosis names the stub that was reached, if it is another one."""
+    m = _STUB_MESSAGE.search(failure.message)
+    if m and m.group(2) != function:
+        return GradeFailure(failure.message, f"it calls {m.group(2)} (exercise {int(m.group(1))}), "
+                                             f"which is still the stub: it raises NotImplementedError")
+    if m:
+        return GradeFailure(failure.message, STUB)
+    if function.startswith("_") and "has no function" in failure.message:
+        return GradeFailure(failure.message, f"{function} is a helper that came with the exercise file, "
+                                             f"for the autograder: put it back as it was")
+    return failure
+
+
+def call(student, module, function, *args, pieces=(), timeout=None, checked=None):
+    """student.call(...), with a diagnosis that names the stub actually reached.
+
+    checked: the student's function a probe (a given helper such as
+    _numerical_gradient_probe) calls, for the diagnosis when it is still the stub.
+    """
+    try:
+        return student.call(module, function, *args, pieces=pieces, timeout=timeout)
+    except GradeFailure as failure:
+        raise _sharpen(checked or function, failure) from None
+
+
+def call_with(student, module, function, *args, callbacks, timeout=None, checked=None):
+    """module.function(*args) in the worker, where the CALLBACKS placeholder among args
+    becomes a namespace of `callbacks`: functions of this process (for example a
+    deliberately wrong backward pass) that the student's code calls back."""
+    try:
+        return student.sandbox.call(module, function, *args, callbacks=callbacks, timeout=timeout)
+    except StudentError as e:
+        failure = GradeFailure(f"{module}.{function}: " + e.describe(),
+                               STUB if e.type == "NotImplementedError" else "")
+        raise _sharpen(checked or function, failure) from None
+
+
+def raised(student, module, function, *args):
+    """The exception type name of a call that should raise, or "" if it returned."""
+    try:
+        student.sandbox.call(module, function, *args)
+    except StudentError as e:
+        if e.type == "NotImplementedError":
+            raise GradeFailure(f"{module}.{function}: " + e.describe(), STUB) from None
+        if e.kind != "exception":
+            raise GradeFailure(f"{module}.{function}: " + e.describe()) from None
+        return e.type or "BaseException"
+    return ""
+
+
+# ------------------------------------------------------------------------- checks
+def _kind(x) -> str:
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape}"
+    return "None" if x is None else f"a {type(x).__name__}"
+
+
+def number(got, name, function):
+    """`got` as a float, or GradeFailure if it is not a real number (a bool is not)."""
+    if isinstance(got, np.ndarray) and got.shape == () and got.dtype.kind in "iuf":
+        got = got[()]
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
+        raise GradeFailure(f"{function}: {name} should be a number, but it is {_kind(got)}")
+    return float(got)
+
+
+def _close(a, b, rtol):
+    return math.isfinite(a) and abs(a - b) <= rtol * max(abs(b), 1e-300)
+
+
+def expect_number(got, expected, name, *, function, rtol=1e-9, variants=(), python_float=False):
+    """One number against the expected one: a real number, finite, then |err| <= rtol.
+
+    variants: (diagnosis, wrong value) pairs. python_float: a float is required (not an
+    int, not a NumPy float32).
+    """
+    value = number(got, name, function)
+    if python_float and not isinstance(got, float):
+        raise GradeFailure(f"{function}: {name} should be a Python float, but it is {_kind(got)}",
+                           "convert with float(...)")
+    if not math.isfinite(value):
+        raise GradeFailure(f"{function}: {name} is {value}, not a finite number")
+    err = abs(value - expected) / max(abs(expected), 1e-300)
+    if err <= rtol:
+        return
+    diagnosis = next((label for label, wrong in variants if _close(value, wrong, rtol)), "")
+    raise GradeFailure(f"{function}: {name} is wrong: relative error {err:.2e} (tolerance {rtol:.0e})",
+                       diagnosis)
+
+
+def floats(got, name, function, length=None):
+    """A list (or tuple) of real numbers as a float64 array, or GradeFailure."""
+    if not isinstance(got, (list, tuple)):
+        raise GradeFailure(f"{function}: {name} should be a list of numbers, but it is {_kind(got)}")
+    if length is not None and len(got) != length:
+        raise GradeFailure(f"{function}: {name} should have {length} entries, but it has {len(got)}")
+    return np.array([number(v, f"{name}[{i}]", function) for i, v in enumerate(got)], dtype=np.float64)
+
+
+def expect_floats(got, expected, name, *, function, rtol=1e-9, variants=()):
+    """A list of numbers against the expected list: length, numbers, finite, relative error.
+
+    variants: (diagnosis, wrong list) pairs.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    values = floats(got, name, function, len(expected))
+    expect(values, expected, (name,), function=function, rtol=rtol, exact_dtype=False,
+           variants=[(label, {name: np.asarray(wrong, dtype=np.float64)}) for label, wrong in variants
+                     if np.shape(wrong) == expected.shape])
+
+
+def expect_keys(got, expected_keys, name, function, ordered=False):
+    """`got` is a dict with exactly these keys (in this order, if `ordered`)."""
+    if not isinstance(got, dict):
+        raise GradeFailure(f"{function}: {name} should be a dict, but it is {_kind(got)}")
+    keys = list(expected_keys)
+    missing = [k for k in keys if k not in got]
+    extra = [k for k in got if k not in keys]
+    if missing or extra:
+        what = f"the keys {keys}" if len(keys) <= 8 else f"{len(keys)} keys"
+        raise GradeFailure(f"{function}: {name} should have exactly {what}; "
+                           f"missing {missing[:10]}, unexpected {extra[:10]}")
+    if ordered and list(got) != keys:
+        raise GradeFailure(f"{function}: {name} has the right keys in the wrong order: {list(got)}")
+
+
+def expect_dict(got, expected, name, *, function, rtol=1e-6, variants=(), exact_dtype=True, ordered=False):
+    """A dict of arrays against the expected dict, key by key, in the expected order.
+
+    variants: (diagnosis, {key: wrong array}) pairs.
+    """
+    expect_keys(got, expected, name, function, ordered)
+    for key, want in expected.items():
+        label = f"{name}[{key!r}]"
+        expect(got[key], want, (label,), function=function, rtol=rtol, exact_dtype=exact_dtype,
+               variants=[(diag, {label: wrong[key]}) for diag, wrong in variants if key in wrong])
+
+
+def expect_number_dict(got, expected, name, *, function, rtol=1e-9, variants=(), ordered=True):
+    """A dict of numbers against the expected dict (keys, then each value).
+
+    variants: (diagnosis, {key: wrong number}) pairs.
+    """
+    expect_keys(got, expected, name, function, ordered)
+    for key, want in expected.items():
+        expect_number(got[key], want, f"{name}[{key!r}]", function=function, rtol=rtol,
+                      variants=[(diag, wrong[key]) for diag, wrong in variants if key in wrong])
+
+
+def expect_equal(got, expected, name, *, function, what, variants=()):
+    """An exact answer (a str, an int, a bool): `what` describes the case, never the answer."""
+    if type(got) is type(expected) and got == expected:
+        return
+    if isinstance(expected, str) and not isinstance(got, str):
+        raise GradeFailure(f"{function}: {name} should be a str, but it is {_kind(got)}")
+    diagnosis = next((label for label, wrong in variants if got == wrong), "")
+    raise GradeFailure(f"{function}: {name} is wrong for {what} (it returned {str(got)[:60]!r})", diagnosis)

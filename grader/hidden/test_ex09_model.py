@@ -1,0 +1,126 @@
+"""Hidden checks of exercise 9: the whole model's backward pass, assembled from the pieces.
+
+model_backward gets the reference pieces below it (output, block and embedding backward
+and theirs) as callbacks, so only the assembly is tested: which piece gets which
+gradient, in which order, and under which name each gradient lands.
+"""
+import numpy as np
+import pytest
+
+import tt
+import tt.ops
+from grader.checks import GradeFailure
+from grader.hidden.support import call, call_with, expect_dict
+from grader.sandbox import CALLBACKS
+
+MODULE, FUNCTION = "ex09_model", "model_backward"
+# everything below model_backward; never model_backward itself
+PIECES = tuple(n for n in tt.ops.NAMES if n not in ("model_backward", "softmax_cross_entropy_backward"))
+
+
+def case(rng, cfg=tt.Config(), B=3, dtype=np.float64):
+    """Oddly initialised parameters (gamma != 1, nonzero biases), random tokens with
+    repeats, the forward pass on all positions, and a random upstream gradient."""
+    params = tt.init_params(seed=int(rng.integers(1 << 30)), cfg=cfg)
+    for name, p in params.items():
+        leaf = name.rsplit(".", 1)[-1]
+        if leaf == "gamma":
+            p[...] = 1 + 0.3 * rng.standard_normal(p.shape)
+        elif leaf == "beta" or leaf in ("b1", "b2", "b_out"):
+            p[...] = 0.2 * rng.standard_normal(p.shape)
+    params = {k: v.astype(dtype) for k, v in params.items()}
+    tokens = rng.integers(0, cfg.V, (B, cfg.T))
+    logits, cache = tt.model_forward(params, tokens, last_only=False)
+    dlogits = (rng.standard_normal(logits.shape) * rng.uniform(0.5, 1.5, logits.shape)).astype(dtype)
+    return params, dlogits, cache
+
+
+def expected(dlogits, cache):
+    """The reference gradients, in the order the backward pass meets them."""
+    grads = tt.model_backward(dlogits, cache)
+    L = len(cache.blocks)
+    order = ["W_out", "b_out"] + [k for i in reversed(range(L)) for k in grads if k.startswith(f"blocks.{i}.")]
+    return {k: grads[k] for k in order + ["embedding"]}
+
+
+def variants(dlogits, cache):
+    """Assemblies that go wrong in the usual ways, built from the reference pieces."""
+    L = len(cache.blocks)
+    dx_out, dW_out, db_out = tt.output_backward(dlogits, cache.output)
+    right = tt.model_backward(dlogits, cache)
+
+    def walk(order, chain=True):
+        grads, dx = {"W_out": dW_out, "b_out": db_out}, dx_out
+        for i in order:
+            d, g = tt.block_backward(dx, cache.blocks[i])
+            dx = d if chain else dx                    # not chained: dx stays the output's
+            grads.update({f"blocks.{i}.{k}": v for k, v in g.items()})
+        grads["embedding"] = tt.embedding_backward(dx, cache.embedding)
+        return grads
+
+    swapped = {k.replace(f"blocks.{i}.", f"blocks.{L - 1 - i}."): v
+               for i in range(L) for k, v in right.items() if k.startswith(f"blocks.{i}.")}
+    return [("every block receives the dx of ops.output_backward: each block must receive the dx that "
+             "the block after it returned", walk(reversed(range(L)), chain=False)),
+            ("the blocks are undone in forward order: the backward pass starts at the LAST block "
+             "(cache.blocks[-1]), which receives the dx of ops.output_backward", walk(range(L))),
+            ("the gradients of the blocks are filed under the wrong block: block i's gradients are "
+             "'blocks.{i}.<name>'", swapped),
+            ("ops.embedding_backward receives the dx of ops.output_backward, so the blocks are skipped: "
+             "it must receive the dx that block 0's backward returned",
+             {"embedding": tt.embedding_backward(dx_out, cache.embedding)})]
+
+
+def check(got, dlogits, cache, rtol=1e-6):
+    expect_dict(got, expected(dlogits, cache), "grads", function=FUNCTION, rtol=rtol,
+                variants=variants(dlogits, cache))
+
+
+@pytest.mark.points(5)
+def test_full_model_float64(student, rng):
+    """Every one of the 102,036 gradients of the full model (C = 64, H = 4, two blocks) on a random batch, in float64."""
+    params, dlogits, cache = case(rng)
+    got = call(student, MODULE, FUNCTION, dlogits, cache, pieces=PIECES)
+    check(got, dlogits, cache)
+
+
+@pytest.mark.points(2)
+def test_float32_keeps_dtype(student, rng):
+    """The same in float32: every gradient has its parameter's dtype."""
+    params, dlogits, cache = case(rng, B=2, dtype=np.float32)
+    got = call(student, MODULE, FUNCTION, dlogits, cache, pieces=PIECES)
+    check(got, dlogits, cache, rtol=1e-5)
+
+
+@pytest.mark.points(2)
+def test_three_blocks_and_a_batch_of_one(student, rng):
+    """A smaller model with three blocks and a batch of 1: the number of blocks comes from the cache, not from 2."""
+    cfg = tt.Config(C=32, H=2, F=48, n_blocks=3, T=6)
+    params, dlogits, cache = case(rng, cfg, B=1)
+    got = call(student, MODULE, FUNCTION, dlogits, cache, pieces=PIECES)
+    check(got, dlogits, cache)
+
+
+@pytest.mark.points(1)
+def test_ops_is_passed_on(student, rng):
+    """ops is handed on to ops.output_backward and ops.block_backward, so the pieces inside use the same ops."""
+    params, dlogits, cache = case(rng, B=2)
+    missed = []
+
+    def piece(name):
+        ref = getattr(tt, name)
+
+        def fn(dout, cache, ops=None):
+            if ops is None:
+                missed.append(name)
+            return ref(dout, cache)
+        return fn
+
+    callbacks = {name: piece(name) for name in ("output_backward", "block_backward")}
+    callbacks["embedding_backward"] = tt.embedding_backward
+    got = call_with(student, MODULE, FUNCTION, dlogits, cache, CALLBACKS, callbacks=callbacks)
+    if missed:
+        raise GradeFailure(f"{FUNCTION}: ops.{missed[0]} was called without ops",
+                           f"pass ops on, as in ops.{missed[0]}(..., ops): with your own pieces (exercise 15) "
+                           f"the pieces inside would otherwise fall back to tt's, which you do not have")
+    check(got, dlogits, cache)
