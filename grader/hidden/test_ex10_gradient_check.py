@@ -173,7 +173,9 @@ def test_numerical_gradient_uses_eps(student, rng):
            variants=[("eps is ignored: nudge by the eps you are given",
                       {"the gradient": central(x, w, u, 1e-5)}),
                      ("that is a one-sided difference; use the central one",
-                      {"the gradient": one_sided(x, w, u, 1e-2)})])
+                      {"the gradient": one_sided(x, w, u, 1e-2)}),
+                     ("it is twice the central difference: divide by 2 eps",
+                      {"the gradient": 2 * central(x, w, u, 1e-2)})])
 
 
 @pytest.mark.points(1)
@@ -233,11 +235,27 @@ def assert_labels(errors, inputs, wrt, what):
                            "one entry per checked array: its name, or 'name.key' inside a dict input")
 
 
-def assert_correct(errors, what, diagnosis=""):
+def assert_correct(errors, what, diagnosis="", student=None):
     for label, err in errors.items():
         if not err <= TOL:
+            if student is not None and not numerical_gradient_works(student):
+                diagnosis = ("check_op relies on your numerical_gradient, which fails its own check "
+                             "(see test_numerical_gradient_random): fix that first")
             raise GradeFailure(f"check_op on {what}: {label!r} has relative error {err:.2e}, but that backward "
                                f"pass is correct (a right check gives about 1e-9 or less)", diagnosis)
+
+
+def numerical_gradient_works(student):
+    """Whether the student's numerical_gradient is right on a small fixed case (for a diagnosis)."""
+    r = np.random.default_rng(7)
+    x, w, u = probe_case(r, (2, 3))
+    try:
+        grad, _, _ = probe(student, x, w, u, 1e-4)
+    except GradeFailure:
+        return False
+    exact = w * np.cos(x) + np.sum(u * x) * u
+    return isinstance(grad, np.ndarray) and grad.shape == x.shape and \
+        bool(np.max(np.abs(grad - exact)) <= 1e-7 * np.max(np.abs(exact)))
 
 
 def assert_caught(errors, label, what, diagnosis=""):
@@ -266,8 +284,7 @@ def test_check_op_passes_correct_backward(student, rng):
             ("linear_forward", linear_case(rng), ("x", "W", "b"), tt.linear_backward)):
         errors, _ = check_op(student, forward, inputs, wrt, backward, int(rng.integers(1000)))
         assert_labels(errors, inputs, wrt, f"tt.{forward}")
-        assert_correct(errors, f"tt.{forward}", "a correct backward pass agrees to about 1e-9 with a central "
-                                                "difference in float64")
+        assert_correct(errors, f"tt.{forward}", student=student)
 
 
 @pytest.mark.points(2)
@@ -288,20 +305,25 @@ def test_check_op_catches_wrong_backward(student, rng):
         assert_labels(errors, inputs, wrt, f"tt.{forward}")
         assert_caught(errors, wrong, f"tt.{forward} with a wrong d{wrong}")
         assert_correct({k: v for k, v in errors.items() if k != wrong},
-                       f"tt.{forward} (only d{wrong} is wrong)")
+                       f"tt.{forward} (only d{wrong} is wrong)", student=student)
 
 
 @pytest.mark.points(1)
 def test_check_op_random_upstream_gradient(student, rng):
-    """check_op catches a softmax backward that returns zeros, which only an all-ones dout would let pass."""
-    def zeros(dout, cache):
-        return np.zeros_like(cache.y)
+    """check_op uses a random upstream gradient: it passes a correct softmax backward and catches a linear backward that ignores dout (right only for dout = ones)."""
+    errors, _ = check_op(student, "softmax_forward", {"x": rng.standard_normal((4, 7))}, ("x",),
+                         tt.softmax_backward, int(rng.integers(1000)))
+    ones = ("use a random upstream gradient dout, not ones: softmax rows sum to 1, so with dout = ones "
+            "the true gradient is zero and the check measures nothing but round-off")
+    assert_correct(errors, "tt.softmax_forward", ones, student=student)
 
-    errors, _ = check_op(student, "softmax_forward", {"x": rng.standard_normal((4, 7))}, ("x",), zeros,
+    def ignores_dout(dout, cache):          # the gradients for dout = ones, whatever dout is
+        return tt.linear_backward(np.ones_like(dout), cache)
+
+    errors, _ = check_op(student, "linear_forward", linear_case(rng), ("x", "W", "b"), ignores_dout,
                          int(rng.integers(1000)))
-    assert_caught(errors, "x", "tt.softmax_forward with a backward that returns zeros",
-                  "use a random upstream gradient dout: softmax rows sum to 1, so with dout = ones the true "
-                  "gradient is zero and a zero backward looks right")
+    assert_caught(errors, "x", "tt.linear_forward with a backward that ignores dout",
+                  "use a random upstream gradient dout: with dout = ones, a backward that ignores dout looks right")
 
 
 @pytest.mark.points(1)
@@ -319,7 +341,7 @@ def test_check_op_dict_input(student, rng):
     inputs = {"x": x, "p": p, "H": 1}
     errors, _ = check_op(student, "block_forward", inputs, ("x", "p"), tt.block_backward, int(rng.integers(1000)))
     assert_labels(errors, inputs, ("x", "p"), "tt.block_forward")
-    assert_correct(errors, "tt.block_forward")
+    assert_correct(errors, "tt.block_forward", student=student)
 
 
 @pytest.mark.points(1)
@@ -330,7 +352,8 @@ def test_check_op_float32_inputs(student, rng):
                              int(rng.integers(1000)))
     assert_labels(errors, inputs, ("x", "gamma", "beta"), "float32 LayerNorm inputs")
     assert_correct(errors, "float32 LayerNorm inputs", "convert the float inputs to float64 copies first: a "
-                                                      "central difference in float32 is good to 1e-3 at best")
+                                                      "central difference in float32 is good to 1e-3 at best",
+                   student=student)
     for name, value in inputs.items():
         a = after.get(name) if isinstance(after, dict) else None
         if not (isinstance(a, np.ndarray) and a.dtype == value.dtype and np.array_equal(a, value)):
