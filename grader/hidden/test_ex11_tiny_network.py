@@ -1,0 +1,139 @@
+"""Hidden checks of exercise 11: the tiny network's forward pass and every gradient.
+
+Expected values come from tt's linear and ReLU layers on one-row batches (the network
+is linear -> ReLU -> linear) and the closed-form derivative of 0.5 * sum(err^2). The
+backward checks get a TinyCache built here, so they do not depend on tiny_forward.
+"""
+import numpy as np
+import pytest
+
+import tt
+from exercises.ex11_tiny_network import SEED, TinyCache, TinyGrads
+from grader.checks import GradeFailure, expect
+from grader.hidden.support import call, expect_number
+
+MODULE = "ex11_tiny_network"
+FIELDS = TinyGrads._fields          # doutput, dW2, db2, dhidden, dW1, db1
+
+
+@pytest.fixture(autouse=True)
+def tiny_records(sandbox):
+    """Let TinyCache and TinyGrads (the exercise's own records) travel back from the worker."""
+    for cls in (TinyCache, TinyGrads):
+        if sandbox.records(cls.__name__) is None:
+            sandbox.records.add(cls)
+
+
+def random_inputs(rng, D, Hd, K, dtype=np.float64):
+    """Inputs whose pre-activations z have both signs and none near ReLU's kink."""
+    x, W1 = rng.standard_normal(D), rng.standard_normal((D, Hd))
+    z = rng.uniform(0.1, 1.5, Hd) * np.where(np.arange(Hd) % 2 == 0, 1.0, -1.0)
+    z = rng.permutation(z)
+    inp = {"x": x, "W1": W1, "b1": z - x @ W1, "W2": rng.standard_normal((Hd, K)),
+           "b2": rng.standard_normal(K), "target": rng.standard_normal(K)}
+    return {k: v.astype(dtype) for k, v in inp.items()}
+
+
+def forward(inp):
+    """(loss, TinyCache) from tt's layers."""
+    z, _ = tt.linear_forward(inp["x"][None], inp["W1"], inp["b1"])        # (1, Hd)
+    hidden, _ = tt.relu_forward(z)
+    output, _ = tt.linear_forward(hidden, inp["W2"], inp["b2"])           # (1, K)
+    err = (output - inp["target"])[0].astype(np.float64)
+    return 0.5 * float(err @ err), TinyCache(inp["x"], inp["W2"], z[0], hidden[0], output[0], inp["target"])
+
+
+def backward(dloss, cache):
+    """(TinyGrads, dz) from tt's layers; dloss * (output - target) is d(0.5 sum err^2)."""
+    x, W2, z, hidden, output, target = cache
+    doutput = dloss * (output - target)                                  # (K,)
+    dhidden, dW2, db2 = tt.linear_backward(doutput[None], tt.layers.LinearCache(hidden[None], W2, W2[0]))
+    dz = tt.relu_backward(dhidden, tt.layers.ReluCache(z[None]))
+    W1 = np.zeros((x.shape[0], z.shape[0]), dtype=x.dtype)              # dW1 and db1 need only x
+    _, dW1, db1 = tt.linear_backward(dz, tt.layers.LinearCache(x[None], W1, z))
+    return TinyGrads(doutput, dW2, db2, dhidden[0], dW1, db1), dz[0]
+
+
+def variants(dloss, cache):
+    right, dz = backward(dloss, cache)
+    dhidden = right.dhidden
+    out = [("the ReLU gate is missing: the gradient reaches z only where z > 0, so dz = dhidden "
+            "where z > 0 and 0 elsewhere", {"dW1": np.outer(cache.x, dhidden), "db1": dhidden}),
+           ("dhidden should be the gradient of the loss with respect to hidden, before the ReLU gate "
+            "(the gate belongs to dz)", {"dhidden": dz}),
+           ("dW2 is transposed: it has the shape of W2, (Hd, K), so it is np.outer(hidden, doutput)",
+            {"dW2": right.dW2.T}),
+           ("dW1 is transposed: it has the shape of W1, (D, Hd), so it is np.outer(x, dz)", {"dW1": right.dW1.T})]
+    if dloss != 1.0:
+        out.append(("dloss is left out: every gradient is dloss times the gradient of the loss",
+                    {name: g / dloss for name, g in zip(FIELDS, right)}))
+    return out
+
+
+def check_backward(student, dloss, cache, rtol=1e-9):
+    got = call(student, MODULE, "tiny_backward", dloss, cache)
+    expected, _ = backward(dloss, cache)
+    expect(got, tuple(expected), FIELDS, function="tiny_backward", rtol=rtol, variants=variants(dloss, cache))
+    return got
+
+
+def check_forward(student, inp, rtol=1e-12):
+    got = call(student, MODULE, "tiny_forward", *(inp[k] for k in ("x", "W1", "b1", "W2", "b2", "target")))
+    if not (isinstance(got, tuple) and len(got) == 2):
+        raise GradeFailure(f"tiny_forward should return (loss, cache), but it returned a {type(got).__name__}")
+    loss, cache = got
+    want_loss, want = forward(inp)
+    expect_number(loss, want_loss, "the loss", function="tiny_forward", rtol=rtol, python_float=True,
+                  variants=[("the loss is 0.5 * sum((output - target)^2): the factor 0.5 is missing",
+                             2 * want_loss)])
+    if not hasattr(cache, "_fields") or not {"z", "hidden", "output"} <= set(cache._fields):
+        raise GradeFailure("tiny_forward: the cache should be a TinyCache(x, W2, z, hidden, output, target)")
+    expect((cache.z, cache.hidden, cache.output), (want.z, want.hidden, want.output),
+           ("cache.z", "cache.hidden", "cache.output"), function="tiny_forward", rtol=rtol,
+           variants=[("hidden should be ReLU(z) = max(z, 0)", {"cache.hidden": want.z})])
+
+
+@pytest.mark.points(2)
+def test_seed_forward(student):
+    """The seed's 2 -> 2 -> 1 network: the loss 0.5 (0.98 - 1.5)^2 and the cached z, hidden and output."""
+    check_forward(student, dict(SEED))
+
+
+@pytest.mark.points(2)
+def test_seed_backward(student):
+    """The seed's network, dloss = 1: all six gradients, with the second hidden unit switched off by the ReLU."""
+    _, cache = forward(dict(SEED))
+    check_backward(student, 1.0, cache)
+
+
+@pytest.mark.points(1)
+def test_forward_random_sizes(student, rng):
+    """tiny_forward for random sizes D -> Hd -> K."""
+    D, Hd, K = (int(v) for v in rng.integers(2, 7, 3))
+    check_forward(student, random_inputs(rng, D, Hd, K), rtol=1e-10)
+
+
+@pytest.mark.points(3)
+def test_backward_random_sizes(student, rng):
+    """tiny_backward for random sizes D -> Hd -> K (K >= 2) and a dloss other than 1."""
+    D, Hd = (int(v) for v in rng.integers(2, 7, 2))
+    K = int(rng.integers(2, 5))
+    _, cache = forward(random_inputs(rng, D, Hd, K))
+    check_backward(student, float(rng.uniform(0.2, 0.8)), cache)
+
+
+@pytest.mark.points(1)
+def test_float32_keeps_dtype(student, rng):
+    """float32 inputs: every gradient is float32 too."""
+    _, cache = forward(random_inputs(rng, 3, 4, 2, np.float32))
+    check_backward(student, 1.0, cache, rtol=1e-5)
+
+
+@pytest.mark.points(1)
+def test_returns_tinygrads(student, rng):
+    """tiny_backward returns a TinyGrads, so that g.dW1 works."""
+    _, cache = forward(random_inputs(rng, 2, 3, 1))
+    got = check_backward(student, 1.0, cache)
+    if type(got).__name__ != "TinyGrads":
+        raise GradeFailure(f"tiny_backward returned a {type(got).__name__}, not a TinyGrads",
+                           "return TinyGrads(doutput, dW2, db2, dhidden, dW1, db1)")
