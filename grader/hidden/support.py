@@ -42,24 +42,29 @@ def _sharpen(function, failure):
     return failure
 
 
-def call(student, module, function, *args, pieces=(), timeout=None, checked=None):
-    """student.call(...), with a diagnosis that names the stub actually reached.
+def call(student, module, function, *args, pieces=(), timeout=None, checked=None, **kwargs):
+    """student.call(...), with keyword arguments too, and a diagnosis that names the stub
+    actually reached.
 
     checked: the student's function a probe (a given helper such as
     _numerical_gradient_probe) calls, for the diagnosis when it is still the stub.
     """
+    if kwargs and not pieces:
+        return call_with(student, module, function, *args, callbacks=None, timeout=timeout,
+                         checked=checked, kwargs=kwargs)
     try:
         return student.call(module, function, *args, pieces=pieces, timeout=timeout)
     except GradeFailure as failure:
         raise _sharpen(checked or function, failure) from None
 
 
-def call_with(student, module, function, *args, callbacks, timeout=None, checked=None):
-    """module.function(*args) in the worker, where the CALLBACKS placeholder among args
-    becomes a namespace of `callbacks`: functions of this process (for example a
+def call_with(student, module, function, *args, callbacks, timeout=None, checked=None, kwargs=None):
+    """module.function(*args, **kwargs) in the worker, where the CALLBACKS placeholder among
+    args becomes a namespace of `callbacks`: functions of this process (for example a
     deliberately wrong backward pass) that the student's code calls back."""
     try:
-        return student.sandbox.call(module, function, *args, callbacks=callbacks, timeout=timeout)
+        return student.sandbox.call(module, function, *args, callbacks=callbacks, timeout=timeout,
+                                    kwargs=kwargs)
     except StudentError as e:
         failure = GradeFailure(f"{module}.{function}: " + e.describe(),
                                STUB if e.type == "NotImplementedError" else "")
