@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from grader.checks import GradeFailure, expect
+from grader.checks import GradeFailure, expect, matches
 from grader.sandbox import StudentError
 
 STUB = "this function is still the stub: it raises NotImplementedError"
@@ -119,7 +119,8 @@ def expect_number(got, expected, name, *, function, rtol=1e-9, variants=(), pyth
     err = abs(value - expected) / max(abs(expected), 1e-300)
     if err <= rtol:
         return
-    diagnosis = next((label for label, wrong in variants if _close(value, wrong, rtol)), "")
+    loose = max(rtol, 1e-6)         # a variant computed in float64 matches a float32 version of it
+    diagnosis = next((label for label, wrong in variants if _close(value, wrong, loose)), "")
     raise GradeFailure(f"{function}: {name} is wrong: relative error {err:.2e} (tolerance {rtol:.0e})",
                        diagnosis)
 
@@ -145,8 +146,9 @@ def expect_floats(got, expected, name, *, function, rtol=1e-9, variants=()):
                      if np.shape(wrong) == expected.shape])
 
 
-def expect_keys(got, expected_keys, name, function, ordered=False):
-    """`got` is a dict with exactly these keys (in this order, if `ordered`)."""
+def expect_keys(got, expected_keys, name, function, ordered=False, order_hint=""):
+    """`got` is a dict with exactly these keys (in this order, if `ordered`; `order_hint`
+    is the diagnosis when only the order is wrong)."""
     if not isinstance(got, dict):
         raise GradeFailure(f"{function}: {name} should be a dict, but it is {_kind(got)}")
     keys = list(expected_keys)
@@ -157,7 +159,7 @@ def expect_keys(got, expected_keys, name, function, ordered=False):
         raise GradeFailure(f"{function}: {name} should have exactly {what}; "
                            f"missing {missing[:10]}, unexpected {extra[:10]}")
     if ordered and list(got) != keys:
-        raise GradeFailure(f"{function}: {name} has the right keys in the wrong order: {list(got)}")
+        raise GradeFailure(f"{function}: {name} has the right keys in the wrong order: {list(got)}", order_hint)
 
 
 def expect_dict(got, expected, name, *, function, rtol=1e-6, variants=(), exact_dtype=True, ordered=False):
@@ -166,18 +168,21 @@ def expect_dict(got, expected, name, *, function, rtol=1e-6, variants=(), exact_
     variants: (diagnosis, {key: wrong array}) pairs.
     """
     expect_keys(got, expected, name, function, ordered)
+    # a variant that explains every key it names comes first: two mistakes can agree on one key
+    whole = [(diag, wrong) for diag, wrong in variants
+             if all(k in got and matches(got[k], v, max(rtol, 1e-6)) for k, v in wrong.items())]
     for key, want in expected.items():
         label = f"{name}[{key!r}]"
         expect(got[key], want, (label,), function=function, rtol=rtol, exact_dtype=exact_dtype,
-               variants=[(diag, {label: wrong[key]}) for diag, wrong in variants if key in wrong])
+               variants=[(diag, {label: wrong[key]}) for diag, wrong in whole + list(variants) if key in wrong])
 
 
-def expect_number_dict(got, expected, name, *, function, rtol=1e-9, variants=(), ordered=True):
+def expect_number_dict(got, expected, name, *, function, rtol=1e-9, variants=(), ordered=True, order_hint=""):
     """A dict of numbers against the expected dict (keys, then each value).
 
     variants: (diagnosis, {key: wrong number}) pairs.
     """
-    expect_keys(got, expected, name, function, ordered)
+    expect_keys(got, expected, name, function, ordered, order_hint)
     for key, want in expected.items():
         expect_number(got[key], want, f"{name}[{key!r}]", function=function, rtol=rtol,
                       variants=[(diag, wrong[key]) for diag, wrong in variants if key in wrong])
