@@ -1,0 +1,184 @@
+"""Hidden checks of exercise 15 (capstone): the model trained with the student's own
+backward passes and Adam.
+
+Everything of the student's runs in the worker: student_ops() (read through the given
+helper _student_ops_sources), the whole model's gradients with those ops (through
+_student_loss_and_grads) and a short training run of train_capstone. Nothing the
+student reports is trusted: the gradients are compared with tt's reference here, and
+the trained parameters are evaluated here with tt's reference forward pass.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import tt
+import tt.ops
+import tt.optim
+from exercises.tests.harness import EXERCISE_OF
+from grader.checks import GradeFailure
+from grader.hidden.support import call, call_with, expect_dict, expect_number
+
+MODULE = "ex15_capstone"
+# A short run: Adam at a slightly larger rate than the seed's, stopped as soon as the
+# validation accuracy reaches 45% (30 to 50 steps, under a second); then the accuracy
+# measured here must clearly beat chance (10 digits; the most common answer is 12%).
+TRAIN = {"epochs": 1, "batch_size": 32, "lr": 2e-3, "dtype": "float32", "eval_every": 15, "stop_at": 0.45}
+PASS_ACC = 0.35
+TRAIN_TIMEOUT = 60.0
+
+
+@pytest.mark.points(2)
+def test_student_ops_are_all_yours(student):
+    """student_ops() puts each of the 13 backward functions of the exercises that define them in place of tt's."""
+    got = call(student, MODULE, "_student_ops_sources", checked="student_ops")
+    want = {name: f"{module}.{name}" for name, module in EXERCISE_OF.items()}
+    if not isinstance(got, dict) or set(got) != set(tt.ops.NAMES):
+        raise GradeFailure("student_ops() should return a tt.Ops with every backward function",
+                           "start from tt.reference() and .replace(...) each name in tt.ops.NAMES")
+    for name in tt.ops.NAMES:
+        if got[name] != want[name]:
+            where = str(got[name])[:80]
+            raise GradeFailure(f"student_ops().{name} is {where}, not the {name} your {EXERCISE_OF[name]} defines",
+                               "tt's own backward functions are stubs in your edition of tt: every one must be "
+                               "yours" if where.startswith("tt.") else
+                               "take each function from the exercise module that DEFINES it (its __module__)")
+
+
+def reference_order(grads, L):
+    order = ["W_out", "b_out"] + [k for i in reversed(range(L)) for k in grads if k.startswith(f"blocks.{i}.")]
+    return {k: grads[k] for k in order + ["embedding"]}
+
+
+def culprit(key, L):
+    """Which exercises produce the first wrong gradient met by the backward pass."""
+    if key in ("W_out", "b_out"):
+        return "the first gradients of the backward pass are wrong: softmax_cross_entropy_backward (exercise 1) " \
+               "or output_backward and linear_backward (exercise 2)"
+    if key.startswith(f"blocks.{L - 1}."):
+        return ("the last block's gradients are wrong while the output's are right: the block's pieces, "
+                "exercises 3 to 7 (their own checks say which)")
+    if key.startswith("blocks."):
+        return ("only the earlier blocks are wrong: look at the dx each block's backward returns (exercise 7) "
+                "and at how model_backward chains the blocks (exercise 9)")
+    return "only the embedding's gradient is wrong: embedding_backward (exercise 8) or the dx model_backward gives it"
+
+
+@pytest.mark.points(4)
+def test_your_gradients_are_the_models(student, rng):
+    """tt.loss_and_grads with student_ops() on the full model (float64, a validation batch of 4) gives the reference loss and all 102,036 gradients."""
+    params = tt.init_params(seed=int(rng.integers(1 << 30)))
+    for name, p in params.items():
+        if name.endswith("gamma"):
+            p[...] = 1 + 0.3 * rng.standard_normal(p.shape)
+        elif name.endswith("beta") or name.rsplit(".", 1)[-1] in ("b1", "b2", "b_out"):
+            p[...] = 0.2 * rng.standard_normal(p.shape)
+    _, val = tt.train_val_split(seed=0)
+    idx = rng.choice(len(val), 4, replace=False)
+    tokens, targets = val.tokens[idx], val.targets[idx]
+    got = call(student, MODULE, "_student_loss_and_grads", params, tokens, targets, checked="student_ops")
+    if not (isinstance(got, tuple) and len(got) == 2):
+        raise GradeFailure("_student_loss_and_grads did not return (loss, grads): restore that helper as it came "
+                           "with the exercise file")
+    loss, grads = tt.loss_and_grads(params, tokens, targets)
+    expect_number(got[0], loss, "the loss", function="tt.loss_and_grads with student_ops()", rtol=1e-12)
+    try:
+        expect_dict(got[1], reference_order(grads, 2), "grads", function="tt.loss_and_grads with student_ops()")
+    except GradeFailure as failure:
+        key = failure.message.split("grads['", 1)[-1].split("'", 1)[0] if "grads['" in failure.message else ""
+        raise GradeFailure(failure.message, failure.diagnosis or (culprit(key, 2) if key else "")) from None
+
+
+@pytest.fixture(scope="module")
+def trained(sandbox, request):
+    """One short training run in the worker, shared by the checks below: (result, seed) or the failure."""
+    seed = int(np.random.default_rng([request.config.getoption("--seed"), 15]).integers(1000))
+    try:
+        return call(SimpleNamespace(sandbox=sandbox), MODULE, "train_capstone", timeout=TRAIN_TIMEOUT,
+                    seed=seed, log=None, **TRAIN)
+    except GradeFailure as failure:
+        return failure
+
+
+def training(trained):
+    if isinstance(trained, GradeFailure):
+        raise trained
+    result = trained
+    if not (isinstance(result, dict) and {"params", "val_acc", "steps", "history"} <= set(result)):
+        raise GradeFailure("train_capstone should return a dict with params, val_acc, steps, seconds and history, "
+                           f"but it returned {type(result).__name__}"
+                           + (f" with keys {sorted(result)[:8]}" if isinstance(result, dict) else ""))
+    params = result["params"]
+    shapes = tt.param_shapes()
+    if not isinstance(params, dict) or set(params) != set(shapes) or any(
+            not isinstance(params[k], np.ndarray) or params[k].shape != s for k, s in shapes.items()):
+        raise GradeFailure("train_capstone: result['params'] should hold the model's parameters, each of its shape")
+    return result
+
+
+def accuracy(params):
+    _, val = tt.train_val_split(seed=0)
+    return float(np.mean(tt.forward(params, val.tokens).argmax(-1) == val.targets))
+
+
+@pytest.mark.points(4)
+def test_training_learns(trained, sandbox):
+    """A short run of train_capstone with your pieces and your Adam (float32, stopped at 45% validation accuracy): the parameters it returns, evaluated here, clearly beat chance (at least 35% against 10%)."""
+    result = training(trained)
+    acc = accuracy({k: np.asarray(v, dtype=np.float64) for k, v in result["params"].items()})
+    if not acc >= PASS_ACC:
+        raise GradeFailure(f"after train_capstone's {result['steps']} steps the validation accuracy of the "
+                           f"parameters it returned is {acc:.1%}, short of {PASS_ACC:.0%}", why_not_learning(sandbox))
+
+
+def why_not_learning(sandbox):
+    """The likeliest reason a run does not learn, from two quick checks of its parts."""
+    student = SimpleNamespace(sandbox=sandbox)
+    rng = np.random.default_rng(0)
+    w, state, ref_state = rng.standard_normal(5), None, None
+    ref_w = w
+    try:
+        for _ in range(3):
+            g = rng.standard_normal(5)
+            w, state = call(student, "ex12_optimizers", "adam", w, g, state, lr=0.01)
+            ref_w, ref_state = tt.optim.adam(ref_w, g, ref_state, lr=0.01)
+        adam_ok = isinstance(w, np.ndarray) and w.shape == ref_w.shape and np.allclose(w, ref_w, rtol=1e-9, atol=0)
+    except (GradeFailure, TypeError, ValueError):
+        adam_ok = False
+    if not adam_ok:
+        return "your adam (exercise 12) does not give Adam's updates: fix it first (its own checks say how)"
+    params = tt.init_params(seed=1)
+    _, val = tt.train_val_split(seed=0)
+    try:
+        loss, grads = call_with(student, MODULE, "_student_loss_and_grads", params, val.tokens[:2], val.targets[:2],
+                                callbacks=None)
+        _, ref = tt.loss_and_grads(params, val.tokens[:2], val.targets[:2])
+        grads_ok = all(np.allclose(grads[k], ref[k], rtol=1e-6, atol=1e-9) for k in ref)
+    except (GradeFailure, TypeError, ValueError, KeyError):
+        grads_ok = False
+    if not grads_ok:
+        return "the gradients of your pieces are wrong (see the check of the model's gradients above)"
+    return ("your gradients and your adam are right, so look at the loop: every parameter updated with its own "
+            "Adam state, the returned parameters being the updated ones, batches of the shuffled training set")
+
+
+@pytest.mark.points(1)
+def test_training_reports_honestly(trained):
+    """train_capstone keeps the parameters float32, counts its steps, and reports as val_acc the accuracy of the parameters it returns."""
+    result = training(trained)
+    params = result["params"]
+    wrong = [k for k, p in params.items() if p.dtype != np.float32]
+    if wrong:
+        raise GradeFailure(f"train_capstone(dtype='float32'): {wrong[0]} is {params[wrong[0]].dtype}",
+                           "keep the dtype: init_params(dtype=...), and backward passes and Adam that return the "
+                           "dtype of their input")
+    steps = result["steps"]
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 < steps <= 4000 // 32:
+        raise GradeFailure(f"train_capstone: steps should be the number of updates made (1 to {4000 // 32} in one "
+                           f"epoch of batches of 32), but it is {str(steps)[:30]}")
+    acc = accuracy(params)
+    val_acc = result["val_acc"]
+    if isinstance(val_acc, bool) or not isinstance(val_acc, (int, float, np.floating)) or abs(val_acc - acc) > 0.002:
+        raise GradeFailure(f"train_capstone reports val_acc {str(val_acc)[:20]}, but the parameters it returned "
+                           f"score {acc:.1%} on the validation set",
+                           "val_acc is the accuracy of the parameters returned, measured after the last update")
