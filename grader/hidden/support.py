@@ -13,6 +13,10 @@ return numbers, lists of numbers, dicts and strings; the checks here give those 
 same treatment: the type first, then finiteness, then a relative error `err <= tol`,
 messages that say where and how much but never the expected value, and a diagnosis
 when the answer matches a known wrong variant.
+
+Every function here sets __tracebackhide__: a GradeFailure's message is the whole story,
+and pytest formatting these frames (with their array arguments) for each failed check
+costs tens of milliseconds.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ _STUB_MESSAGE = re.compile(r"NotImplementedError: Exercise (\d+): (\w+)")
 
 def _sharpen(function, failure):
     """A GradeFailure whose diagnosis names the stub that was reached, if it is another one."""
+    __tracebackhide__ = True
     m = _STUB_MESSAGE.search(failure.message)
     if m and m.group(2) != function:
         return GradeFailure(failure.message, f"it calls {m.group(2)} (exercise {int(m.group(1))}), "
@@ -49,6 +54,7 @@ def call(student, module, function, *args, pieces=(), timeout=None, checked=None
     checked: the student's function a probe (a given helper such as
     _numerical_gradient_probe) calls, for the diagnosis when it is still the stub.
     """
+    __tracebackhide__ = True
     if kwargs and not pieces:
         return call_with(student, module, function, *args, callbacks=None, timeout=timeout,
                          checked=checked, kwargs=kwargs)
@@ -62,6 +68,7 @@ def call_with(student, module, function, *args, callbacks, timeout=None, checked
     """module.function(*args, **kwargs) in the worker, where the CALLBACKS placeholder among
     args becomes a namespace of `callbacks`: functions of this process (for example a
     deliberately wrong backward pass) that the student's code calls back."""
+    __tracebackhide__ = True
     try:
         return student.sandbox.call(module, function, *args, callbacks=callbacks, timeout=timeout,
                                     kwargs=kwargs)
@@ -73,6 +80,7 @@ def call_with(student, module, function, *args, callbacks, timeout=None, checked
 
 def raised(student, module, function, *args):
     """The exception type name of a call that should raise, or "" if it returned."""
+    __tracebackhide__ = True
     try:
         student.sandbox.call(module, function, *args)
     except StudentError as e:
@@ -86,6 +94,7 @@ def raised(student, module, function, *args):
 
 # ------------------------------------------------------------------------- checks
 def _kind(x) -> str:
+    __tracebackhide__ = True
     if isinstance(x, np.ndarray):
         return f"an array of shape {x.shape}"
     return "None" if x is None else f"a {type(x).__name__}"
@@ -93,6 +102,7 @@ def _kind(x) -> str:
 
 def number(got, name, function):
     """`got` as a float, or GradeFailure if it is not a real number (a bool is not)."""
+    __tracebackhide__ = True
     if isinstance(got, np.ndarray) and got.shape == () and got.dtype.kind in "iuf":
         got = got[()]
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
@@ -101,6 +111,7 @@ def number(got, name, function):
 
 
 def _close(a, b, rtol):
+    __tracebackhide__ = True
     return math.isfinite(a) and abs(a - b) <= rtol * max(abs(b), 1e-300)
 
 
@@ -110,6 +121,7 @@ def expect_number(got, expected, name, *, function, rtol=1e-9, variants=(), pyth
     variants: (diagnosis, wrong value) pairs. python_float: a float is required (not an
     int, not a NumPy float32).
     """
+    __tracebackhide__ = True
     value = number(got, name, function)
     if python_float and not isinstance(got, float):
         raise GradeFailure(f"{function}: {name} should be a Python float, but it is {_kind(got)}",
@@ -127,6 +139,7 @@ def expect_number(got, expected, name, *, function, rtol=1e-9, variants=(), pyth
 
 def floats(got, name, function, length=None):
     """A list (or tuple) of real numbers as a float64 array, or GradeFailure."""
+    __tracebackhide__ = True
     if not isinstance(got, (list, tuple)):
         raise GradeFailure(f"{function}: {name} should be a list of numbers, but it is {_kind(got)}")
     if length is not None and len(got) != length:
@@ -139,6 +152,7 @@ def expect_floats(got, expected, name, *, function, rtol=1e-9, variants=()):
 
     variants: (diagnosis, wrong list) pairs.
     """
+    __tracebackhide__ = True
     expected = np.asarray(expected, dtype=np.float64)
     values = floats(got, name, function, len(expected))
     expect(values, expected, (name,), function=function, rtol=rtol, exact_dtype=False,
@@ -149,6 +163,7 @@ def expect_floats(got, expected, name, *, function, rtol=1e-9, variants=()):
 def expect_keys(got, expected_keys, name, function, ordered=False, order_hint=""):
     """`got` is a dict with exactly these keys (in this order, if `ordered`; `order_hint`
     is the diagnosis when only the order is wrong)."""
+    __tracebackhide__ = True
     if not isinstance(got, dict):
         raise GradeFailure(f"{function}: {name} should be a dict, but it is {_kind(got)}")
     keys = list(expected_keys)
@@ -167,6 +182,7 @@ def expect_dict(got, expected, name, *, function, rtol=1e-6, variants=(), exact_
 
     variants: (diagnosis, {key: wrong array}) pairs.
     """
+    __tracebackhide__ = True
     expect_keys(got, expected, name, function, ordered)
     # a variant that explains every key it names comes first: two mistakes can agree on one key
     whole = [(diag, wrong) for diag, wrong in variants
@@ -182,6 +198,7 @@ def expect_number_dict(got, expected, name, *, function, rtol=1e-9, variants=(),
 
     variants: (diagnosis, {key: wrong number}) pairs.
     """
+    __tracebackhide__ = True
     expect_keys(got, expected, name, function, ordered, order_hint)
     for key, want in expected.items():
         expect_number(got[key], want, f"{name}[{key!r}]", function=function, rtol=rtol,
@@ -190,6 +207,7 @@ def expect_number_dict(got, expected, name, *, function, rtol=1e-9, variants=(),
 
 def expect_equal(got, expected, name, *, function, what, variants=()):
     """An exact answer (a str, an int, a bool): `what` describes the case, never the answer."""
+    __tracebackhide__ = True
     if type(got) is type(expected) and got == expected:
         return
     if isinstance(expected, str) and not isinstance(got, str):

@@ -1,0 +1,160 @@
+"""Exercise 12: the update rules, SGD, SGD with momentum and Adam, and their trajectories.
+
+Seed: Part 6 "Parameter Updates", Exercise 4 "Optimizer Comparison", question 18 and
+question 20.
+
+Backpropagation gives dW = dL/dW; an update rule turns it into a step. Each rule has
+the CS231n form, with its state explicit (a dict you return and get back next time;
+None at the first step):
+
+    next_w, state = rule(w, dw, state, lr=...)
+
+    SGD        W <- W - lr * dW
+    momentum   v <- beta * v + dW;            W <- W - lr * v          (v = 0 at first)
+    Adam       m <- beta1 * m + (1 - beta1) * dW
+               v <- beta2 * v + (1 - beta2) * dW^2
+               m_hat = m / (1 - beta1^t);     v_hat = v / (1 - beta2^t)
+               W <- W - lr * m_hat / (sqrt(v_hat) + eps)               t = 1, 2, 3, ...
+
+w and dw are arrays of any shape (every parameter of the model, from the (V, C)
+embedding to a (C,) LayerNorm gain) or plain Python floats (the seed's one parameter).
+A rule never changes w in place: it returns a new value.
+
+Exercise 15 trains the transformer with your `adam`.
+Check your work:  python -m pytest exercises -m ex12      (or: tt check 12)
+"""
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+# Exercise 4: one parameter, five gradients.
+SEED_W0 = 0.5
+SEED_GRADS = (-0.1, -0.08, -0.12, -0.09, -0.11)
+SEED_LR = 0.01
+
+
+def sgd(w, dw, state=None, lr=1e-3):
+    """Plain gradient descent; mirrors tt.optim.sgd.
+
+    w, dw: arrays of the same shape (or floats). state: unused (SGD keeps nothing);
+    return it unchanged, or {} when it is None.
+    Returns (next_w, state), next_w of the shape and dtype of w.
+
+    Hint: the seed's Part 6 gives the whole rule in one line.
+    """
+    next_w = w - lr * dw
+    return next_w, ({} if state is None else state)
+
+
+def sgd_momentum(w, dw, state=None, lr=1e-3, beta=0.9):
+    """SGD with momentum; mirrors tt.optim.sgd_momentum.
+
+    v <- beta * v + dw;  W <- W - lr * v, with v = 0 before the first step.
+    state: None at the first step, then the dict this function returned, {"v": v}.
+    Returns (next_w, {"v": v}).
+
+    Hint: v is a running sum of past gradients, each older one weighted by one more
+    factor of beta: steps that agree add up (seed question 20's rolling ball).
+    """
+    velocity = 0.0 if state is None else state["v"]
+    velocity = beta * velocity + dw
+    return w - lr * velocity, {"v": velocity}
+
+
+def adam(w, dw, state=None, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam exactly as the seed's Part 6 writes it; mirrors tt.optim.adam.
+
+    state: None at the first step, then the dict this function returned,
+    {"m": m, "v": v, "t": t}, where t counts the steps taken, so the first step has t = 1.
+    Returns (next_w, {"m": m, "v": v, "t": t}).
+
+    Hint: without the bias corrections the first steps would be far too small:
+    m and v start at 0, so after one step m is only (1 - beta1) * dw.
+    """
+    if state is None:
+        m, v, t = 0.0, 0.0, 0
+    else:
+        m, v, t = state["m"], state["v"], state["t"]
+    t += 1
+    m = beta1 * m + (1 - beta1) * dw            # running mean of the gradient
+    v = beta2 * v + (1 - beta2) * dw * dw       # running mean of its square
+    m_hat = m
+    v_hat = v
+    next_w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return next_w, {"m": m, "v": v, "t": t}
+
+
+def exercise4_trajectories(w0=SEED_W0, grads=SEED_GRADS, lr=SEED_LR):
+    """Exercise 4: W after each step of SGD, momentum (beta 0.9) and Adam (0.9, 0.999).
+
+    w0: the starting value; grads: the gradient at each step; lr: the learning rate.
+    Returns {"sgd": [...], "momentum": [...], "adam": [...]}: for each rule, the
+    len(grads) values of W AFTER each step (w0 not included), as Python floats.
+
+    Hint: use your three rules; each one's state starts at None and is passed back.
+    """
+    rules = {"sgd": sgd, "momentum": sgd_momentum, "adam": adam}
+    out = {}
+    for name, rule in rules.items():
+        w, state, path = w0, None, []
+        for g in grads:
+            w, state = rule(w, g, state, lr=lr)
+            path.append(float(w))
+        out[name] = path
+    return out
+
+
+def plot_trajectories(trajectories, path, w0=SEED_W0):
+    """Exercise 4's plot: W against the step number, one line per rule, to a PNG file.
+
+    trajectories: the dict exercise4_trajectories returns; path: where to write the
+    PNG; w0: the starting value, drawn at step 0.
+    Returns the Path written, or None if matplotlib is not installed.
+
+    Hint: matplotlib.use("Agg") draws without a screen; fig.savefig(path) writes the file.
+    """
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in trajectories.items():
+        steps = range(len(values) + 1)
+        ax.plot(steps, [w0, *values], marker="o", label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("W")
+    ax.set_title("Exercise 4: one parameter under three update rules")
+    ax.legend()
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def updates_to_reach(w, grad, lr, target):
+    """Question 18: how many SGD updates with a constant gradient until W reaches target.
+
+    Every update moves W by the same step -lr * grad, so after k updates
+    W_k = w - k * lr * grad. Returns the smallest k with W_k at or past the target,
+    an int. Raises ValueError if the updates never get there (they stand still or
+    move away).
+
+    Work in exact arithmetic: read each number as the decimal it was written as,
+    Fraction(str(x)). In floats, adding 0.00005 to 0.234 320 times falls just short
+    of 0.25 (0.2499999999999...), and a loop would say 321.
+
+    Hint: divide the distance to go by the size of one step, then round up.
+    """
+    w, grad, lr, target = (Fraction(str(v)) for v in (w, grad, lr, target))
+    step = -lr * grad                       # what one update adds to W
+    distance = target - w
+    if distance == 0:
+        return 0
+    if step == 0 or (distance > 0) != (step > 0):
+        raise ValueError(f"updates_to_reach: a step of {float(step)} never gets from "
+                         f"{float(w)} to {float(target)}")
+    return math.ceil(distance / step)
