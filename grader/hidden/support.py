@@ -30,6 +30,7 @@ from grader.sandbox import StudentError
 
 STUB = "this function is still the stub: it raises NotImplementedError"
 _STUB_MESSAGE = re.compile(r"NotImplementedError: Exercise (\d+): (\w+)")
+_NO_MODULE = re.compile(r"No module named '(ex\d\d_\w+)'")
 
 
 def _sharpen(function, failure):
@@ -41,6 +42,13 @@ def _sharpen(function, failure):
                                              f"which is still the stub: it raises NotImplementedError")
     if m:
         return GradeFailure(failure.message, STUB)
+    missing = _NO_MODULE.search(failure.message)
+    if missing and not failure.diagnosis:
+        name = missing.group(1)
+        if failure.message.startswith(f"{name}."):
+            return GradeFailure(failure.message, f"{name}.py is not in the submission")
+        return GradeFailure(failure.message, f"this exercise imports your {name}.py, which is not in the "
+                                             f"submission: hand it in too")
     if function.startswith("_") and "has no function" in failure.message:
         return GradeFailure(failure.message, f"{function} is a helper that came with the exercise file, "
                                              f"for the autograder: put it back as it was")

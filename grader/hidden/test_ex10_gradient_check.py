@@ -57,7 +57,7 @@ def test_rel_error_zeros_and_nan(student, rng):
     b = a.copy()
     b[int(rng.integers(5))] = np.nan
     got = call(student, MODULE, "rel_error", a, b)
-    if not (isinstance(got, float) and np.isnan(got)):
+    if not (isinstance(got, (float, np.floating)) and np.isnan(got)):
         raise GradeFailure(f"rel_error: with a NaN in one array the result should be NaN (so that "
                            f"err <= tol fails), but it is {str(got)[:40]}",
                            "np.max propagates a NaN; np.nanmax or a comparison that drops NaN does not")
