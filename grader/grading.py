@@ -10,6 +10,7 @@ pytest.ini or sitecustomize.py in it is never seen by anything.
 """
 from __future__ import annotations
 
+import atexit
 import re
 import shutil
 import sys
@@ -52,10 +53,12 @@ _LIBRARY: Path | None = None
 
 
 def student_library() -> Path:
-    """The student edition of tt, built once per process into a temporary folder."""
+    """The student edition of tt, built once per process into a temporary folder
+    that is removed when the process exits."""
     global _LIBRARY
     if _LIBRARY is None or not (_LIBRARY / "tt" / "__init__.py").exists():
         _LIBRARY = Path(tempfile.mkdtemp(prefix="tt-student-lib-"))
+        atexit.register(shutil.rmtree, _LIBRARY, True)
         student_tt(_LIBRARY)
     return _LIBRARY
 
