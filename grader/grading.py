@@ -97,6 +97,7 @@ class Collector:
         vis = item.get_closest_marker("visibility")
         m = _EXERCISE.match(Path(str(item.fspath)).name)
         group = self.titles.get(f"ex{m.group(1)}", f"Exercise {int(m.group(1))}") if m else ""
+        name = f"ex{m.group(1)} {item.name}" if m else item.name      # unique across suites
         doc = (getattr(item.function, "__doc__", None) or "").strip()
         output, diagnosis = "", ""
         if report.passed:
@@ -113,7 +114,7 @@ class Collector:
                 self.internal.append(f"{item.name} raised {type(exc).__name__}")
                 print(f"grader error in {item.nodeid}: {type(exc).__name__}: {exc}", file=sys.stderr)
         self.results.append(TestResult(
-            name=item.name, score=float(marker.args[0]) if status == "passed" else 0.0,
+            name=name, score=float(marker.args[0]) if status == "passed" else 0.0,
             max_score=float(marker.args[0]), status=status, output=output,
             visibility=vis.args[0] if vis else "visible", checked=" ".join(doc.split()),
             diagnosis=diagnosis, group=group))
@@ -130,6 +131,8 @@ def run_hidden_suites(submission_dir: Path, seed: int, select: str | None = None
     if select:
         args += ["-k", select]
     code = pytest.main(args, plugins=[collector])
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        raise ValueError(f"no hidden test matches -k {select!r}" if select else "there are no hidden tests")
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"the hidden suites did not run (pytest exit code {int(code)})")
     return collector
