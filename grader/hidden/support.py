@@ -1,4 +1,4 @@
-"""What the hidden suites of exercises 9 to 15 share beyond conftest.py and expect().
+"""What the hidden suites share beyond conftest.py and expect().
 
     got = call(student, "ex12_optimizers", "adam", w, dw, None)             # student.call, with
                                                                              # sharper stub diagnoses
@@ -25,6 +25,7 @@ import re
 
 import numpy as np
 
+import tt
 from grader.checks import GradeFailure, expect, matches
 from grader.sandbox import StudentError
 
@@ -86,6 +87,33 @@ def call_with(student, module, function, *args, callbacks, timeout=None, checked
         raise _sharpen(checked or function, failure) from None
 
 
+def ops_recorder(names):
+    """Reference pieces as callbacks that note which of them were called without `ops`.
+
+    Returns (callbacks, missed): pass callbacks to call_with, then require_ops(function, missed).
+    """
+    missed = []
+
+    def piece(name):
+        ref = getattr(tt, name)
+
+        def fn(dout, cache, ops=None):
+            if ops is None:
+                missed.append(name)
+            return ref(dout, cache)
+        return fn
+    return {name: piece(name) for name in names}, missed
+
+
+def require_ops(function, missed):
+    """GradeFailure if a composite piece was called without handing `ops` on."""
+    __tracebackhide__ = True
+    if missed:
+        raise GradeFailure(f"{function}: ops.{missed[0]} was called without ops",
+                           f"pass ops on, as in ops.{missed[0]}(..., ops): with your own pieces (exercise 15) "
+                           f"the pieces inside would otherwise fall back to tt's, which you do not have")
+
+
 def raised(student, module, function, *args):
     """The exception type name of a call that should raise, or "" if it returned."""
     __tracebackhide__ = True
@@ -98,6 +126,12 @@ def raised(student, module, function, *args):
             raise GradeFailure(f"{module}.{function}: " + e.describe()) from None
         return e.type or "BaseException"
     return ""
+
+
+def upstream(rng, shape, dtype=np.float64):
+    """A random upstream gradient: normal entries with uneven scales, so a gradient
+    that ignores dout, or sums it the wrong way, cannot pass by symmetry."""
+    return (rng.standard_normal(shape) * rng.uniform(0.5, 1.5, shape)).astype(dtype)
 
 
 # ------------------------------------------------------------------------- checks

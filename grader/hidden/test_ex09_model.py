@@ -9,8 +9,7 @@ import pytest
 
 import tt
 import tt.ops
-from grader.checks import GradeFailure
-from grader.hidden.support import call, call_with, expect_dict
+from grader.hidden.support import call, call_with, expect_dict, ops_recorder, require_ops, upstream
 from grader.sandbox import CALLBACKS
 
 MODULE, FUNCTION = "ex09_model", "model_backward"
@@ -31,7 +30,7 @@ def case(rng, cfg=tt.Config(), B=3, dtype=np.float64):
     params = {k: v.astype(dtype) for k, v in params.items()}
     tokens = rng.integers(0, cfg.V, (B, cfg.T))
     logits, cache = tt.model_forward(params, tokens, last_only=False)
-    dlogits = (rng.standard_normal(logits.shape) * rng.uniform(0.5, 1.5, logits.shape)).astype(dtype)
+    dlogits = upstream(rng, logits.shape, dtype)
     return params, dlogits, cache
 
 
@@ -105,22 +104,8 @@ def test_three_blocks_and_a_batch_of_one(student, rng):
 def test_ops_is_passed_on(student, rng):
     """ops is handed on to ops.output_backward and ops.block_backward, so the pieces inside use the same ops."""
     params, dlogits, cache = case(rng, B=2)
-    missed = []
-
-    def piece(name):
-        ref = getattr(tt, name)
-
-        def fn(dout, cache, ops=None):
-            if ops is None:
-                missed.append(name)
-            return ref(dout, cache)
-        return fn
-
-    callbacks = {name: piece(name) for name in ("output_backward", "block_backward")}
+    callbacks, missed = ops_recorder(("output_backward", "block_backward"))
     callbacks["embedding_backward"] = tt.embedding_backward
     got = call_with(student, MODULE, FUNCTION, dlogits, cache, CALLBACKS, callbacks=callbacks)
-    if missed:
-        raise GradeFailure(f"{FUNCTION}: ops.{missed[0]} was called without ops",
-                           f"pass ops on, as in ops.{missed[0]}(..., ops): with your own pieces (exercise 15) "
-                           f"the pieces inside would otherwise fall back to tt's, which you do not have")
+    require_ops(FUNCTION, missed)
     check(got, dlogits, cache)

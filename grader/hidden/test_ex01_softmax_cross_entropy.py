@@ -1,0 +1,100 @@
+"""Hidden checks of exercise 1: dloss/dlogits = p - one_hot, for one example and a batch mean."""
+import numpy as np
+import pytest
+
+import tt
+from grader.checks import expect
+from grader.hidden.support import call
+
+MODULE = "ex01_softmax_cross_entropy"
+
+
+def probabilities(rng, V, scale=3.0, dtype=np.float64):
+    """A softmax of random logits: rows of positive numbers that sum to 1."""
+    return tt.softmax_forward((scale * rng.standard_normal(V)).astype(dtype))[0]
+
+
+def batch(rng, B, V=20, scale=3.0, dtype=np.float64):
+    """The forward pass on random logits and targets: (logits, cache)."""
+    logits = (scale * rng.standard_normal((B, V))).astype(dtype)
+    targets = rng.integers(0, V, B)
+    _, cache = tt.softmax_cross_entropy_forward(logits, targets)
+    return logits, cache
+
+
+def one_variants(probs, target):
+    """Typical mistakes for one example."""
+    return [("it equals probs itself: the target's entry is p_t - 1, since -log p_t also depends "
+             "on z_t directly", {"grad": probs}),
+            ("only the target's entry is set: every other logit z_j raises the denominator of p_t, "
+             "so its gradient is p_j, not 0", {"grad": np.where(np.arange(probs.size) == target,
+                                                               probs - 1, 0.0).astype(probs.dtype)})]
+
+
+def batch_variants(dloss, cache):
+    """Typical mistakes for the batch mean, computed from the reference."""
+    right = tt.softmax_cross_entropy_backward(dloss, cache)
+    B = cache.probs.shape[0]
+    return [("it is B times too large: the loss is the MEAN over the batch, so every row gets 1/B "
+             "of the single-example gradient", {"dlogits": right * B}),
+            ("dloss is left out: the gradient flowing into the loss multiplies everything",
+             {"dlogits": right / dloss}),
+            ("it is divided by B twice", {"dlogits": right / B})]
+
+
+@pytest.mark.points(2)
+def test_one_example(student, rng):
+    """cross_entropy_grad_one on a random probability vector of 20 tokens and a random target."""
+    probs, target = probabilities(rng, 20), int(rng.integers(20))
+    got = call(student, MODULE, "cross_entropy_grad_one", probs, target)
+    expected = tt.softmax_cross_entropy_backward(1.0, tt.layers.CrossEntropyCache(probs[None], np.array([target])))[0]
+    expect(got, expected, ("grad",), function="cross_entropy_grad_one", rtol=1e-12,
+           variants=one_variants(probs, target))
+
+
+@pytest.mark.points(1)
+def test_one_example_confident_and_float32(student, rng):
+    """One example in float32, with large logits (a near one-hot p): the result is float32 and exact."""
+    probs, target = probabilities(rng, 11, scale=30.0, dtype=np.float32), int(rng.integers(11))
+    got = call(student, MODULE, "cross_entropy_grad_one", probs, target)
+    expected = probs.copy()
+    expected[target] -= 1
+    expect(got, expected, ("grad",), function="cross_entropy_grad_one", rtol=1e-6,
+           variants=one_variants(probs, target))
+
+
+@pytest.mark.points(2)
+def test_batch_mean(student, rng):
+    """softmax_cross_entropy_backward on a random batch of 7 with dloss = 1: each row is (p - one_hot) / B."""
+    _, cache = batch(rng, 7)
+    got = call(student, MODULE, "softmax_cross_entropy_backward", 1.0, cache)
+    expect(got, tt.softmax_cross_entropy_backward(1.0, cache), ("dlogits",),
+           function="softmax_cross_entropy_backward", rtol=1e-12, variants=batch_variants(1.0, cache))
+
+
+@pytest.mark.points(1)
+def test_batch_scaled_dloss(student, rng):
+    """dloss = 0.37 (the loss is part of a larger sum), with a repeated target in the batch."""
+    _, cache = batch(rng, 5)
+    cache.targets[3] = cache.targets[1]
+    got = call(student, MODULE, "softmax_cross_entropy_backward", 0.37, cache)
+    expect(got, tt.softmax_cross_entropy_backward(0.37, cache), ("dlogits",),
+           function="softmax_cross_entropy_backward", rtol=1e-12, variants=batch_variants(0.37, cache))
+
+
+@pytest.mark.points(1)
+def test_batch_large_logits_float32(student, rng):
+    """Large logits (around 1e3) in float32, batch of 6: probabilities of exactly 0 and 1, the result float32."""
+    _, cache = batch(rng, 6, V=20, scale=1000.0, dtype=np.float32)
+    got = call(student, MODULE, "softmax_cross_entropy_backward", 1.0, cache)
+    expect(got, tt.softmax_cross_entropy_backward(1.0, cache), ("dlogits",),
+           function="softmax_cross_entropy_backward", rtol=1e-6, variants=batch_variants(1.0, cache))
+
+
+@pytest.mark.points(1)
+def test_batch_of_one(student, rng):
+    """A batch of 1: the mean is the one example's gradient, p - one_hot."""
+    _, cache = batch(rng, 1)
+    got = call(student, MODULE, "softmax_cross_entropy_backward", 1.0, cache)
+    expect(got, tt.softmax_cross_entropy_backward(1.0, cache), ("dlogits",),
+           function="softmax_cross_entropy_backward", rtol=1e-12)

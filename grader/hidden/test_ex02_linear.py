@@ -1,0 +1,105 @@
+"""Hidden checks of exercise 2: the linear layer's backward and the output projection's."""
+import numpy as np
+import pytest
+
+import tt
+from grader.checks import expect
+from grader.hidden.support import call, upstream
+
+MODULE = "ex02_linear"
+LINEAR = ("dx", "dW", "db")
+OUTPUT = ("dx", "dW_out", "db_out")
+
+
+def linear_case(rng, lead, n_in, n_out, bias=True, dtype=np.float64):
+    """A random linear layer's forward on x of shape (*lead, n_in): (dout, cache)."""
+    x = rng.standard_normal((*lead, n_in)).astype(dtype)
+    W = (rng.standard_normal((n_in, n_out)) / np.sqrt(n_in)).astype(dtype)
+    b = rng.standard_normal(n_out).astype(dtype) if bias else None
+    y, cache = tt.linear_forward(x, W, b)
+    return upstream(rng, y.shape, dtype), cache
+
+
+def linear_variants(dout, cache):
+    """Typical mistakes, computed from the reference (the transposed dW is a standard variant)."""
+    dx, dW, db = tt.linear_backward(dout, cache)
+    N = dout.size // dout.shape[-1]
+    first = (0,) * (dout.ndim - 1)
+    out = [("dW is averaged over the rows, not summed: W is shared by every row and each row adds its "
+            "own outer product x_n dout_n", {"dW": dW / N}),
+           ("dW comes from one row only: every row (every example, every position) adds its own "
+            "outer product to dW", {"dW": np.outer(cache.x[first], dout[first]).astype(dW.dtype)})]
+    if db is not None:
+        out += [("db is dout of one row: the bias is added to every row, so db sums dout over all of them",
+                 {"db": dout[first]}),
+                ("db is averaged over the rows, not summed", {"db": db / N})]
+    return out
+
+
+def check_linear(student, dout, cache, rtol=1e-10):
+    got = call(student, MODULE, "linear_backward", dout, cache)
+    expect(got, tt.linear_backward(dout, cache), LINEAR, function="linear_backward", rtol=rtol,
+           variants=linear_variants(dout, cache))
+
+
+@pytest.mark.points(2)
+def test_linear_batch(student, rng):
+    """linear_backward on a (B, in) batch with in != out (13 -> 7), with a bias."""
+    check_linear(student, *linear_case(rng, (5,), 13, 7))
+
+
+@pytest.mark.points(2)
+def test_linear_positions(student, rng):
+    """On a (B, T, in) input, as in the model (64 -> 256): dW and db sum over batch AND positions."""
+    check_linear(student, *linear_case(rng, (3, 8), 64, 256))
+
+
+@pytest.mark.points(1)
+def test_linear_without_bias(student, rng):
+    """Without a bias (b is None, as for W_q, W_k, W_v, W_o): db must be None."""
+    check_linear(student, *linear_case(rng, (2, 4), 16, 16, bias=False))
+
+
+@pytest.mark.points(1)
+def test_linear_float32_batch_of_one(student, rng):
+    """A batch of one row in float32: the gradients are float32 too."""
+    check_linear(student, *linear_case(rng, (1,), 9, 20, dtype=np.float32), rtol=1e-5)
+
+
+def output_case(rng, B, T, C, V, dtype=np.float64):
+    x = rng.standard_normal((B, T, C)).astype(dtype)
+    W = (rng.standard_normal((C, V)) / np.sqrt(C)).astype(dtype)
+    b = rng.standard_normal(V).astype(dtype)
+    logits, cache = tt.output_forward(x, W, b)
+    return upstream(rng, logits.shape, dtype), cache
+
+
+def output_variants(dlogits, cache):
+    dlast, _, _ = tt.linear_backward(dlogits, cache.linear)
+    first = np.zeros((dlast.shape[0], cache.T, dlast.shape[1]), dtype=dlast.dtype)
+    first[:, 0] = dlast
+    spread = np.repeat(dlast[:, None], cache.T, axis=1)
+    return [("dx has the shape of x[:, -1]: it must have the shape of the whole input x, (B, T, C), "
+             "with zeros at the positions the forward pass never read", {"dx": dlast}),
+            ("the gradient is put at position 0: the logits read the LAST position, x[:, -1]",
+             {"dx": first}),
+            ("every position gets the last position's gradient: the other positions never reached "
+             "the logits, so their gradient is 0", {"dx": spread})]
+
+
+@pytest.mark.points(2)
+def test_output_projection(student, rng):
+    """output_backward on (B, T, C) = (4, 8, 64) with V = 20; ops.linear_backward is the reference."""
+    dlogits, cache = output_case(rng, 4, 8, 64, 20)
+    got = call(student, MODULE, "output_backward", dlogits, cache, pieces=("linear_backward",))
+    expect(got, tt.output_backward(dlogits, cache), OUTPUT, function="output_backward", rtol=1e-10,
+           variants=output_variants(dlogits, cache))
+
+
+@pytest.mark.points(1)
+def test_output_projection_float32_small(student, rng):
+    """A batch of 1 with T = 3, C = 5 and V = 11 in float32: T comes from the cache, the dtype is kept."""
+    dlogits, cache = output_case(rng, 1, 3, 5, 11, np.float32)
+    got = call(student, MODULE, "output_backward", dlogits, cache, pieces=("linear_backward",))
+    expect(got, tt.output_backward(dlogits, cache), OUTPUT, function="output_backward", rtol=1e-5,
+           variants=output_variants(dlogits, cache))

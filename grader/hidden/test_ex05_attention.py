@@ -1,0 +1,100 @@
+"""Hidden checks of exercise 5: softmax backward without a Jacobian, and scaled dot-product attention."""
+import math
+
+import numpy as np
+import pytest
+
+import tt
+from grader.checks import expect
+from grader.hidden.support import call, upstream
+
+MODULE = "ex05_attention"
+ATTENTION = ("dq", "dk", "dv")
+
+
+def softmax_case(rng, shape, scale=2.0, dtype=np.float64):
+    y, cache = tt.softmax_forward((scale * rng.standard_normal(shape)).astype(dtype))
+    return upstream(rng, shape, dtype), cache
+
+
+def softmax_variants(dout, cache):
+    y = cache.y
+    return [("dx is y * dout, only the diagonal of the Jacobian: every x[j] also lowers all the other "
+             "y[k] through the shared denominator, which subtracts y[j] * sum_k dout[k] y[k]",
+             {"dx": y * dout}),
+            ("the subtracted term is the plain sum of dout, not its probability-weighted sum "
+             "sum_k dout[k] y[k]", {"dx": y * (dout - dout.sum(-1, keepdims=True))}),
+            ("dx is dout - sum_k dout[k] y[k] without the factor y[j]",
+             {"dx": dout - (dout * y).sum(-1, keepdims=True)})]
+
+
+def check_softmax(student, dout, cache, rtol=1e-10):
+    got = call(student, MODULE, "softmax_backward", dout, cache)
+    expect(got, tt.softmax_backward(dout, cache), ("dx",), function="softmax_backward", rtol=rtol,
+           variants=softmax_variants(dout, cache))
+
+
+@pytest.mark.points(2)
+def test_softmax_attention_shaped(student, rng):
+    """softmax_backward on (B, H, T, T) = (3, 4, 8, 8) attention weights with a random upstream gradient."""
+    check_softmax(student, *softmax_case(rng, (3, 4, 8, 8)))
+
+
+@pytest.mark.points(1)
+def test_softmax_long_rows(student, rng):
+    """5 rows of 3,000 entries: an n x n Jacobian per row would be 72 MB, the answer needs O(n)."""
+    check_softmax(student, *softmax_case(rng, (5, 3000)))
+
+
+@pytest.mark.points(1)
+def test_softmax_peaked_float32(student, rng):
+    """Large scores (rows nearly one-hot), a single row of 9, in float32: the result is float32."""
+    check_softmax(student, *softmax_case(rng, (9,), scale=40.0, dtype=np.float32), rtol=1e-5)
+
+
+def attention_case(rng, lead, Tq, T, hs, dtype=np.float64):
+    q, k, v = (rng.standard_normal((*lead, n, hs)).astype(dtype) for n in (Tq, T, T))
+    out, cache = tt.attention_forward(q, k, v)
+    return upstream(rng, out.shape, dtype), cache
+
+
+def attention_variants(dout, cache):
+    """Assemblies that go wrong in the usual ways, computed from the reference pieces."""
+    dq, dk, dv = tt.attention_backward(dout, cache)
+    q, k, v, sm = cache
+    root = math.sqrt(q.shape[-1])
+    datt = dout @ np.swapaxes(v, -1, -2)
+    plain = datt / root                                       # the softmax's backward skipped
+    square = sm.y.shape[-1] == sm.y.shape[-2]
+    return [("dq and dk are sqrt(hs) times too large: the scores were divided by sqrt(hs), so their "
+             "gradient is divided by sqrt(hs) too", {"dq": dq * root, "dk": dk * root}),
+            ("dq and dk are divided by sqrt(hs) twice (or by hs)", {"dq": dq / root, "dk": dk / root}),
+            ("the softmax's backward is skipped: datt must go through ops.softmax_backward before the "
+             "scores' gradient", {"dq": plain @ k, "dk": np.swapaxes(plain, -1, -2) @ q}),
+            ("dq and dk are swapped", {"dq": dk, "dk": dq}),
+            ("dv uses att without transposing it: out = att @ v, so dv = att^T @ dout",
+             {"dv": sm.y @ dout} if square else {})]
+
+
+def check_attention(student, dout, cache, rtol=1e-10):
+    got = call(student, MODULE, "attention_backward", dout, cache, pieces=("softmax_backward",))
+    expect(got, tt.attention_backward(dout, cache), ATTENTION, function="attention_backward", rtol=rtol,
+           variants=attention_variants(dout, cache))
+
+
+@pytest.mark.points(3)
+def test_attention_all_heads(student, rng):
+    """attention_backward on all heads at once, (B, H, T, hs) = (2, 4, 8, 16); ops.softmax_backward is the reference."""
+    check_attention(student, *attention_case(rng, (2, 4), 8, 8, 16))
+
+
+@pytest.mark.points(2)
+def test_attention_fewer_queries(student, rng):
+    """3 queries attending over 7 keys with hs = 5, one head (Tq != T != hs): every transpose must be in its place."""
+    check_attention(student, *attention_case(rng, (1,), 3, 7, 5))
+
+
+@pytest.mark.points(1)
+def test_attention_float32(student, rng):
+    """One head of (B, T, hs) = (1, 8, 16) in float32: dq, dk and dv are float32."""
+    check_attention(student, *attention_case(rng, (1,), 8, 8, 16, np.float32), rtol=1e-5)

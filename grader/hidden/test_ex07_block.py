@@ -1,0 +1,126 @@
+"""Hidden checks of exercise 7: residual add & norm, and a whole transformer block's backward."""
+import numpy as np
+import pytest
+
+import tt
+from grader.checks import expect
+from grader.hidden.support import call, call_with, expect_dict, ops_recorder, require_ops, upstream
+from grader.sandbox import CALLBACKS
+
+MODULE = "ex07_block"
+ADD_NORM = ("dx", "dsub", "dgamma", "dbeta")
+BLOCK_PIECES = ("add_norm_backward", "ffn_backward", "mha_backward")
+
+
+def add_norm_case(rng, shape, dtype=np.float64):
+    x, sub = rng.standard_normal(shape), 0.7 * rng.standard_normal(shape)
+    gamma, beta = 1 + 0.4 * rng.standard_normal(shape[-1]), 0.2 * rng.standard_normal(shape[-1])
+    y, cache = tt.add_norm_forward(*(a.astype(dtype) for a in (x, sub, gamma, beta)))
+    return upstream(rng, shape, dtype), cache
+
+
+def add_norm_variants(dout, cache):
+    ds, _, _ = tt.layernorm_backward(dout, cache.ln)
+    zero = np.zeros_like(ds)
+    return [("dsub is 0: the sublayer's output was added to x, so it receives the same gradient as x",
+             {"dsub": zero}),
+            ("dx is 0: the residual connection passes the gradient of the sum to x unchanged",
+             {"dx": zero}),
+            ("dx is dout itself: the residual x + sub was normalized, so x gets the LayerNorm's input "
+             "gradient, like sub", {"dx": dout}),
+            ("the gradient of the sum is halved between x and sub: the derivative of x + sub is 1 "
+             "with respect to EACH term, so both receive it whole", {"dx": ds / 2, "dsub": ds / 2})]
+
+
+def check_add_norm(student, dout, cache, rtol=1e-10):
+    got = call(student, MODULE, "add_norm_backward", dout, cache, pieces=("layernorm_backward",))
+    expect(got, tt.add_norm_backward(dout, cache), ADD_NORM, function="add_norm_backward", rtol=rtol,
+           variants=add_norm_variants(dout, cache))
+
+
+@pytest.mark.points(2)
+def test_add_norm(student, rng):
+    """add_norm_backward on (B, T, C) = (3, 8, 64); ops.layernorm_backward is the reference."""
+    check_add_norm(student, *add_norm_case(rng, (3, 8, 64)))
+
+
+@pytest.mark.points(1)
+def test_add_norm_float32(student, rng):
+    """A batch of 1 with C = 10 in float32: every output is float32."""
+    check_add_norm(student, *add_norm_case(rng, (1, 4, 10), np.float32), rtol=1e-5)
+
+
+def block_case(rng, B, cfg, dtype=np.float64):
+    """A block with gamma != 1 and nonzero biases, its forward on all positions, and dout."""
+    p = {k: v.copy() for k, v in tt.model.block_params(tt.init_params(int(rng.integers(1 << 30)), cfg=cfg), 0).items()}
+    for name, a in p.items():
+        if name.endswith("gamma"):
+            a[...] = 1 + 0.3 * rng.standard_normal(a.shape)
+        elif name.endswith("beta") or name in ("b1", "b2"):
+            a[...] = 0.2 * rng.standard_normal(a.shape)
+    p = {k: v.astype(dtype) for k, v in p.items()}
+    x = rng.standard_normal((B, cfg.T, cfg.C)).astype(dtype)
+    out, cache = tt.block_forward(x, p, cfg.H)
+    return upstream(rng, out.shape, dtype), cache
+
+
+def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_path=True):
+    """block_backward from the reference pieces, with one merge optionally left out."""
+    g = {}
+    dx1_res, df, g["ln2.gamma"], g["ln2.beta"] = tt.add_norm_backward(dout, cache.norm2)
+    dx1_ffn, g["W1"], g["b1"], g["W2"], g["b2"] = tt.ffn_backward(df, cache.ffn)
+    dx1 = (dx1_res if residual2 else 0) + (dx1_ffn if ffn_path else 0)
+    dx_res, da, g["ln1.gamma"], g["ln1.beta"] = tt.add_norm_backward(dx1, cache.norm1)
+    dx_mha, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = tt.mha_backward(da, cache.mha)
+    return (dx_res if residual1 else 0) + (dx_mha if mha_path else 0), g
+
+
+def block_variants(dout, cache):
+    """(diagnosis, {"dx": ..., grads...}) for merges that went missing."""
+    out = []
+    for label, knobs in [
+            ("at x1 the FFN's gradient must be ADDED to the residual's: x1 feeds both the FFN and the "
+             "second residual connection, and the residual's share is missing", {"residual2": False}),
+            ("at x1 the FFN's share is missing: x1 feeds both the FFN and the second residual "
+             "connection, so its gradient is the sum of both", {"ffn_path": False}),
+            ("at the block's input x the residual's share is missing: x feeds both the attention and "
+             "the first residual connection, so dx is the sum of both", {"residual1": False}),
+            ("at the block's input x the attention's share is missing: x feeds both the attention and "
+             "the first residual connection, so dx is the sum of both", {"mha_path": False})]:
+        dx, g = assemble(dout, cache, **knobs)
+        out.append((label, {"dx": dx, **{f"grads[{k!r}]": v for k, v in g.items()}}))
+    return out
+
+
+def check_block(student, dout, cache, rtol=1e-9):
+    got = call(student, MODULE, "block_backward", dout, cache, pieces=BLOCK_PIECES)
+    dx, grads = tt.block_backward(dout, cache)
+    if not isinstance(got, tuple) or len(got) != 2:
+        expect(got, (dx, grads), ("dx", "grads"), function="block_backward")   # says what is wrong
+    wrong = block_variants(dout, cache)
+    expect(got[0], dx, ("dx",), function="block_backward", rtol=rtol, variants=wrong)
+    expect_dict(got[1], grads, "grads", function="block_backward", rtol=rtol,
+                variants=[(label, {k[7:-2]: v for k, v in arrays.items() if k.startswith("grads[")})
+                          for label, arrays in wrong])
+
+
+@pytest.mark.points(3)
+def test_block_model_sizes(student, rng):
+    """block_backward at the model's sizes (B = 2, T = 8, C = 64, H = 4, F = 256); ops are the reference pieces."""
+    check_block(student, *block_case(rng, 2, tt.Config()))
+
+
+@pytest.mark.points(1)
+def test_block_small_float32(student, rng):
+    """A small block (T = 5, C = 16, H = 2, F = 24) with a batch of 1 in float32: dtype kept throughout."""
+    check_block(student, *block_case(rng, 1, tt.Config(C=16, H=2, F=24, T=5), np.float32), rtol=1e-5)
+
+
+@pytest.mark.points(1)
+def test_block_passes_ops_on(student, rng):
+    """ops is handed on to every piece (ops.add_norm_backward(..., ops) and the others), so exercise 15's own pieces are used inside."""
+    dout, cache = block_case(rng, 1, tt.Config(C=16, H=2, F=24, T=4))
+    callbacks, missed = ops_recorder(BLOCK_PIECES)
+    got = call_with(student, MODULE, "block_backward", dout, cache, CALLBACKS, callbacks=callbacks)
+    require_ops("block_backward", missed)
+    expect(got[0], tt.block_backward(dout, cache)[0], ("dx",), function="block_backward", rtol=1e-9)
