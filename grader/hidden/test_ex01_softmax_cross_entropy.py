@@ -42,6 +42,13 @@ def batch_variants(dloss, cache):
             ("it is divided by B twice", {"dlogits": right / B})]
 
 
+def check_batch(student, dloss, cache, rtol=1e-12):
+    got = call(student, MODULE, "softmax_cross_entropy_backward", dloss, cache)
+    expect(got, tt.softmax_cross_entropy_backward(dloss, cache), ("dlogits",),
+           function="softmax_cross_entropy_backward", rtol=rtol,
+           variants=batch_variants(dloss, cache))
+
+
 @pytest.mark.points(2)
 def test_one_example(student, rng):
     """cross_entropy_grad_one on a random probability vector of 20 tokens and a random target."""
@@ -67,9 +74,7 @@ def test_one_example_confident_and_float32(student, rng):
 def test_batch_mean(student, rng):
     """softmax_cross_entropy_backward on a random batch of 7 with dloss = 1: each row is (p - one_hot) / B."""
     _, cache = batch(rng, 7)
-    got = call(student, MODULE, "softmax_cross_entropy_backward", 1.0, cache)
-    expect(got, tt.softmax_cross_entropy_backward(1.0, cache), ("dlogits",),
-           function="softmax_cross_entropy_backward", rtol=1e-12, variants=batch_variants(1.0, cache))
+    check_batch(student, 1.0, cache)
 
 
 @pytest.mark.points(1)
@@ -77,24 +82,18 @@ def test_batch_scaled_dloss(student, rng):
     """dloss = 0.37 (the loss is part of a larger sum), with a repeated target in the batch."""
     _, cache = batch(rng, 5)
     cache.targets[3] = cache.targets[1]
-    got = call(student, MODULE, "softmax_cross_entropy_backward", 0.37, cache)
-    expect(got, tt.softmax_cross_entropy_backward(0.37, cache), ("dlogits",),
-           function="softmax_cross_entropy_backward", rtol=1e-12, variants=batch_variants(0.37, cache))
+    check_batch(student, 0.37, cache)
 
 
 @pytest.mark.points(1)
 def test_batch_large_logits_float32(student, rng):
     """Large logits (around 1e3) in float32, batch of 6: probabilities of exactly 0 and 1, the result float32."""
     _, cache = batch(rng, 6, V=20, scale=1000.0, dtype=np.float32)
-    got = call(student, MODULE, "softmax_cross_entropy_backward", 1.0, cache)
-    expect(got, tt.softmax_cross_entropy_backward(1.0, cache), ("dlogits",),
-           function="softmax_cross_entropy_backward", rtol=1e-6, variants=batch_variants(1.0, cache))
+    check_batch(student, 1.0, cache, rtol=1e-6)
 
 
 @pytest.mark.points(1)
 def test_batch_of_one(student, rng):
     """A batch of 1: the mean is the one example's gradient, p - one_hot."""
     _, cache = batch(rng, 1)
-    got = call(student, MODULE, "softmax_cross_entropy_backward", 1.0, cache)
-    expect(got, tt.softmax_cross_entropy_backward(1.0, cache), ("dlogits",),
-           function="softmax_cross_entropy_backward", rtol=1e-12)
+    check_batch(student, 1.0, cache)
