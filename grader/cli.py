@@ -38,12 +38,15 @@ def main_grade(argv=None) -> int:
     ap.add_argument("--student", help="student id (default: the submission's name)")
     ap.add_argument("--seed", type=int, help="seed for the random inputs (default: from the student id)")
     ap.add_argument("-k", dest="select", help="only the hidden tests matching this pytest -k expression")
+    ap.add_argument("--call-timeout", type=float, default=10.0,
+                    help="seconds each call of a student's function may take (default %(default)s)")
     ap.add_argument("--quiet", action="store_true", help="no score table")
     args = ap.parse_args(argv)
     sub = Path(args.submission)
     student = args.student or sub.name.removesuffix(".zip")
     out = Path(args.out or Path("graded") / student)
-    report = grade_submission(sub, student=student, seed=args.seed, select=args.select)
+    report = grade_submission(sub, student=student, seed=args.seed, select=args.select,
+                              call_timeout=args.call_timeout)
     results, feedback = write_outputs(report, out)
     if not args.quiet:
         print(score_table(report))
@@ -84,9 +87,10 @@ def _digest(path: Path) -> str:
         return "raw:" + h.hexdigest()
 
 
-def _grade_one(sid: str, path: Path, out: Path, timeout: float) -> str:
+def _grade_one(sid: str, path: Path, out: Path, timeout: float, call_timeout: float) -> str:
     """Grade in a child process; '' on success, else what went wrong."""
-    cmd = [sys.executable, "-m", "tt", "grade", str(path), "--student", sid, "--out", str(out), "--quiet"]
+    cmd = [sys.executable, "-m", "tt", "grade", str(path), "--student", sid, "--out", str(out), "--quiet",
+           "--call-timeout", str(call_timeout)]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -127,6 +131,8 @@ def main_grade_all(argv=None) -> int:
     ap.add_argument("--out", default="graded", help="output folder (default %(default)s)")
     ap.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per submission")
+    ap.add_argument("--call-timeout", type=float, default=10.0,
+                    help="seconds each call of a student's function may take (default %(default)s)")
     args = ap.parse_args(argv)
     folder, out = Path(args.submissions), Path(args.out)
     if not folder.is_dir():
@@ -147,7 +153,7 @@ def main_grade_all(argv=None) -> int:
           f"{len(todo)} to grade with {args.jobs} job(s)")
     with Progress(len(todo), desc="grading") as bar, \
             concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(_grade_one, sid, path, out / sid, args.timeout): (sid, digest)
+        futures = {pool.submit(_grade_one, sid, path, out / sid, args.timeout, args.call_timeout): (sid, digest)
                    for sid, path, digest in todo}
         for fut in concurrent.futures.as_completed(futures):
             sid, digest = futures[fut]

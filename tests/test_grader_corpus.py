@@ -1,0 +1,332 @@
+"""A corpus of broken and hostile submissions, each with its exact expected score.
+
+Every case is a submission holding two exercises: an honest exercise 8 (the solution,
+6 points) and an exercise 4 (LayerNorm backward, 8 points: tests worth 4, 2, 1 and 1)
+that misbehaves. Where the misbehaviour is triggered by one test's input only, the
+other tests are its honest parts and must still score:
+
+    the float32 test        dout.dtype == float32         2 points  -> 6 of 8 left
+    the (B, C) input test   dout.ndim == 2                1 point   -> 7 of 8 left
+    the random batch test   dout.shape == (4, 8, 64)      4 points  -> 4 of 8 left
+
+Each case is graded as an instructor would (`tt grade`, its own process, the hidden
+suites of exercises 4 and 8 selected with -k), and must get exactly its score, a
+message that names what went wrong, and an untouched exercise 8. A batch of cases
+graded together with `tt grade-all` must give the same rows as one by one.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import io
+import json
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = (ROOT / "solutions" / "ex04_layernorm.py").read_text(encoding="utf-8")
+STUB = (ROOT / "exercises" / "ex04_layernorm.py").read_text(encoding="utf-8")
+HONEST_EX08 = (ROOT / "solutions" / "ex08_embedding.py").read_bytes()
+EX04, EX08 = "ex04_layernorm.py", "ex08_embedding.py"
+SELECT = "ex04 or ex08"
+CALL_TIMEOUT = 2.0
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox targets Linux")
+
+F32 = "dout.dtype == np.float32"          # the float32 test: 2 points
+TWO_D = "dout.ndim == 2"                  # the (B, C) test: 1 point
+BATCH = "dout.shape == (4, 8, 64)"        # the random batch test: 4 points
+
+
+def wrapped(when: str, action: str, header: str = "") -> str:
+    """The solution, then a layernorm_backward that does `action` when `when` holds
+    and answers honestly otherwise."""
+    body = "\n".join("        " + line for line in action.strip().splitlines())
+    return (f"{header}\n{SOLUTION}\n\n_honest = layernorm_backward\n\n\n"
+            f"def layernorm_backward(dout, cache):\n    if {when}:\n{body}\n"
+            f"    return _honest(dout, cache)\n")
+
+
+def at_import(code: str) -> str:
+    return code + "\n" + SOLUTION
+
+
+@dataclass
+class Case:
+    name: str
+    attack: str
+    ex04: float                       # exercise 4's exact expected score
+    says: tuple = ()                  # fragments of the feedback (failed tests and notes)
+    files: dict = field(default_factory=dict)   # extra file name -> text, beside ex04 and ex08
+    source: str | None = None        # ex04's source (None: not submitted)
+    zip_entries: list | None = None  # [(name, bytes, mode)] for a zip submission
+
+    @property
+    def ex08(self) -> float:
+        return 6.0
+
+
+ZEROS = "return np.zeros_like(dout), np.zeros_like(cache.gamma), np.zeros_like(cache.gamma)"
+SEARCH = '''
+import os, pathlib
+roots = [pathlib.Path.cwd(), pathlib.Path.home(), pathlib.Path(__file__).resolve().parent,
+         pathlib.Path("/work/main"), pathlib.Path("/"), pathlib.Path("/tmp")]
+import tt as _tt
+roots.append(pathlib.Path(_tt.__file__).resolve().parent)
+found = None
+for r in roots:
+    for p in [r, *r.parents]:
+        c = p / "{rel}"
+        try:
+            if c.is_file():
+                found = c.read_text()
+                break
+        except OSError:
+            pass
+    if found:
+        break
+'''
+
+CASES = [
+    # ------------------------------------------------------------ code that does not load
+    Case("syntax-error", "a syntax error", 0, ("SyntaxError",),
+         source=SOLUTION.replace("def layernorm_backward(dout, cache):", "def layernorm_backward(dout, cache)")),
+    Case("import-error", "an import of a module that does not exist", 0, ("No module named 'numpyy'",),
+         source=at_import("import numpyy")),
+    Case("raises-at-import", "an exception at import", 0, ("boom at import",),
+         source=at_import("raise RuntimeError('boom at import')")),
+    Case("missing-function", "the function is not defined", 0, ("layernorm_backward",),
+         source=SOLUTION.replace("def layernorm_backward(dout, cache):", "def layer_norm_backward(dout, cache):")),
+    Case("wrong-signature", "the function takes one argument", 0, ("TypeError",),
+         source=SOLUTION.replace("def layernorm_backward(dout, cache):", "def layernorm_backward(dout):")
+                        .replace("x, gamma, eps, xhat, rstd = cache", "x, gamma, eps, xhat, rstd = dout")),
+    Case("hangs-at-import", "an infinite loop at import", 0, ("time",),
+         source=at_import("while True:\n    pass")),
+    Case("sys-exit-at-import", "sys.exit(0) at import", 0, ("exit",),
+         source=at_import("import sys\nsys.exit(0)")),
+    Case("os-exit-at-import", "os._exit(0) at import", 0, ("exit",),
+         source=at_import("import os\nos._exit(0)")),
+    # ------------------------------------------------------------ what comes back
+    Case("returns-none", "returns None", 0, ("None",), source=wrapped("True", "return None")),
+    Case("returns-lists", "returns lists, not arrays", 0, ("list",),
+         source=wrapped("True", "return [a.tolist() for a in _honest(dout, cache)]")),
+    Case("wrong-shape-float32", "a wrong shape, for the float32 test only", 6, ("shape",),
+         source=wrapped(F32, "dx, dg, db = _honest(dout, cache)\nreturn dx[..., :-1], dg, db")),
+    Case("nan-2d", "a NaN, for the (B, C) test only", 7, ("finite",),
+         source=wrapped(TWO_D, "dx, dg, db = _honest(dout, cache)\ndx = dx.copy()\ndx[0, 0] = np.nan\n"
+                                 "return dx, dg, db")),
+    Case("lying-subclass", "an ndarray subclass of zeros that claims to equal anything", 0, ("largest error",),
+         source=wrapped("True", "return tuple(np.zeros_like(a).view(Liar) for a in _honest(dout, cache))",
+                        header="import numpy as np\n\nclass Liar(np.ndarray):\n"
+                               "    def __eq__(self, other):\n        return True\n"
+                               "    def __sub__(self, other):\n        return np.zeros(self.shape)\n"
+                               "    def __array_ufunc__(self, *a, **k):\n        return np.zeros(self.shape)\n")),
+    Case("honest-subclass", "the right values as an ndarray subclass", 8, (),
+         source=wrapped("True", "return tuple(a.view(Sub) for a in _honest(dout, cache))",
+                        header="import numpy as np\n\nclass Sub(np.ndarray):\n    pass\n")),
+    # ------------------------------------------------------------ exceptions, exits, floods
+    Case("raises-float32", "ValueError for the float32 test only", 6, ("ValueError",),
+         source=wrapped(F32, "raise ValueError('not for float32')")),
+    Case("keyboard-interrupt", "KeyboardInterrupt on every call", 0, ("KeyboardInterrupt",),
+         source=wrapped("True", "raise KeyboardInterrupt")),
+    Case("base-exception-batch", "a BaseException subclass for the random batch", 4, ("Escape",),
+         source=wrapped(BATCH, "raise Escape('out')", header="class Escape(BaseException):\n    pass\n")),
+    Case("sys-exit-float32", "sys.exit(0) at call time, float32 test", 6, ("exit",),
+         source=wrapped(F32, "import sys\nsys.exit(0)")),
+    Case("os-exit-2d", "os._exit(0) at call time, (B, C) test", 7, ("worker died",),
+         source=wrapped(TWO_D, "import os\nos._exit(0)")),
+    Case("print-flood", "20 MB printed, then the right answer", 8, (),
+         source=wrapped("True", "print('x' * 20_000_000)\nreturn _honest(dout, cache)")),
+    Case("hangs-float32", "an infinite loop at call time, float32 test", 6, ("timed out",),
+         source=wrapped(F32, "while True:\n    pass")),
+    Case("memory-bomb-batch", "allocates 64 GB for the random batch", 4, ("MemoryError",),
+         source=wrapped(BATCH, "blocks = [bytearray(1 << 30) for _ in range(64)]")),
+    Case("fork-bomb-2d", "forks without end for the (B, C) test", 7, (),
+         source=wrapped(TWO_D, "import os\nwhile True:\n    os.fork()")),
+    # ------------------------------------------------------------ attempts to cheat
+    Case("conftest-forges-passes", "a conftest.py that marks every test passed, with the stub", 0,
+         ("conftest.py",), source=STUB,
+         files={"conftest.py": "import pytest\n@pytest.hookimpl(hookwrapper=True)\n"
+                               "def pytest_runtest_makereport(item, call):\n    out = yield\n"
+                               "    out.get_result().outcome = 'passed'\n"}),
+    Case("pytest-ini-deselects", "a pytest.ini that deselects the hidden tests, with the stub", 0,
+         ("pytest.ini",), source=STUB, files={"pytest.ini": "[pytest]\naddopts = -k nothing_at_all\n"}),
+    Case("sitecustomize", "a sitecustomize.py that patches numpy, with the stub", 0, ("sitecustomize.py",),
+         source=STUB, files={"sitecustomize.py": "import numpy\nnumpy.allclose = lambda *a, **k: True\n"}),
+    Case("reads-solutions", "looks for solutions/ex04_layernorm.py and runs it", 0, ("not found",),
+         source=wrapped("True", SEARCH.format(rel="solutions/ex04_layernorm.py") +
+                        "if not found:\n    raise LookupError('solutions not found')\n"
+                        "ns = {}\nexec(found, ns)\nreturn ns['layernorm_backward'](dout, cache)")),
+    Case("reads-hidden-tests", "looks for the hidden suite on disk", 0, ("not found",),
+         source=wrapped("True", SEARCH.format(rel="grader/hidden/test_ex04_layernorm.py") +
+                        "if not found:\n    raise LookupError('hidden tests not found')\n"
+                        "return _honest(dout, cache)")),
+    Case("imports-full-tt", "calls tt's own layernorm_backward", 0, ("NotImplementedError",),
+         source=wrapped("True", "import tt.layers\nreturn tt.layers.layernorm_backward(dout, cache)")),
+    Case("forges-results-json", "writes a perfect results.json wherever it can, returns zeros", 0, (),
+         source=wrapped("True", "import json, os, pathlib\n"
+                                "forged = json.dumps({'score': 1000, 'tests': []})\n"
+                                "for d in [pathlib.Path.cwd(), pathlib.Path.home(), pathlib.Path('/tmp'),\n"
+                                "          *pathlib.Path.cwd().parents]:\n"
+                                "    for name in ('results.json', 'results/results.json'):\n"
+                                "        try:\n"
+                                "            (d / name).write_text(forged)\n"
+                                "        except OSError:\n"
+                                "            pass\n" + ZEROS)),
+    Case("patches-numpy", "patches numpy's comparisons, returns zeros", 0, (),
+         source=wrapped("True", "np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: True\n"
+                                "np.testing.assert_allclose = lambda *a, **k: None\n"
+                                "np.array_equal = lambda *a, **k: True\n" + ZEROS)),
+    Case("reads-stack-frames", "looks for the expected values in its callers' frames", 0, ("no expected",),
+         source=wrapped("True", "import sys, gc\nf = sys._getframe(1)\n"
+                                "while f is not None:\n"
+                                "    for k, v in f.f_locals.items():\n"
+                                "        if k in ('expected', 'want', 'exp', 'reference'):\n"
+                                "            return v\n"
+                                "    f = f.f_back\n"
+                                "raise LookupError('no expected values in any frame')")),
+]
+
+
+def zip_case(name, attack, ex04, says, entries):
+    return Case(name, attack, ex04, says, zip_entries=entries)
+
+
+LINK = stat.S_IFLNK | 0o777
+REG = stat.S_IFREG | 0o644
+SOLUTION_BYTES = SOLUTION.encode()
+ZIP_CASES = [
+    zip_case("zip-symlink", "ex04 as a symlink to the repository's solution", 0, ("symbolic link",),
+             [(EX04, str(ROOT / "solutions" / EX04).encode(), LINK)]),
+    zip_case("zip-dotdot", "ex04 at ../ex04_layernorm.py", 0, ("climbs out",),
+             [("../" + EX04, SOLUTION_BYTES, REG)]),
+    zip_case("zip-absolute", "ex04 at an absolute path", 0, ("absolute path",),
+             [("/tmp/" + EX04, SOLUTION_BYTES, REG)]),
+    zip_case("zip-oversized", "ex04 padded to 300 KiB", 0, ("larger than 256 KiB",),
+             [(EX04, SOLUTION_BYTES + b"#" * (300 * 1024), REG)]),
+    zip_case("zip-bomb", "a 256 MB entry of zeros beside honest files", 8, (),
+             [(EX04, SOLUTION_BYTES, REG), ("data.bin", None, REG)]),
+]
+CLEAN = Case("clean", "the honest solution", 8, (), source=SOLUTION)
+ALL = [*CASES, *ZIP_CASES, CLEAN]
+
+
+def build(case: Case, folder: Path) -> Path:
+    if case.zip_entries is None:
+        sub = folder / case.name
+        sub.mkdir(parents=True)
+        (sub / EX08).write_bytes(HONEST_EX08)
+        if case.source is not None:
+            (sub / EX04).write_text(case.source, encoding="utf-8")
+        for name, text in case.files.items():
+            (sub / name).write_text(text, encoding="utf-8")
+        return sub
+    path = folder / f"{case.name}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(EX08, HONEST_EX08)
+        for name, data, mode in case.zip_entries:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if data is None:                               # 256 MB of zeros, streamed
+                with zf.open(info, "w", force_zip64=True) as f:
+                    block = bytes(1 << 20)
+                    for _ in range(256):
+                        f.write(block)
+            else:
+                zf.writestr(info, data)
+    return path
+
+
+def grade(path: Path, out: Path) -> tuple[dict, str]:
+    r = subprocess.run([sys.executable, "-m", "tt", "grade", str(path), "--out", str(out), "--quiet",
+                        "-k", SELECT, "--call-timeout", str(CALL_TIMEOUT)],
+                       capture_output=True, text=True, timeout=300, cwd=out.parent)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads((out / "results.json").read_text()), (out / "feedback.html").read_text()
+
+
+def by_exercise(results: dict) -> dict:
+    scores = {}
+    for t in results["tests"]:
+        ex = t["name"][:4]
+        scores[ex] = scores.get(ex, 0.0) + t["score"]
+    return scores
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    (folder / "out").mkdir()
+    (folder / "subs").mkdir()
+    paths = {case.name: build(case, folder / "subs") for case in ALL}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = {name: pool.submit(grade, path, folder / "out" / name) for name, path in paths.items()}
+        results = {name: f.result() for name, f in futures.items()}
+    return folder, paths, results
+
+
+def test_the_corpus_is_large_and_covers_the_issue():
+    assert len(ALL) >= 30
+    attacks = " ".join(c.attack for c in ALL)
+    for word in ("syntax", "import", "not defined", "one argument", "None", "lists",
+                 "shape", "NaN", "subclass", "ValueError", "KeyboardInterrupt", "BaseException", "printed",
+                 "infinite loop", "GB", "forks", "sys.exit", "os._exit", "conftest.py", "pytest.ini",
+                 "sitecustomize.py", "solutions", "hidden suite", "tt's own", "results.json", "numpy",
+                 "frames", "symlink", "../", "absolute", "300 KiB", "256 MB"):
+        assert word in attacks, word
+
+
+@pytest.mark.parametrize("case", ALL, ids=[c.name for c in ALL])
+def test_exact_score_and_a_clear_message(graded, case):
+    _, _, results = graded
+    data, html = results[case.name]
+    scores = by_exercise(data)
+    assert scores.get("ex08") == case.ex08, f"the honest exercise 8 was affected: {scores}"
+    assert scores.get("ex04", 0.0) == case.ex04, scores
+    assert data["score"] == case.ex04 + case.ex08
+    text = data.get("output", "") + "\n".join(t["output"] for t in data["tests"] if t["status"] != "passed")
+    for fragment in case.says:
+        assert fragment in text, f"{fragment!r} not in:\n{text[:3000]}"
+    assert len(html) < 2_000_000                              # floods are truncated
+
+
+def test_forged_results_stay_in_the_worker(graded):
+    folder, _, results = graded
+    data, _ = results["forges-results-json"]
+    assert data["score"] == 6.0
+    assert not (folder / "results.json").exists() and not (folder / "out" / "results.json").exists()
+    assert not Path("/tmp/results.json").exists() or json.loads(Path("/tmp/results.json").read_text()).get("score") != 1000
+
+
+def test_a_batch_of_hostile_submissions_grades_every_student(graded, tmp_path):
+    """grade-all over a class of cases: every row exact, the clean student full marks."""
+    folder, paths, _ = graded
+    chosen = ["clean", "syntax-error", "os-exit-2d", "hangs-float32", "memory-bomb-batch", "forges-results-json",
+              "zip-dotdot", "conftest-forges-passes"]
+    klass = tmp_path / "class"
+    klass.mkdir()
+    for name in chosen:
+        src = paths[name]
+        if src.is_file():
+            (klass / src.name).write_bytes(src.read_bytes())
+        else:
+            shutil.copytree(src, klass / src.name)
+    out = tmp_path / "graded"
+    r = subprocess.run([sys.executable, "-m", "tt", "grade-all", str(klass), "-j", "2", "--out", str(out),
+                        "--call-timeout", str(CALL_TIMEOUT)], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
+    expected = {c.name: c for c in ALL if c.name in chosen}
+    assert set(rows) == set(chosen)
+    for name, case in expected.items():
+        assert float(rows[name]["ex04"]) == case.ex04, (name, rows[name])
+        assert float(rows[name]["ex08"]) == case.ex08, (name, rows[name])
+        assert float(rows[name]["total"]) == case.ex04 + case.ex08, (name, rows[name])
