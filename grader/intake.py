@@ -8,16 +8,22 @@ paths with `..` or absolute paths, oversized or too many entries. Nothing is eve
 extracted to a path the zip names; we read entries and write our own file names. Only
 entries named like an exercise are decompressed, each at most MAX_FILE bytes however
 large the zip says it is, so a zip bomb costs nothing.
+
+A notebook named like an exercise (exNN_<topic>.ipynb, as nbgrader collects them) is
+taken as that exercise's .py file: its code cells, without the graded test cells (see
+_take_notebook). The student's code then runs in the sandbox like any other.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 MAX_FILE = 256 * 1024          # bytes per exercise file
+MAX_NOTEBOOK = 8 * 1024 * 1024 # bytes per notebook (outputs, plots included)
 MAX_ENTRIES = 500              # entries in a zip, or files in a folder tree
 MAX_DEPTH = 3                  # folders below the top that we look into
 
@@ -70,6 +76,9 @@ def read_submission(path, expected_names) -> Intake:
     intake = Intake({})
     for rel, problem, read in entries:
         name = rel.name
+        if name.endswith(".ipynb") and name.removesuffix(".ipynb") + ".py" in expected and not problem:
+            _take_notebook(intake, rel, read)
+            continue
         if problem:
             intake.notes.append(f"ignored {rel}: {problem}")
         elif name not in expected:
@@ -96,6 +105,43 @@ def read_submission(path, expected_names) -> Intake:
     return intake
 
 
+def _take_notebook(intake: Intake, rel, read):
+    """exNN_<topic>.ipynb (nbgrader's, or any) as exNN_<topic>.py: its code cells in order,
+    without graded test cells, the public checks cell and IPython's magics and shell lines."""
+    name = rel.name.removesuffix(".ipynb") + ".py"
+    if name in intake.files:
+        intake.notes.append(f"ignored {rel}: {name} is already in the submission")
+        return
+    try:
+        data = read(MAX_NOTEBOOK)
+    except _Unreadable as exc:
+        intake.notes.append(f"ignored {rel}: unreadable ({exc})")
+        return
+    if data is None:
+        intake.notes.append(f"ignored {rel}: larger than {MAX_NOTEBOOK // 2**20} MiB")
+        return
+    try:
+        cells = json.loads(data.decode("utf-8"))["cells"]
+        chunks = []
+        for cell in cells:
+            nbg = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.get("cell_type") != "code" or nbg.get("grade") or str(nbg.get("grade_id", "")).endswith("_public"):
+                continue
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else str(source)
+            chunks.append("\n".join(line for line in source.splitlines()
+                                    if not line.lstrip().startswith(("%", "!"))))
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        intake.notes.append(f"ignored {rel}: not a readable notebook ({type(exc).__name__})")
+        return
+    code = ("\n\n\n".join(chunks) + "\n").encode("utf-8")
+    if len(code) > MAX_FILE:
+        intake.notes.append(f"ignored {rel}: its code is larger than {MAX_FILE // 1024} KiB")
+        return
+    intake.files[name] = code
+    intake.notes.append(f"{name} taken from the code cells of {rel}")
+
+
 def _folder_entries(root: Path):
     count = 0
     stack = [(root, 0)]
@@ -114,15 +160,15 @@ def _folder_entries(root: Path):
                     continue        # tests/ comes with the release: the grader has its own
                 stack.append((child, depth + 1))
             elif stat.S_ISREG(mode):
-                yield rel, None, (lambda p=child: _read_capped(p))
+                yield rel, None, (lambda limit=MAX_FILE, p=child: _read_capped(p, limit))
             else:
                 yield rel, "not a regular file", None
 
 
-def _read_capped(path: Path):
+def _read_capped(path: Path, limit: int = MAX_FILE):
     with open(path, "rb") as f:
-        data = f.read(MAX_FILE + 1)
-    return None if len(data) > MAX_FILE else data
+        data = f.read(limit + 1)
+    return None if len(data) > limit else data
 
 
 def _zip_entries(path: Path):
@@ -148,17 +194,17 @@ def _zip_entries(path: Path):
                 yield rel, "a symbolic link", None
             elif len(rel.parts) > MAX_DEPTH + 1:
                 yield rel, "too deep in the zip", None
-            elif info.file_size > MAX_FILE:
+            elif info.file_size > (MAX_NOTEBOOK if name.endswith(".ipynb") else MAX_FILE):
                 yield rel, f"larger than {MAX_FILE // 1024} KiB", None
             else:       # read only if it is an exercise file: at most 15 x MAX_FILE in all
-                yield rel, None, (lambda i=info: _read_zip_entry(zf, i, path))
+                yield rel, None, (lambda limit=MAX_FILE, i=info: _read_zip_entry(zf, i, limit))
 
 
-def _read_zip_entry(zf, info, path):
-    """The entry's bytes, at most MAX_FILE + 1 of them (file_size is only the zip's claim)."""
+def _read_zip_entry(zf, info, limit):
+    """The entry's bytes, at most limit + 1 of them (file_size is only the zip's claim)."""
     try:
         with zf.open(info) as f:
-            data = f.read(MAX_FILE + 1)
+            data = f.read(limit + 1)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
         raise _Unreadable(str(exc)[:200]) from None
-    return None if len(data) > MAX_FILE else data
+    return None if len(data) > limit else data

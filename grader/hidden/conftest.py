@@ -39,6 +39,10 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="session")
 def sandbox(request):
     config = request.config
+    in_process = [p for p in config.pluginmanager.get_plugins() if hasattr(p, "in_process_sandbox")]
+    if in_process:              # inside a notebook's kernel, for nbgrader (grader/export/inprocess.py)
+        yield in_process[0].in_process_sandbox
+        return
     submission = config.getoption("--submission")
     if not submission:
         raise pytest.UsageError("the hidden suites need --submission (run them with `tt grade`)")

@@ -1,0 +1,101 @@
+"""The hidden suites run inside a notebook's kernel: nbgrader's trust model.
+
+nbgrader runs a notebook's test cells in the same kernel as the student's code, so a
+test cell can only call the student's functions directly. This module gives the hidden
+suites (grader/hidden) a stand-in for the sandbox that does exactly that:
+
+    hidden_test("test_ex04_layernorm.py::test_random_batch", globals())
+
+runs the exercise's hidden suite once per kernel against the notebook's functions (the
+first test cell pays for it) and raises AssertionError with the test's feedback if that
+test failed. nbgrader then gives the cell its points or none. Nothing here isolates
+anything; `tt grade` regrades the same notebooks with the code in the sandbox.
+"""
+from __future__ import annotations
+
+import copy
+import traceback
+import types
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import CALLBACKS, StudentError
+
+HIDDEN = Path(__file__).resolve().parents[1] / "hidden"
+
+
+class _AnyRecord:
+    """Records need no registering in-process: the student's own classes come back as they are."""
+
+    def __call__(self, name, fields=()):
+        return True
+
+    def add(self, cls):
+        pass
+
+
+class InProcess:
+    """What the hidden suites need of a Sandbox, calling functions of one namespace."""
+    protections: list = []
+    records = _AnyRecord()
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+
+    def call(self, module, function, *args, callbacks=None, timeout=None, kwargs=None):
+        fn = self.namespace.get(function)
+        if not callable(fn):
+            raise StudentError("missing", f"the notebook has no function {function}", module=module,
+                               function=function)
+        ns = types.SimpleNamespace(**(callbacks or {}))
+        args = [ns if a is CALLBACKS else copy.deepcopy(a) for a in args]
+        kwargs = {k: ns if v is CALLBACKS else copy.deepcopy(v) for k, v in (kwargs or {}).items()}
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:          # noqa: BLE001  the student's exception is the result
+            tb = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            raise StudentError("exception", tb, type=type(exc).__name__, module=module,
+                               function=function) from None
+
+
+class _Plugin:
+    """Handed to pytest.main: conftest.py's `sandbox` fixture uses it when present."""
+
+    def __init__(self, namespace):
+        self.in_process_sandbox = InProcess(namespace)
+        self.outcomes: dict[str, str] = {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = (yield).get_result()
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            key = f"{Path(str(item.fspath)).name}::{item.name}"
+            self.outcomes[key] = "" if report.passed else (
+                str(call.excinfo.value) if call.excinfo else "failed")
+
+
+_RESULTS: dict[str, dict[str, str]] = {}      # suite file -> {test id: "" or the failure}
+
+
+def run_suite(suite: str, namespace: dict) -> dict[str, str]:
+    """Run grader/hidden/<suite> against `namespace`; {test id: failure text or ""}."""
+    plugin = _Plugin(namespace)
+    code = pytest.main([str(HIDDEN / suite), "-c", str(HIDDEN / "pytest.ini"), "--rootdir", str(HIDDEN),
+                        "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", "0"],
+                       plugins=[plugin])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise RuntimeError(f"the hidden suite {suite} did not run (pytest exit code {int(code)})")
+    return plugin.outcomes
+
+
+def hidden_test(test_id: str, namespace: dict) -> None:
+    """AssertionError with the feedback if hidden test `suite.py::name` fails for `namespace`."""
+    suite = test_id.split("::")[0]
+    if suite not in _RESULTS:
+        _RESULTS[suite] = run_suite(suite, namespace)
+    failure = _RESULTS[suite].get(test_id)
+    if failure is None:
+        raise RuntimeError(f"no hidden test {test_id}")
+    if failure:
+        raise AssertionError(failure)
