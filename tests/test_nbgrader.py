@@ -162,3 +162,17 @@ def test_tt_grade_regrades_the_same_notebooks_isolated(course, tmp_path):
         assert results["score"] == expected, (student, results["output"])
         assert "isolated worker" in results["output"]
 
+
+
+def test_a_hidden_cell_reruns_the_suite_after_a_fix():
+    """In one kernel: the stub fails, the redefined function passes (no stale result)."""
+    import runpy
+
+    from grader.export.inprocess import hidden_test
+    ns = runpy.run_path(str(ROOT / "exercises" / "ex04_layernorm.py"))
+    with pytest.raises(AssertionError, match="NotImplementedError"):
+        hidden_test("test_ex04_layernorm.py::test_random_batch", ns)
+    ns["layernorm_backward"] = runpy.run_path(str(ROOT / "solutions" / "ex04_layernorm.py"))["layernorm_backward"]
+    hidden_test("test_ex04_layernorm.py::test_random_batch", ns)
+    with pytest.raises(RuntimeError, match="no hidden test"):
+        hidden_test("test_ex04_layernorm.py::test_nothing", ns)

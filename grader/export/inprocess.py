@@ -6,8 +6,8 @@ suites (grader/hidden) a stand-in for the sandbox that does exactly that:
 
     hidden_test("test_ex04_layernorm.py::test_random_batch", globals())
 
-runs the exercise's hidden suite once per kernel against the notebook's functions (the
-first test cell pays for it) and raises AssertionError with the test's feedback if that
+runs the exercise's hidden suite once against the notebook's functions (the first test
+cell pays for it; again if a function has been redefined since) and raises AssertionError with the test's feedback if that
 test failed. nbgrader then gives the cell its points or none. Nothing here isolates
 anything; `tt grade` regrades the same notebooks with the code in the sandbox.
 """
@@ -75,7 +75,7 @@ class _Plugin:
                 str(call.excinfo.value) if call.excinfo else "failed")
 
 
-_RESULTS: dict[str, dict[str, str]] = {}      # suite file -> {test id: "" or the failure}
+_RESULTS: dict[tuple, dict[str, str]] = {}    # (suite, the functions) -> {test id: "" or the failure}
 
 
 def run_suite(suite: str, namespace: dict) -> dict[str, str]:
@@ -92,9 +92,11 @@ def run_suite(suite: str, namespace: dict) -> dict[str, str]:
 def hidden_test(test_id: str, namespace: dict) -> None:
     """AssertionError with the feedback if hidden test `suite.py::name` fails for `namespace`."""
     suite = test_id.split("::")[0]
-    if suite not in _RESULTS:
-        _RESULTS[suite] = run_suite(suite, namespace)
-    failure = _RESULTS[suite].get(test_id)
+    # a function redefined (the cell run again after a fix) is a new object: run the suite again
+    key = (suite, tuple(sorted((k, id(v)) for k, v in namespace.items() if callable(v))))
+    if key not in _RESULTS:
+        _RESULTS[key] = run_suite(suite, namespace)
+    failure = _RESULTS[key].get(test_id)
     if failure is None:
         raise RuntimeError(f"no hidden test {test_id}")
     if failure:
