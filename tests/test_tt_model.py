@@ -173,7 +173,9 @@ def test_plugged_in_ops_are_used_everywhere():
                      "attention_backward": 2, "softmax_backward": 2,
                      "linear_backward": 2 * (2 + 3) + 1, "embedding_backward": 1}
     ref_loss, ref_grads = tt.loss_and_grads(params, tokens, targets)
-    assert loss == ref_loss and all(np.allclose(grads[k], ref_grads[k], rtol=1e-12) for k in grads)
+    # the reference computes the last block at one position: BLAS may round a 1-row
+    # product differently from the same row of a T-row one, so equal to round-off only
+    assert abs(loss - ref_loss) <= 1e-12 * abs(ref_loss) and all(np.allclose(grads[k], ref_grads[k], rtol=1e-12) for k in grads)
 
 
 def test_ops_replace_rejects_unknown_names():
