@@ -10,6 +10,9 @@ at the region's indentation, keeping signatures, docstrings and scaffolding:
 
     tt build-exercises [--check]     solutions/ -> exercises/ (committed)
     tt release [--out DIR]           DIR/tt-exercises/ and DIR/tt-exercises.zip
+
+In the student edition of tt the docstring of every stubbed function is replaced too,
+by a pointer to its exercise: tt's docstrings state the formulas the exercises ask for.
 """
 from __future__ import annotations
 
@@ -90,13 +93,52 @@ def _function_spans(text, filename):
     return sorted(spans, key=lambda s: (s[1], -s[2]))
 
 
-def stub_source(text: str, message, filename: str = "<text>") -> str:
-    """`text` with every solution region replaced by `raise NotImplementedError(message(fn))`."""
+def stub_source(text: str, message, filename: str = "<text>", docstring=None) -> str:
+    """`text` with every solution region replaced by `raise NotImplementedError(message(fn))`.
+
+    With `docstring`, the docstring of each function that holds a region becomes
+    docstring(fn) as well (the student edition of tt); None keeps it (exercises/).
+    """
     lines = text.splitlines(keepends=True)
-    for r in reversed(solution_regions(text, filename)):
+    edits = []                                   # (first line, last line, new lines), 0-based
+    regions = solution_regions(text, filename)
+    for r in regions:
         text_literal = json.dumps(message(r.function))   # a double-quoted Python string
-        lines[r.begin:r.end + 1] = [f"{r.indent}raise NotImplementedError({text_literal})\n"]
+        edits.append((r.begin, r.end, [f"{r.indent}raise NotImplementedError({text_literal})\n"]))
+    if docstring is not None:
+        docs = _docstring_spans(text, filename)
+        stubbed = {docs[r.begin] for r in regions if r.begin in docs}   # one per function
+        for fn, (a, b, indent) in stubbed:
+            parts = docstring(fn).split("\n")    # indented like the old one, no trailing blanks
+            body = "\n".join([parts[0], *((indent + t) if t or i == len(parts) - 2 else t
+                                          for i, t in enumerate(parts[1:]))])
+            edits.append((a, b, [f'{indent}"""{body}"""\n']))
+    for a, b, new in sorted(edits, reverse=True):    # bottom up: earlier line numbers stay valid
+        lines[a:b + 1] = new
     return "".join(lines)
+
+
+def _docstring_spans(text, filename):
+    """{line of a solution-holding function's body: (name, (first, last, indent)) of its docstring}.
+
+    Keyed by every 0-based line inside each function that has a docstring, innermost
+    function last, so a region's BEGIN line finds the function it belongs to.
+    """
+    tree = ast.parse(text, filename=filename)
+    lines = text.splitlines()
+    spans = {}
+    functions = sorted((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))),
+                       key=lambda n: n.lineno)
+    for node in functions:                       # outer first, so inner functions overwrite
+        first = node.body[0]
+        if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)):
+            continue
+        a, b = first.lineno - 1, first.end_lineno - 1
+        indent = lines[a][: len(lines[a]) - len(lines[a].lstrip())]
+        for i in range(node.lineno - 1, node.end_lineno):
+            spans[i] = (node.name, (a, b, indent))
+    return spans
 
 
 # ------------------------------------------------------------------------- exercises
@@ -153,22 +195,56 @@ def exercise_for_function(exercises_dir: Path = ROOT / "exercises") -> dict[str,
     return table
 
 
+# Marked tt bodies that answer an exercise function of another name (tt.<module>.<fn>:
+# the exercise's function). A tt function named like an exercise function needs no entry.
+TWINS = {
+    "train.train": "train_capstone",                      # exercise 15's training loop
+    "gradflow.stage_gradients": "stage_gradient_norms",   # exercise 14's walk
+    "gradflow.stage_norms": "stage_gradient_norms",
+    "optim.adam_step_inplace": "adam",                    # exercise 12's Adam, in place
+}
+
+
 def student_tt(out_dir: Path, tt_dir: Path = ROOT / "tt", exercises_dir: Path = ROOT / "exercises") -> Path:
-    """Write the student edition of tt: every marked body stubbed. Returns out_dir/tt."""
+    """Write the student edition of tt: every marked body stubbed. Returns out_dir/tt.
+
+    A stubbed function's docstring becomes a pointer to the exercise that asks for it
+    (tt's docstrings give the formulas away); the rest of tt is copied as it is.
+    """
     owners = exercise_for_function(exercises_dir)
     dest = Path(out_dir) / "tt"
     dest.mkdir(parents=True, exist_ok=True)
     for src in sorted(tt_dir.glob("*.py")):
         text = src.read_text(encoding="utf-8")
 
-        def message(fn, module=src.stem):
-            ex = owners.get(fn)
-            where = f"tt.{module}.{fn}"
-            if ex is None:
-                return f"{where} is not available in the student edition of tt"
-            return f"Exercise {exercise_number(ex)}: {fn} (write it in exercises/{ex.name})"
+        def exercise(fn, module=src.stem):
+            """(exercise file, its function) that tt.<module>.<fn> answers, or None."""
+            twin = TWINS.get(f"{module}.{fn}", fn)
+            return (owners[twin], twin) if twin in owners else None
 
-        atomic_write_text(dest / src.name, stub_source(text, message, str(src)))
+        def message(fn, module=src.stem):
+            where, found = f"tt.{module}.{fn}", exercise(fn)
+            if found is None:
+                return f"{where} is not available in the student edition of tt"
+            ex, twin = found
+            if twin == fn:
+                return f"Exercise {exercise_number(ex)}: {fn} (write it in exercises/{ex.name})"
+            return (f"{where} is not in the student edition of tt: it would answer exercise "
+                    f"{exercise_number(ex)}, {twin} in exercises/{ex.name}")
+
+        def docstring(fn, module=src.stem):
+            found = exercise(fn)
+            if found is None:
+                return "Not available in the student edition of tt."
+            ex, twin = found
+            if twin == fn:
+                return (f"Exercise {exercise_number(ex)}: write {fn} in exercises/{ex.name}.\n\n"
+                        f"Its docstring there says what to compute; here, in the student edition\n"
+                        f"of tt, this is a stub.\n")
+            return (f"Not in the student edition of tt: it would answer exercise {exercise_number(ex)}\n"
+                    f"({twin} in exercises/{ex.name}).\n")
+
+        atomic_write_text(dest / src.name, stub_source(text, message, str(src), docstring=docstring))
     return dest
 
 

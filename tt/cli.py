@@ -4,6 +4,11 @@ The model's own commands (train, gradflow, gradcheck) live in `tt`. Everything a
 instructor runs (grading, problem sets, exports, building the student release) lives
 in `grader`, and is imported only when its subcommand is asked for, so the library
 `tt` never imports `grader`.
+
+The student edition of tt (see tt.ops.student_edition) has no grader, and its
+reference backward passes are stubs: it lists neither the instructor's commands nor
+the model's, and `tt train`, `tt gradflow` and `tt gradcheck` say which exercise does
+the same with the student's own code instead of failing with a traceback.
 """
 from __future__ import annotations
 
@@ -28,6 +33,35 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# The model's commands run tt's reference backward passes, which are stubs in the
+# student edition; there each says where the student's own code does the same.
+NEEDS_REFERENCE: dict[str, tuple[str, str]] = {
+    "train": ("exercise 15 does it with your own code: train_capstone in exercises/ex15_capstone.py "
+              "trains the model with your backward passes and your Adam", "python -m tt check 15"),
+    "gradflow": ("exercise 14 measures the same stages with your own code: stage_gradient_norms in "
+                 "exercises/ex14_clipping_gradflow.py, given student_ops() from exercise 15",
+                 "python -m tt check 14"),
+    "gradcheck": ("exercise 10's check_op checks a layer against finite differences, and the tests "
+                  "of exercises 9 and 15 check every gradient of the model your pieces give",
+                  "python -m tt check 9 10 15"),
+}
+
+
+def _student_edition() -> bool:
+    from tt.ops import student_edition
+
+    return student_edition()
+
+
+def _not_in_this_edition(name: str) -> str:
+    instead, command = NEEDS_REFERENCE[name]
+    return (f"tt {name}: not in the student edition of tt. It runs tt's reference backward "
+            f"passes, and here those are yours to write.\n"
+            f"  Instead, {instead}:\n"
+            f"      {command}\n"
+            f"  (`tt {name}` itself runs in the instructor's tt.)")
+
+
 def _available(module: str) -> bool:
     """False for the instructor commands in the student release, which has no grader."""
     try:
@@ -38,10 +72,14 @@ def _available(module: str) -> bool:
 
 def _usage() -> str:
     lines = ["usage: tt <command> [options]", "", "commands:"]
+    student = _student_edition()
     for name, (module, _, text) in COMMANDS.items():
-        if _available(module):
+        if _available(module) and not (student and name in NEEDS_REFERENCE):
             lines.append(f"  {name:<16} {text}")
     lines.append("")
+    if student:
+        lines.append(f"This is the student edition of tt: {', '.join(NEEDS_REFERENCE)} need the "
+                     f"reference backward passes, which are yours to write.")
     lines.append("Run `tt <command> --help` for a command's options.")
     return "\n".join(lines)
 
@@ -54,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         print(f"tt: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    if name in NEEDS_REFERENCE and _student_edition():
+        print(_not_in_this_edition(name), file=sys.stderr)
         return 2
     module_name, func_name, _ = COMMANDS[name]
     try:

@@ -71,6 +71,7 @@ def check_op(forward, backward, inputs, wrt, seed=0, eps=1e-5):
     `backward` returns, in its return order; a dict input matches a dict gradient.
     Returns {name or "name.key": relative error}.
     """
+    ### BEGIN SOLUTION
     rng = np.random.default_rng(seed)
     out, cache = forward(**inputs)
     # non-uniform and of no fixed sum: a normal draw, scaled differently per entry
@@ -91,6 +92,7 @@ def check_op(forward, backward, inputs, wrt, seed=0, eps=1e-5):
             label = ".".join([name, *map(str, path)])
             errors[label] = rel_error(g, numerical_gradient(f, x, eps))
     return errors
+    ### END SOLUTION
 
 
 # ------------------------------------------------------------------ the whole model

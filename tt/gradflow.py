@@ -39,6 +39,7 @@ def stage_gradients(params, tokens, targets, ops=None):
     The same walk as tt.model.model_backward, keeping what it passes along. As in
     loss_and_grads, plugged-in ops get every block on all positions.
     """
+    ### BEGIN SOLUTION
     last_only = ops is None
     ops = ops or reference()
     logits, cache = model_forward(params, tokens, last_only=last_only)
@@ -55,11 +56,14 @@ def stage_gradients(params, tokens, targets, ops=None):
     stages["embeddings"] = ops.embedding_backward(dx, cache.embedding)
     order = ("logits", "W_output", "final_repr", "block2_params", "block1_params", "embeddings")
     return {k: np.asarray(stages[k], dtype=np.float64).ravel() for k in order}
+    ### END SOLUTION
 
 
 def stage_norms(params, tokens, targets, ops=None):
     """{stage: L2 norm of its gradient}, for plotting over training."""
+    ### BEGIN SOLUTION
     return {k: float(np.linalg.norm(g)) for k, g in stage_gradients(params, tokens, targets, ops).items()}
+    ### END SOLUTION
 
 
 def table(stages) -> str:

@@ -7,11 +7,10 @@
 forward's inputs first, then what it computed that the backward pass reuses. Every backward returns arrays of the dtype
 of the forward's input: float64 for checking, float32 for speed.
 
-No Jacobian is ever built. Softmax backward is `y * (g - sum(g * y))` row by row;
-cross-entropy fused with softmax is `(p - onehot) / B`.
+No Jacobian is ever built (softmax_backward says how).
 
-The bodies marked as SOLUTION answer exercises: the student edition of `tt` replaces
-them with `raise NotImplementedError` (see grader/build.py).
+The backward passes answer exercises: in the student edition of `tt`, which students
+receive, each is a stub that names the exercise asking for it.
 """
 from __future__ import annotations
 

@@ -83,3 +83,24 @@ def reference() -> Ops:
                     table[name] = getattr(m, name)
         _REFERENCE = Ops(**table)
     return _REFERENCE
+
+
+def student_edition() -> bool:
+    """True in the student edition of tt, which `tt release` builds for students.
+
+    There, every body marked as a solution is a stub that raises NotImplementedError,
+    the reference backward passes among them: `reference()` is then a set of stubs,
+    and whatever needs it (tt train, tt gradflow, tt gradcheck) cannot run.
+    """
+    try:
+        _marked_bodies_are_here()
+    except NotImplementedError:
+        return True
+    return False
+
+
+def _marked_bodies_are_here() -> None:
+    """Stubbed in the student edition like every marked body: student_edition() asks it."""
+    ### BEGIN SOLUTION
+    return None
+    ### END SOLUTION
