@@ -33,7 +33,8 @@ def attention_forward(q, k, v):
     q, k, v: (..., T, hs). Returns out: (..., T, hs).
     """
     hs = q.shape[-1]
-    scores = (q @ k.swapaxes(-1, -2)) * hs ** -0.5              # (..., T, T)
+    scores = q @ k.swapaxes(-1, -2)                             # (..., T, T)
+    scores *= hs ** -0.5
     att, sm_cache = softmax_forward(scores)                     # (..., T, T)
     return att @ v, AttentionCache(q, k, v, sm_cache)           # (..., T, hs)
 
@@ -54,7 +55,8 @@ def attention_backward(dout, cache, ops=None):
     scale = q.shape[-1] ** -0.5
     dv = att.swapaxes(-1, -2) @ dout                            # (..., T, hs)
     datt = dout @ v.swapaxes(-1, -2)                            # (..., T, T)
-    dscores = ops.softmax_backward(datt, sm_cache) * scale      # (..., T, T)
+    datt *= scale                    # the scale, before the softmax: its backward is linear
+    dscores = ops.softmax_backward(datt, sm_cache)              # (..., T, T)
     dq = dscores @ k                                            # (..., T, hs)
     dk = dscores.swapaxes(-1, -2) @ q                           # (..., T, hs)
     return dq, dk, dv

@@ -104,8 +104,8 @@ class ReluCache(NamedTuple):
 
 
 def relu_forward(x):
-    """y = max(x, 0), elementwise (seed Part 3.2), computed as x * (x > 0)."""
-    return x * (x > 0), ReluCache(x)
+    """y = max(x, 0), elementwise (seed Part 3.2)."""
+    return np.maximum(x, 0), ReluCache(x)
 
 
 def relu_backward(dout, cache):
@@ -197,7 +197,8 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     """
     xmu = x - row_mean(x)                                           # (..., C)
     rstd = 1.0 / np.sqrt(row_mean(xmu * xmu) + eps)                 # (..., 1)
-    xhat = xmu * rstd                                               # (..., C)
+    xhat = xmu
+    xhat *= rstd                                                    # (..., C)
     y = xhat * gamma
     y += beta
     return y, LayerNormCache(x, gamma, eps, xhat, rstd)
@@ -215,7 +216,9 @@ def layernorm_backward(dout, cache):
     _, gamma, _, xhat, rstd = cache
     C = xhat.shape[-1]
     g = dout * gamma                                                # (..., C)
-    dx = (g - row_mean(g) - xhat * row_mean(g * xhat)) * rstd       # (..., C)
+    dx = g - row_mean(g)                                            # (..., C)
+    dx -= xhat * row_mean(g * xhat)
+    dx *= rstd
     dgamma = col_sum((dout * xhat).reshape(-1, C))                  # (C,)
     dbeta = col_sum(dout.reshape(-1, C))                            # (C,)
     return dx, dgamma, dbeta
