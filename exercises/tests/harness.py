@@ -5,9 +5,16 @@ tt's forward passes (which the student edition keeps), so the tests run the same
 the repository and in the student release, where tt's backward passes are stubs.
 
     check(function, output, actual, expected, like=x)   shape, dtype, finite, then value
+    check_array(function, output, actual, shape, like=x)  shape, dtype, finite only
+    check_list(function, output, actual, expected)      a list of floats: length, type, finite, value
+    check_number(function, output, actual, expected)    one float: type, finite, value
     vjp(forward, inputs, dout)                         d sum(dout * forward(**inputs)) / d input
     numerical_ops()                                    every backward, by finite differences
     own_ops(impl)                                      every backward, the student's own
+
+Every failure says, in this order, what is wrong with the type, the shape or the dtype,
+then whether a value is not finite, then the worst entry: its index, the expected and
+the actual value, and the relative error max|a - e| / max(|a| + |e|) against the tolerance.
 
 `numerical_ops()` is what a composite exercise gets for its pieces: your
 `ffn_backward(dout, cache, ops)` may call `ops.linear_backward` and `ops.relu_backward`
@@ -16,6 +23,7 @@ and gets right answers even if you have not written those yet.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 
@@ -111,42 +119,138 @@ def check(function, output, actual, expected, like=None, tol=None, hint=None):
     and ends with `hint` if one is given (the likely cause when this output is the
     first one wrong).
     """
-    try:
-        return _check(function, output, actual, expected, like, tol)
-    except AssertionError as e:
-        if hint is None:
-            raise
-        raise AssertionError(f"{e}\n  hint: {hint}") from None
+    expected = np.asarray(expected)
+    with _hinted(hint):
+        _check_array(function, output, actual, expected.shape, like)
+        if tol is None:
+            tol = TOL32 if actual.dtype == np.float32 else TOL
+        return _check_values(f"{function}: {output}", actual, expected, tol, _fmt_index)
 
 
-def _check(function, output, actual, expected, like, tol):
+def check_array(function, output, actual, shape, like=None, hint=None):
+    """The first half of `check`: an ndarray of this exact shape, the dtype of `like`, finite.
+
+    For tests that look at an output in a way of their own (a row sum, a diagnosis of a
+    common mistake) before comparing it: broadcasting would hide a wrong shape there.
+    Returns `actual`.
+    """
+    with _hinted(hint):
+        _check_array(function, output, actual, tuple(shape), like)
+    return actual
+
+
+def check_list(function, output, actual, expected, tol=1e-12, hint=None):
+    """Assert that `actual` is a list of Python floats matching `expected` (a list).
+
+    In this order: a list, its length, every entry a float, every entry finite, then
+    the relative error max|a - e| / max(|a| + |e|) <= tol, naming the worst entry.
+    """
+    where = f"{function}: {output}"
+    expected = [float(e) for e in expected]
+    with _hinted(hint):
+        if not isinstance(actual, list):
+            raise AssertionError(f"{where} should be a list of {len(expected)} floats, but it is "
+                                 f"{_describe(actual)}")
+        if len(actual) != len(expected):
+            raise AssertionError(f"{where} has {len(actual)} value{'s' * (len(actual) != 1)}, "
+                                 f"but it must have {len(expected)}")
+        for i, a in enumerate(actual):
+            if not _is_float(a):
+                raise AssertionError(f"{where}: the value at index {i} is {_describe(a)}, not a Python float")
+        return _check_values(where, np.array(actual, dtype=np.float64), np.array(expected), tol,
+                             lambda index: str(int(index[0])))
+
+
+def check_number(function, output, actual, expected, tol=1e-12, hint=None):
+    """Assert that `actual` is a Python float within relative error `tol` of `expected`."""
+    where = f"{function}: {output}"
+    with _hinted(hint):
+        if not _is_float(actual):
+            raise AssertionError(f"{where} should be a Python float, but it is {_describe(actual)}")
+        return _check_values(where, np.array(float(actual)), np.array(float(expected)), tol, None)
+
+
+class _hinted:
+    """Add `hint` to the message of an AssertionError raised inside."""
+
+    def __init__(self, hint):
+        self.hint = hint
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is AssertionError and self.hint is not None:
+            raise AssertionError(f"{exc}\n  hint: {self.hint}") from None
+        return False
+
+
+def _is_float(value):
+    # np.float64 is a float; np.float32, ints, bools and 0-d arrays are not
+    return isinstance(value, float)
+
+
+def _describe(value):
+    if value is None:
+        return "None (did you forget to return it?)"
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of shape {value.shape}"
+    kind = type(value)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    return f"{value!r}, {'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def _shape_reason(output):
+    """Why the expected shape is what it is, from the output's name."""
+    m = re.fullmatch(r"d(\w+)", output)
+    if m:
+        return f" (the shape of the {m.group(1)} it is the gradient of)"
+    m = re.fullmatch(r"grads\[['\"]?([\w.]+)['\"]?\]", output)
+    if m:
+        return f" (the shape of the parameter {m.group(1)}, which it is the gradient of)"
+    return ""
+
+
+def _check_array(function, output, actual, shape, like):
     where = f"{function}: {output}"
     if not isinstance(actual, np.ndarray):
-        raise AssertionError(f"{where} should be a numpy array, but it is {type(actual).__name__}"
-                             + (" (did you forget to return it?)" if actual is None else ""))
-    expected = np.asarray(expected)
-    if actual.shape != expected.shape:
+        raise AssertionError(f"{where} should be a numpy array, but it is {_describe(actual)}")
+    if actual.shape != shape:
         raise AssertionError(f"{where} has shape {actual.shape}, but it must have shape "
-                             f"{expected.shape} (the shape of the {output[1:] if output.startswith('d') else 'output'}"
-                             f" it is the gradient of)")
+                             f"{shape}{_shape_reason(output)}")
     if like is not None and actual.dtype != np.asarray(like).dtype:
         raise AssertionError(f"{where} has dtype {actual.dtype}, but the input was "
                              f"{np.asarray(like).dtype}: a backward pass returns the dtype of its input")
+    if actual.dtype.kind not in "fiu":
+        raise AssertionError(f"{where} has dtype {actual.dtype}, but it must hold numbers")
     if not np.all(np.isfinite(actual)):
         bad = np.argwhere(~np.isfinite(actual))[0]
         raise AssertionError(f"{where} contains {actual[tuple(bad)]} at index {_fmt_index(bad)}")
-    if tol is None:
-        tol = TOL32 if actual.dtype == np.float32 else TOL
+
+
+def _check_values(where, actual, expected, tol, fmt_index):
+    """The relative error of two float arrays of one shape; raise naming the worst entry.
+
+    fmt_index formats an index for the message; None for a single number, which has none.
+    """
     a, e = actual.astype(np.float64), expected.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        if fmt_index is None:
+            raise AssertionError(f"{where} is {float(a)}, which is not finite")
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise AssertionError(f"{where} contains {a[tuple(bad)]} at index {fmt_index(bad)}")
     diff = np.abs(a - e)
     scale = max(float(np.max(np.abs(a) + np.abs(e), initial=0.0)), 1e-300)
     err = float(np.max(diff, initial=0.0)) / scale
     if err <= tol:
         return err
-    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
-    raise AssertionError(
-        f"{where} is wrong. Largest error at index {_fmt_index(worst)}: expected "
-        f"{e[worst]:.6g}, got {a[worst]:.6g}; relative error {err:.2e} (tolerance {tol:.0e})")
+    if fmt_index is None:
+        where_worst = f"{where} is wrong: expected {float(e):.10g}, got {float(a):.10g}"
+    else:
+        worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
+        where_worst = (f"{where} is wrong. Largest error at index {fmt_index(worst)}: "
+                       f"expected {e[worst]:.6g}, got {a[worst]:.6g}")
+    raise AssertionError(f"{where_worst}; relative error {err:.2e} (tolerance {tol:.0e})")
 
 
 def returned(function, result, n):
@@ -232,8 +336,13 @@ def numerical_ops(dtype=None):
         return g["x"], g["W1"], g["b1"], g["W2"], g["b2"]
 
     def add_norm(dout, cache, ops=None):
-        ds, dgamma, dbeta = layernorm(dout, cache.ln)
-        return ds, ds, dgamma, dbeta
+        # the cache keeps only s = x + sub; any split of s into x + sub gives the same
+        # gradients, so difference the forward at x = s, sub = 0
+        ln = cache.ln
+        g = vjp(lambda x, sub, gamma, beta: tt.add_norm_forward(x, sub, gamma, beta, ln.eps),
+                {"x": ln.x, "sub": np.zeros_like(ln.x), "gamma": ln.gamma,
+                 "beta": np.zeros_like(ln.gamma)}, dout)
+        return g["x"], g["sub"], g["gamma"], g["beta"]
 
     def block(dout, cache, ops=None):
         m = mha_inputs(cache.mha)
