@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import CALLBACKS, Sandbox, SandboxError, StudentError, compare, compare_all
+from grader.sandbox import CALLBACKS, Callback, Sandbox, SandboxError, StudentError, compare, compare_all
 
 HERE = Path(__file__).resolve().parent
 FIX = HERE / "fixtures" / "sandbox"
@@ -197,6 +197,43 @@ def test_a_namespace_passed_on_to_a_callback_becomes_our_own_functions(sb):
     assert got.tolist() == [1.0, 3.0, 5.0]
     e = fails(sb, "good", "pass_ops_on", x, CALLBACKS, callbacks={"outer": outer}, kind="exception")
     assert "no callback 'inner' was offered" in e.message
+
+
+def test_a_bound_callback_sees_the_argument_as_the_student_changes_it(sb):
+    """Callback("f", bind=(1,)) is an f() that the parent runs on the worker's CURRENT x:
+    the parent counts the calls and sees every nudge."""
+    seen = []
+
+    def f(x_now):
+        seen.append(x_now.copy())
+        return float(x_now.sum())
+
+    x = np.array([1.0, 2.0, 3.0])
+    values, (after,) = sb.call("good", "nudge_and_call", Callback("f", bind=(1,)), x,
+                               callbacks={"f": f}, echo=(1,))
+    assert values == [7.0, 7.0, 7.0] and len(seen) == 3
+    assert [np.flatnonzero(s != x).tolist() for s in seen] == [[0], [1], [2]]
+    assert np.array_equal(after, x)
+    values, (after,) = sb.call("good", "nudge_and_call", Callback("f", bind=(1,)), x, False,
+                               callbacks={"f": f}, echo=(1,))
+    assert after.tolist() == [2.0, 3.0, 4.0]          # as the student's code left it
+    e = fails(sb, "good", "nudge_then_fail", Callback("f", bind=(1,)), x, callbacks={"f": f},
+              echo=(1,), kind="exception")
+    assert "after nudging" in e.message and e.echo[0].tolist() == [6.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="not among callbacks"):
+        sb.call("good", "nudge_and_call", Callback("g"), x, callbacks={"f": f})
+    with pytest.raises(ValueError, match="data arguments"):
+        sb.call("good", "nudge_and_call", Callback("f", bind=(0,)), x, callbacks={"f": f})
+    healthy(sb)
+
+
+def test_then_calls_methods_of_the_value_in_the_worker(sb):
+    x = np.arange(3.0)
+    got = sb.call("good", "maker", 3.0, then=[("chain", (), {}), ("times", (x,), {})])
+    assert got.tolist() == [0.0, 3.0, 6.0]
+    e = fails(sb, "good", "maker", 3.0, then=[("no_such_method", (), {})], kind="exception")
+    assert "AttributeError" in e.message
+    assert sb.call("good", "float_keyed", [0.1, 2.1]) == {0.1: 0.2, 2.1: 4.2}
 
 
 def test_callback_errors_reach_the_student_as_exceptions(sb):
@@ -396,7 +433,7 @@ def test_fork_is_refused_or_contained(sb):
 def test_forked_daemons_are_killed_with_the_worker(disable):
     """Without seccomp, children that setsid() and sleep still die: by the PID namespace,
     or by the supervisor, their subreaper, when nothing else is there."""
-    box = make(disable=disable, uid=None)
+    box = make(disable=disable, uid=None, insecure=disable == OPTIONAL)
     roots = [str(box.private_dir)]
     try:
         assert box.call("hostile", "fork_sleepers", 4) == 4
@@ -643,9 +680,10 @@ def test_patching_numpy_in_the_worker_changes_nothing_here(sb):
 
 # ============================================================================ the core
 def test_the_core_isolation_holds_with_every_optional_protection_off():
-    box = make(disable=OPTIONAL, uid=None)
+    box = make(disable=OPTIONAL, uid=None, insecure=True)
     try:
         assert set(box.protections) <= {"process", "timeout", "rlimits", "caps-dropped"}
+        assert len(box.exposure) == 2                   # files and processes: said, not hidden
         assert OPTIONAL - {"user-namespace"} <= set(box.unavailable)
         e = fails(box, "hostile", "import_name", "grader", kind="exception")
         assert "ModuleNotFoundError" in e.message
@@ -665,3 +703,105 @@ def test_a_missing_submission_or_broken_python_is_a_sandbox_error(tmp_path):
     with pytest.raises(SandboxError, match="cannot start"):
         box.start()
     box.close()
+
+
+# ==================================================== a worker with the grader's own uid
+# The worker keeps the grader's uid (uid 0 here, or the instructor's user) when the uid
+# drop is off or impossible. Without filesystem confinement it could rewrite the
+# repository; without process confinement it could kill(-1). Such a worker is refused
+# before any student code runs, unless insecure=True. These tests only switch
+# protections off: no code here ever signals a process (an earlier kill(-1) test killed
+# every process of the machine).
+NO_FS = {"mount-namespace", "landlock"}
+NO_PROCESS = {"pid-namespace", "seccomp", "landlock"}
+
+
+def marking_submission(tmp_path):
+    """A submission whose import writes a file outside the sandbox (if it can)."""
+    sub, mark = tmp_path / "sub", tmp_path / "ran-at-import"
+    sub.mkdir()
+    (sub / "marks.py").write_text(f"try:\n    open({str(mark)!r}, 'w').write('ran')\n"
+                                  "except OSError:\n    pass\n"
+                                  "def f():\n    return 1\n")
+    return sub, mark
+
+
+@pytest.mark.parametrize("missing", [NO_FS | NO_PROCESS, NO_FS, NO_PROCESS], ids=["both", "files", "processes"])
+def test_a_worker_keeping_the_graders_uid_unconfined_is_refused(tmp_path, missing):
+    sub, mark = marking_submission(tmp_path)
+    box = Sandbox(sub, LIB, timeout=5, disable=missing | {"uid-drop"})
+    try:
+        with pytest.raises(SandboxError) as info:
+            box.call("marks", "f")
+        text = str(info.value)
+        assert type(info.value).__name__ == "InsecureSandboxError" and "--insecure" in text
+        assert ("repository" in text) == bool(missing & {"mount-namespace"})
+        assert ("kill(-1)" in text) == ("seccomp" in missing)
+        assert box.starts == 1 and box._w is None          # the worker is gone again
+    finally:
+        box.close()
+    assert not mark.exists()                               # no student code ran
+
+
+def test_the_uid_drop_abandoned_without_a_mount_namespace_is_refused_or_harmless(tmp_path):
+    """The audit's case: no mount namespace, no Landlock, no seccomp, no pid namespace.
+    Root's worker then drops to nobody only if Python is reachable for it (not under a
+    /root of mode 0700); if it is not, the worker would stay uid 0: refused."""
+    sub, mark = marking_submission(tmp_path)
+    box = Sandbox(sub, LIB, timeout=5, disable=NO_FS | NO_PROCESS)
+    try:
+        try:
+            box.start()
+        except SandboxError as e:
+            assert "refusing to run student code" in str(e)
+            assert not any(p.startswith("uid:") for p in box.protections)
+        else:
+            assert any(p.startswith("uid:") for p in box.protections) and box.exposure == []
+    finally:
+        box.close()
+    assert not mark.exists()
+
+
+def test_insecure_runs_and_says_what_the_worker_could_do(tmp_path):
+    sub, mark = marking_submission(tmp_path)
+    box = Sandbox(sub, LIB, timeout=5, disable=NO_FS | NO_PROCESS | {"uid-drop"}, insecure=True)
+    try:
+        assert box.call("marks", "f") == 1
+        gaps = box.exposure
+        assert len(gaps) == 2 and "repository" in gaps[0] and "kill(-1)" in gaps[1]
+    finally:
+        box.close()
+    assert mark.read_text() == "ran"           # the exposure is real: it wrote outside the sandbox
+
+
+FS = ("landlock-fs", "fs-readonly")                       # what the test counts as confinement,
+PROC = ("pid-namespace", "seccomp", "landlock-scope")     # written out here again
+
+
+@pytest.mark.parametrize("disable", [{"landlock", "seccomp"}, {"mount-namespace", "pid-namespace"}],
+                         ids=["readonly-mounts-and-pid-namespace", "landlock-and-seccomp"])
+def test_one_confinement_of_each_kind_is_enough(tmp_path, disable):
+    sub, mark = marking_submission(tmp_path)
+    box = Sandbox(sub, LIB, timeout=5, disable=disable | {"uid-drop"})
+    try:
+        try:
+            refused = box.call("marks", "f") != 1
+        except SandboxError:
+            refused = True
+        active = set(box.protections)
+        assert refused == (not (active & set(FS) and active & set(PROC))), active
+    finally:
+        box.close()
+    assert not mark.exists()                # refused, or confined: it could not write outside
+
+
+def test_protections_are_kept_after_close_and_never_start_a_worker():
+    box = make()
+    active = box.protections
+    assert box.starts == 1
+    box.close()
+    assert box.protections == active
+    assert box.starts == 1 and box._w is None
+    with pytest.raises(SandboxError, match="closed"):
+        box.call("good", "add", 1, 2)
+    assert box.starts == 1

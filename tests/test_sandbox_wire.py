@@ -141,12 +141,45 @@ def test_ndarray_subclasses_travel_as_their_data():
     assert type(out) is np.ndarray and out.tolist() == [0.0, 1.0, 2.0]
 
 
+def test_dicts_with_number_keys_round_trip_in_order():
+    value = {0.1: ([0.3, 0.57], "converges"), 2.1: "diverges", -3: None, True: 1, None: {"in": 2.5}}
+    out = roundtrip(value)
+    assert list(out) == list(value) and [type(k) for k in out] == [type(k) for k in value]
+    assert out == value
+    tagged = {"__pairs__": 1, 2: 3}                 # a str key spelled like a tag, beside a number
+    assert roundtrip(tagged) == tagged
+
+
+@pytest.mark.parametrize("pairs, why", [
+    ([[1, 2], [1, 3]], "repeated"), ([[[1], 2]], "key must be"), ([[{"__tuple__": [1]}, 2]], "key must be"),
+    ([[1]], "pair"), ("nope", "malformed")])
+def test_malformed_pairs_are_refused(pairs, why):
+    with pytest.raises(WireError, match=why):
+        wire.decode(frame({"v": 1, "b": [], "m": {"__pairs__": pairs}}))
+
+
+def test_a_callback_placeholder_travels_only_where_allowed():
+    f = wire.Callback("f", bind=(1, 2))
+    data = wire.encode_bytes([f, 1.0])
+    with pytest.raises(WireError, match="not allowed"):
+        wire.decode(data)
+    got = wire.decode(data, callback=lambda c: c)
+    assert type(got[0]) is wire.Callback and got[0].name == "f" and got[0].bind == (1, 2)
+    fn = got[0].resolve(["fn", np.arange(2.0), "y"], lambda *a, **k: (a, k))
+    assert fn(7, z=1)[0][1:] == ("y", 7) and fn(7, z=1)[1] == {"z": 1}
+    for bad in (["_private", ()], ["f", [-1]], ["f", ["0"]], ["f", list(range(40))]):
+        with pytest.raises(WireError):
+            wire.decode(frame({"v": 1, "b": [], "m": {"__callback__": bad[0], "bind": bad[1]}}),
+                        callback=lambda c: c)
+
+
 # --------------------------------------------------------------------- refused values
 @pytest.mark.parametrize("value", [
     np.array([1, "a"], dtype=object), np.ones(2, dtype=complex), np.zeros(2, dtype="V8"),
     np.zeros(2, dtype=[("a", "f8")]), np.zeros(2, dtype="U3"), np.zeros(2, dtype="M8[s]"),
     np.zeros(2, dtype=np.float16), np.zeros(2, dtype=np.longdouble), {1, 2}, b"bytes",
-    object(), lambda: 0, {1: "int key"}, 2 ** 64, -(2 ** 64), "x" * (1 << 20 + 1)])
+    object(), lambda: 0, {(1, 2): "tuple key"}, {np.float64(1.0): "NumPy key"}, {b"k": 1},
+    {1: np.zeros(2, dtype=complex)}, 2 ** 64, -(2 ** 64), "x" * (1 << 20 + 1)])
 def test_disallowed_values_raise_wire_error(value):
     with pytest.raises(WireError):
         wire.encode(value)

@@ -26,8 +26,11 @@ class StudentError(Exception):
                           garbage on the protocol pipe
     message: one paragraph, control characters escaped, at most a few hundred characters;
     traceback: the student's own frames only ("" if none); output: what the call
-    printed, truncated; type: the student's exception type name ("" if none).
+    printed, truncated; type: the student's exception type name ("" if none);
+    echo: the arguments a call asked back (Sandbox.call(echo=...)), as the student's code
+    left them, when they could come back with the error, else None.
     """
+    echo = None
 
     def __init__(self, kind, message, *, traceback="", output="", type="", module="",
                  function=""):

@@ -36,13 +36,44 @@ from typing import Any, Callable, Mapping
 from grader.sandbox import wire
 from grader.sandbox.errors import KINDS, SandboxError, StudentError, clean, exit_reason
 from grader.sandbox.files import copy_tree, default_hide, numpy_dirs, rmtree
-from grader.sandbox.wire import Callbacks, Limits, Records, WireError
+from grader.sandbox.wire import Callback, Callbacks, Limits, Records, WireError
 
 HERE = Path(__file__).resolve().parent
 WORKER_FILES = ("worker_main.py", "supervisor.py", "wire.py", "confine.py")
 DISABLEABLE = frozenset(["user-namespace", "pid-namespace", "net-namespace", "mount-namespace",
                          "proc-private", "fs-hidden", "fs-readonly", "rlimits", "landlock",
-                         "caps-dropped", "seccomp"])
+                         "caps-dropped", "seccomp", "uid-drop"])
+# A worker that keeps the grader's own uid (uid 0, or the grader's user) needs both:
+FS_CONFINEMENT = ("landlock-fs", "fs-readonly")              # it cannot write the host's files
+PROCESS_CONFINEMENT = ("pid-namespace", "seccomp", "landlock-scope")   # nor signal its processes
+
+
+def exposure(protections) -> list[str]:
+    """What a worker with these protections could do to the machine that grades.
+
+    [] when the worker dropped to a uid of its own (a "uid:N" protection) or is confined
+    both ways; otherwise one sentence per missing confinement. A worker that runs as the
+    grader's own uid (root, or the instructor's user) with no filesystem confinement can
+    rewrite the repository, the hidden tests (which the grader imports next time) and any
+    file of that user; with no process confinement it can kill(-1) every process of that
+    uid, which for root is every process on the machine.
+    """
+    active = set(protections)
+    if any(p.startswith("uid:") for p in active):
+        return []
+    gaps = []
+    if not active & set(FS_CONFINEMENT):
+        gaps.append("write every file the grader's uid may write, the repository and the hidden "
+                    "tests included (neither landlock-fs nor fs-readonly is active)")
+    if not active & set(PROCESS_CONFINEMENT):
+        gaps.append("signal or kill every process of the grader's uid, kill(-1) included (neither a "
+                    "pid namespace, seccomp nor landlock-scope is active)")
+    return gaps
+
+
+class InsecureSandboxError(SandboxError):
+    """The worker would run as the grader's own uid without the confinement that keeps it
+    from the host's files or processes, and `insecure` was not given: no student code ran."""
 
 
 CALLBACKS = Callbacks(())
@@ -107,7 +138,10 @@ class Sandbox:
     hide: directories the worker's mount namespace covers with an empty tmpfs; default:
         the repository, the site-packages directories, $HOME and the current directory.
     disable: protections not to attempt, from DISABLEABLE (e.g. {"seccomp"}), for tests;
-        uid=None stops the uid change.
+        "uid-drop" (or uid=None) stops the uid change.
+    insecure: run student code even when the worker keeps the grader's uid without
+        filesystem or process confinement (see `exposure`); otherwise starting such a
+        worker raises InsecureSandboxError before any student code runs.
     allow_threads: let student code start threads (seccomp refuses them by default).
     limits: wire.Limits for every message in both directions.
     """
@@ -119,7 +153,7 @@ class Sandbox:
                  file_limit: int = 16 << 20, disk_limit: int = 64 << 20, max_files: int = 64,
                  max_procs: int = 64, output_limit: int = 10_000, uid="auto", hide=None,
                  disable=(), allow_threads: bool = False, limits: Limits = wire.LIMITS,
-                 start_timeout: float = 30.0, python: str = sys.executable):
+                 start_timeout: float = 30.0, python: str = sys.executable, insecure: bool = False):
         self.submission_dir = Path(submission_dir)
         self.library_dir = None if library_dir is None else Path(library_dir)
         if not self.submission_dir.is_dir():
@@ -138,6 +172,9 @@ class Sandbox:
         if set(self.disable) - DISABLEABLE:
             raise ValueError(f"unknown protections {sorted(set(self.disable) - DISABLEABLE)}; "
                              f"known: {sorted(DISABLEABLE)}")
+        if "uid-drop" in self.disable:
+            self.uid = None
+        self.insecure = bool(insecure)
         self.start_timeout, self.python = float(start_timeout), python
         self.skipped_files: list[str] = []     # not copied from the submission, and why
         self.restarts = 0                      # workers started after the first
@@ -149,6 +186,8 @@ class Sandbox:
         self._next_id = 1
         self._out, self._out_dropped = bytearray(), 0
         self._started = 0
+        self._hello = None                     # the last worker's hello, kept after it is gone
+        self._closed = False
 
     # ------------------------------------------------------------------ public API
     def __enter__(self) -> "Sandbox":
@@ -166,12 +205,16 @@ class Sandbox:
 
     def start(self) -> "Sandbox":
         """Start the worker now (calls start it on demand anyway). Returns self."""
+        if self._closed:
+            raise SandboxError("this sandbox is closed")
         if self._w is None:
             self._spawn()
         return self
 
     def close(self) -> None:
-        """Kill the worker and everything it started, and delete the private directory."""
+        """Kill the worker and everything it started, and delete the private directory.
+        Final: a closed sandbox never starts a worker again."""
+        self._closed = True
         if self._w is not None:
             self._stop()
         if self._root is not None:
@@ -183,23 +226,41 @@ class Sandbox:
         """The worker's private directory (bin/, np/, lib/, sub/, run-*/), once prepared."""
         return self._root
 
+    def _last_hello(self) -> dict:
+        """The hello of the current worker, else of the last one; starts a worker only if
+        none has started yet and the sandbox is open."""
+        if self._w is not None and self._w.hello is not None:
+            return self._w.hello
+        if self._hello is None:
+            self.start()                       # SandboxError once closed
+        return self._hello
+
     @property
     def protections(self) -> list[str]:
-        """The protections the current worker reported active (starts one if needed)."""
-        self.start()
-        return ["process", "timeout"] + list(self._w.hello["protections"])
+        """The protections the worker reported active: the current one's, else the last
+        one's (a worker is started only if none ever was, and never after close())."""
+        return ["process", "timeout"] + list(self._last_hello()["protections"])
 
     @property
     def unavailable(self) -> dict[str, str]:
         """Protections that were not active, each with the reason."""
-        self.start()
-        return dict(self._w.hello["unavailable"])
+        return dict(self._last_hello()["unavailable"])
+
+    @property
+    def exposure(self) -> list[str]:
+        """What the worker could do to this machine for want of confinement ([] if nothing):
+        non-empty only with insecure=True, as such a worker is refused otherwise."""
+        return exposure(self.protections)
 
     @property
     def worker_info(self) -> dict:
         """The worker's hello: pid (as it sees itself), uid, python and numpy versions."""
-        self.start()
-        return {k: v for k, v in self._w.hello.items() if k != "op"}
+        return {k: v for k, v in self._last_hello().items() if k != "op"}
+
+    @property
+    def starts(self) -> int:
+        """How many workers this sandbox has started (the first, and each restart)."""
+        return self._started
 
     def ping(self, timeout: float | None = None) -> bool:
         """True if the worker answers (starting one if needed)."""
@@ -227,13 +288,26 @@ class Sandbox:
         return list(result["functions"]) if isinstance(result, dict) else []
 
     def call(self, module: str, function: str, *args, callbacks: Mapping[str, Callable] | None = None,
-             timeout: float | None = None, kwargs: Mapping[str, Any] | None = None) -> Any:
+             timeout: float | None = None, kwargs: Mapping[str, Any] | None = None,
+             echo=(), then=()) -> Any:
         """module.function(*args, **kwargs) in the worker; returns a copy of its value.
 
         Arrays come back as plain ndarrays rebuilt from raw bytes, tuples as tuples,
         records as the registered classes. `callbacks` are functions of the parent the
-        student code may call through the CALLBACKS placeholder among the arguments
-        (e.g. reference sub-operations); any other name it asks for is refused.
+        student code may call: through the CALLBACKS placeholder among the arguments, a
+        namespace of all of them (e.g. reference sub-operations), or through a
+        wire.Callback(name, bind) placeholder, one of them as a plain function (bound to
+        the worker's current values of some arguments: an f() of the x being nudged).
+        Any other name the worker asks for is refused.
+
+        echo: indices of positional arguments to send back after the call, as the
+        student's code left them; the call then returns (value, [those arguments]), and a
+        StudentError of kind "exception" carries them as .echo (None if they could not
+        come back). then: [(attribute, args, kwargs), ...], methods called on the value in
+        the worker, in turn: call("ex15_capstone", "student_ops", then=[("relu_backward",
+        (dout, cache), {})]) is student_ops().relu_backward(dout, cache), with no helper of
+        the student's in between.
+
         Raises StudentError (see its kinds); after a timeout, crash or protocol garbage
         the worker is replaced and the next call starts a fresh one.
         """
@@ -241,12 +315,29 @@ class Sandbox:
             self.import_module(module)
         callbacks = dict(callbacks or {})
         ns = Callbacks(sorted(callbacks))
-        args = [ns if a is CALLBACKS else a for a in args]
-        kwargs = {k: ns if v is CALLBACKS else v for k, v in (kwargs or {}).items()}
-        if any(a is ns for a in args) + any(v is ns for v in kwargs.values()) and not callbacks:
+        swap = lambda v: ns if v is CALLBACKS else v
+        args = [swap(a) for a in args]
+        kwargs = {k: swap(v) for k, v in (kwargs or {}).items()}
+        steps = [{"attr": str(attr), "args": [swap(a) for a in a_args], "kwargs": {k: swap(v) for k, v in a_kw.items()}}
+                 for attr, a_args, a_kw in then]
+        used = [v for v in (*args, *kwargs.values(), *(x for s in steps for x in (*s["args"], *s["kwargs"].values())))]
+        if any(v is ns for v in used) and not callbacks:
             raise ValueError("CALLBACKS was passed but callbacks= is empty")
+        for v in used:
+            if isinstance(v, Callback):
+                if v.name not in callbacks:
+                    raise ValueError(f"Callback {v.name!r} is not among callbacks=")
+                if any(i >= len(args) or isinstance(args[i], (Callback, Callbacks)) for i in v.bind):
+                    raise ValueError(f"Callback {v.name!r} binds {list(v.bind)}, which are not data arguments")
+        echo = [int(i) for i in echo]
+        if any(not 0 <= i < len(args) or isinstance(args[i], (Callback, Callbacks)) for i in echo):
+            raise ValueError(f"echo={echo} must name data arguments among the {len(args)} given")
         msg = {"op": "call", "module": module, "function": function, "args": args, "kwargs": kwargs}
-        return self._run(msg, timeout, callbacks, module, function)
+        if echo:
+            msg["echo"] = echo
+        if steps:
+            msg["then"] = steps
+        return self._run(msg, timeout, callbacks, module, function, echo=bool(echo))
 
     # ------------------------------------------------------------------ the worker
     def _prepare(self):
@@ -274,6 +365,8 @@ class Sandbox:
         self._remove_root = weakref.finalize(self, rmtree, str(root))
 
     def _spawn(self):
+        if self._closed:
+            raise SandboxError("this sandbox is closed")
         if self._root is None:
             self._prepare()
         run = Path(tempfile.mkdtemp(prefix="run-", dir=self._root))
@@ -332,7 +425,18 @@ class Sandbox:
             self._stop()
             raise SandboxError(f"the sandbox worker did not start ({type(e).__name__.strip('_')}"
                                f"{': ' + str(e) if str(e) else ''}); its output: {output[:2000]!r}") from None
-        w.hello = hello
+        w.hello = self._hello = hello
+        gaps = exposure(["process", "timeout", *hello["protections"]])
+        if gaps and not self.insecure:         # before any student code: nothing ran yet
+            self._stop()
+            uid = hello.get("uid")
+            why = "; ".join(f"{k}: {v}" for k, v in sorted(hello["unavailable"].items())) or "none reported"
+            raise InsecureSandboxError(
+                f"refusing to run student code: the worker would keep the grader's own uid "
+                f"({uid} as it sees itself) and could " + ", and could ".join(gaps)
+                + f". Unavailable protections: {why[:1500]}. Grade on a machine that allows a "
+                  f"mount namespace, Landlock or seccomp (or where the uid drop works), or pass "
+                  f"--insecure to grade anyway, with a warning in every report.")
         for name in list(self._imported):    # a fresh worker: bring back the modules
             try:
                 reply = self._exchange({"op": "import", "module": name}, self.import_timeout, None)
@@ -379,7 +483,7 @@ class Sandbox:
         return code
 
     # ------------------------------------------------------------------ one request
-    def _run(self, msg, timeout, callbacks, module, function):
+    def _run(self, msg, timeout, callbacks, module, function, echo=False):
         """Send one request on a live worker and turn the answer into a value or error."""
         timeout = self.timeout if timeout is None else float(timeout)
         w = self._w
@@ -409,10 +513,12 @@ class Sandbox:
         self._drain_output(self._w)
         self.last_output = self._take_output()
         if reply["ok"]:
-            return reply["value"]
+            return (reply["value"], reply.get("echo")) if echo else reply["value"]
         e = reply["error"]
-        raise StudentError(e["kind"], e["message"], traceback=e["traceback"], output=self.last_output,
-                           type=e["type"], module=module, function=function)
+        error = StudentError(e["kind"], e["message"], traceback=e["traceback"], output=self.last_output,
+                             type=e["type"], module=module, function=function)
+        error.echo = reply.get("echo")
+        raise error
 
     def _exchange(self, msg, timeout, callbacks):
         """Send `msg` with a fresh id and return the validated result message."""
@@ -446,6 +552,8 @@ class Sandbox:
 
     def _validate(self, reply, w):
         ok = reply.get("ok")
+        if type(reply.get("echo", [])) is not list:
+            raise _Garbage("a malformed echo")
         if ok is True and "value" in reply:
             threads = reply.get("threads")
             w.threads = threads if type(threads) is int and threads > 0 else 0

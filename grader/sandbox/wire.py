@@ -18,10 +18,14 @@ body. The value "m" is JSON, with these tagged objects for what JSON lacks:
     {"__tuple__": [...]}             a tuple (a plain JSON list is a list)
     {"__record__": name, "fields": {...}}   a NamedTuple, e.g. a forward-pass cache
     {"__callbacks__": [names]}       a callback namespace (see Callbacks)
+    {"__callback__": name, "bind": [i, ...]}   one callback function (see Callback)
     {"__dict__": {...}}              a dict that has a key spelled like one of these tags
+    {"__pairs__": [[key, value], ...]}   a dict with keys other than str: None, bool,
+                                     int or float keys (a dict keyed by learning rates)
 
-Allowed values: None, bool, int (|i| < 2**64), float, str, list, tuple, dict with str
-keys, NamedTuples, Callbacks, and ndarrays / NumPy scalars of the dtypes in DTYPES.
+Allowed values: None, bool, int (|i| < 2**64), float, str, list, tuple, dict (keys: str,
+or None, bool, int, float), NamedTuples, Callbacks, Callback, and ndarrays / NumPy
+scalars of the dtypes in DTYPES.
 An ndarray subclass travels as its plain data; nothing else of it survives.
 
 Receivers rebuild every array with np.frombuffer(...).copy() from the raw bytes and
@@ -46,7 +50,8 @@ DTYPES = {name: np.dtype(name).newbyteorder("<") for name in (
     "uint8", "uint16", "uint32", "uint64", "float32", "float64")}
 _WIRE_NAME = {(dt.kind, dt.itemsize): name for name, dt in DTYPES.items()}
 TAGS = frozenset(["__nd__", "__scalar__", "__float__", "__tuple__", "__record__", "fields",
-                  "__callbacks__", "__dict__"])
+                  "__callbacks__", "__callback__", "bind", "__dict__", "__pairs__"])
+KEY_TYPES = (type(None), bool, int, float, str)      # exact types of dict keys that may travel
 _PREFIX = struct.Struct(">I")
 
 
@@ -85,6 +90,42 @@ class Callbacks:
 
     def __repr__(self):
         return f"Callbacks({list(self.names)!r})"
+
+
+def _callback_name(n):
+    if type(n) is not str or not n.isidentifier() or n.startswith("_") or len(n) > 100:
+        raise WireError(f"callback name {n!r} is not a public identifier")
+    return n
+
+
+class Callback:
+    """Placeholder for ONE callback function, e.g. Callback("f", bind=(1,)).
+
+    Passed among a call's top-level arguments, it becomes in the worker a function that
+    asks the parent to run its callback `name` with, first, the CURRENT values of the
+    call's positional arguments at the indices in `bind` (the worker's own copies, as
+    the student's code has left them at that moment), then its own arguments. So
+    numerical_gradient(f, x) can be handed an f() that the parent evaluates on the x
+    being nudged in the worker, counting every call. Elsewhere it stays inert.
+    """
+
+    def __init__(self, name, bind=()):
+        self.name = _callback_name(name)
+        self.bind = tuple(bind)
+        if len(self.bind) > 32 or not all(type(i) is int and 0 <= i < 256 for i in self.bind):
+            raise WireError(f"Callback {name!r}: bind must be at most 32 argument indices")
+
+    def resolve(self, args, run):
+        """The function this placeholder stands for: run(*bound args, *its own args)."""
+        bound = [args[i] for i in self.bind]
+
+        def callback(*a, **k):
+            return run(*bound, *a, **k)
+        callback.__name__ = callback.__qualname__ = self.name
+        return callback
+
+    def __repr__(self):
+        return f"Callback({self.name!r}, bind={list(self.bind)!r})"
 
 
 def _describe(x) -> str:
@@ -147,6 +188,8 @@ class _Encoder:
             return v
         if isinstance(x, Callbacks):
             return {"__callbacks__": list(x.names)}
+        if isinstance(x, Callback):
+            return {"__callback__": x.name, "bind": list(x.bind)}
         if depth >= lim.max_depth:
             raise WireError(f"the value is nested more than {lim.max_depth} levels deep")
         if isinstance(x, tuple):
@@ -163,10 +206,16 @@ class _Encoder:
         if isinstance(x, list):
             return [self.walk(v, depth + 1) for v in list.__iter__(x)]
         if isinstance(x, dict):
+            items = list(dict.items(x))
+            if any(type(k) is not str for k, _ in items):
+                bad = next((k for k, _ in items if type(k) not in KEY_TYPES), None)
+                if bad is not None:
+                    raise WireError(f"dict keys must be str, None, bool, int or float, "
+                                    f"not {type(bad).__name__}")
+                return {"__pairs__": [[self.walk(k, depth + 1), self.walk(v, depth + 1)]
+                                      for k, v in items]}
             out = {}
-            for k, v in dict.items(x):
-                if type(k) is not str:
-                    raise WireError(f"dict keys must be str, not {type(k).__name__}")
+            for k, v in items:
                 if len(k) > lim.max_string:
                     raise WireError("a dict key is too long")
                 out[k] = self.walk(v, depth + 1)
@@ -244,8 +293,9 @@ def parse_header(data, limits: Limits = LIMITS):
 
 
 class _Decoder:
-    def __init__(self, header, body, limits, records, unknown_record, callbacks):
+    def __init__(self, header, body, limits, records, unknown_record, callbacks, callback=None):
         self.limits, self.records, self.callbacks = limits, records, callbacks
+        self.callback = callback
         self.unknown_record = unknown_record
         self.arrays, self.used, offset = [], set(), 0
         body = memoryview(body).cast("B")
@@ -313,6 +363,23 @@ class _Decoder:
             if self.callbacks is None:
                 raise WireError("a callback namespace is not allowed in this message")
             return self.callbacks(Callbacks(node["__callbacks__"]).names)
+        if keys == {"__callback__", "bind"} and type(node["bind"]) is list:
+            if self.callback is None:
+                raise WireError("a callback is not allowed in this message")
+            return self.callback(Callback(node["__callback__"], node["bind"]))
+        if keys == {"__pairs__"} and type(node["__pairs__"]) is list:
+            out = {}
+            for pair in node["__pairs__"]:
+                if type(pair) is not list or len(pair) != 2:
+                    raise WireError("a __pairs__ entry must be a [key, value] pair")
+                k = self.build(pair[0], depth + 1)
+                if type(k) not in KEY_TYPES:
+                    raise WireError(f"a dict key must be None, bool, int, float or str, not "
+                                    f"{type(k).__name__}")
+                if k in out:
+                    raise WireError(f"the dict key {str(k)[:40]} is repeated")
+                out[k] = self.build(pair[1], depth + 1)
+            return out
         raise WireError(f"malformed tagged value with keys {sorted(keys)[:6]}")
 
     def record(self, name, fields, depth):
@@ -331,15 +398,16 @@ class _Decoder:
 
 
 def decode_parts(header, body, limits: Limits = LIMITS, *, records=None,
-                 unknown_record: str = "error", callbacks=None):
+                 unknown_record: str = "error", callbacks=None, callback=None):
     """The value of a frame whose header was parsed by parse_header.
 
     records: a callable (name, field_names) -> NamedTuple class or None (e.g. a Records).
     unknown_record: "error" (WireError) or "dict" (the fields as a plain dict) for a
     record whose name `records` does not know.
     callbacks: a callable names -> object for {"__callbacks__": ...}; None refuses them.
+    callback: a callable Callback -> object for {"__callback__": ...}; None refuses them.
     """
-    dec = _Decoder(header, body, limits, records, unknown_record, callbacks)
+    dec = _Decoder(header, body, limits, records, unknown_record, callbacks, callback)
     value = dec.build(header["m"], 0)
     if len(dec.used) != len(dec.arrays):
         raise WireError("the message has buffers that no value refers to")

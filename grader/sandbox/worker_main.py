@@ -17,9 +17,17 @@ sends a "hello" naming the protections that held, and then serves requests:
 
     {"op": "ping", "id"}                         -> value "pong"
     {"op": "import", "id", "module"}             -> value {"functions": [...]}
-    {"op": "call", "id", "module", "function", "args", "kwargs"}   -> the return value
-    responses: {"op": "result", "id", "ok": true, "value", "threads"}
-               {"op": "result", "id", "ok": false, "error": {kind, type, message, traceback}}
+    {"op": "call", "id", "module", "function", "args", "kwargs"[, "echo"][, "then"]}
+                                                 -> the return value
+    responses: {"op": "result", "id", "ok": true, "value", "threads"[, "echo"]}
+               {"op": "result", "id", "ok": false, "error": {kind, type, message, traceback}
+                [, "echo"]}
+
+A call's top-level arguments may hold wire.Callback placeholders: each becomes a
+function that calls the parent back, with the current values of the arguments it binds.
+"echo": [i, ...] sends those positional arguments back after the call (as the student's
+code left them), with the result or the error. "then": [{"attr", "args", "kwargs"}, ...]
+calls a method of the value, and so on (student_ops().layernorm_backward(...)).
 
 During a call the worker may send {"op": "callback", "id", "seq", "name", "args",
 "kwargs"} and then waits for {"op": "callback-result", "id", "seq", "ok", "value" |
@@ -138,6 +146,8 @@ class Worker:
         if uid is not None and self.uid_blocker is not None:
             report.unavailable[f"uid:{uid}"] = f"{self.uid_blocker} is not readable by uid {uid}"
             uid = None
+        if "uid-drop" in report.disabled and os.getuid() == 0:
+            report.unavailable["uid-drop"] = "disabled by the caller"
         for d in ("cwd", "home", "tmp"):
             path = os.path.join(run, d)
             os.makedirs(path, mode=0o700, exist_ok=True)
@@ -241,7 +251,7 @@ class Worker:
         body = wire.read_exact(self.req, blen)
         try:
             return wire.decode_parts(header, body, self.limits, records=self.record_class,
-                                     callbacks=self.callbacks)
+                                     callbacks=self.callbacks, callback=lambda c: c)
         except Exception as e:
             m = header["m"] if type(header["m"]) is dict else {}
             return {"op": "undecodable", "id": m.get("id"), "was": m.get("op"),
@@ -270,26 +280,35 @@ class Worker:
             else:
                 return 65
 
-    def reply(self, mid, value):
+    def reply(self, mid, value, echo=None):
         threads = max(threading.active_count() - 1, _thread._count())
         msg = {"op": "result", "id": mid, "ok": True, "value": value, "threads": threads}
+        if echo is not None and safe(lambda: wire.encode(echo, self.limits) and True, False):
+            msg["echo"] = echo             # only if it can be sent: never at the value's cost
         try:
             frame = wire.encode(msg, self.limits)
         except BaseException as e:      # the student's value (or its __iter__...) was bad
-            return self.fail(mid, "bad-output", type(e).__name__, describe_bad(value, e))
+            return self.fail(mid, "bad-output", type(e).__name__, describe_bad(value, e), echo=echo)
         flush()
         for chunk in frame:
             mv = memoryview(chunk).cast("B")
             while mv:
                 mv = mv[os.write(self.resp, mv):]
 
-    def fail(self, mid, kind, etype, message, tb=""):
+    def fail(self, mid, kind, etype, message, tb="", echo=None):
         flush()
-        self.send({"op": "result", "id": mid, "ok": False,
-                   "error": {"kind": kind, "type": clip(etype, 200), "message": clip(message, 2000),
-                             "traceback": clip(tb, 4000)}})
+        msg = {"op": "result", "id": mid, "ok": False,
+               "error": {"kind": kind, "type": clip(etype, 200), "message": clip(message, 2000),
+                         "traceback": clip(tb, 4000)}}
+        if echo is not None:
+            msg["echo"] = echo
+        try:
+            self.send(msg)
+        except wire.WireError:          # the echo could not be sent: the error alone
+            msg.pop("echo", None)
+            self.send(msg)
 
-    def fail_exc(self, mid, kind, e, while_importing=None):
+    def fail_exc(self, mid, kind, e, while_importing=None, echo=None):
         safe(lambda: traceback.clear_frames(e.__traceback__), None)   # free a MemoryError's hoard
         etype = safe(lambda: type(e).__name__, "BaseException")
         if isinstance(e, SystemExit):
@@ -299,7 +318,7 @@ class Worker:
             msg = f"{etype}: {text}" if text else etype
         if while_importing:
             msg = f"importing {while_importing} failed: {msg}"
-        self.fail(mid, kind, etype, msg, safe(lambda: self.student_traceback(e), ""))
+        self.fail(mid, kind, etype, msg, safe(lambda: self.student_traceback(e), ""), echo=echo)
 
     def student_traceback(self, e):
         """The student's own frames only, with paths relative to the submission."""
@@ -342,16 +361,28 @@ class Worker:
             return self.fail(mid, "missing", "AttributeError",
                              f"{name} has no function {function}"
                              + (" (it is not callable)" if fn is not None else ""))
+        args = msg["args"]
+        try:
+            args = [a.resolve(args, self.rpc(a.name)) if isinstance(a, wire.Callback) else a for a in args]
+            kwargs = {k: v.resolve(args, self.rpc(v.name)) if isinstance(v, wire.Callback) else v
+                      for k, v in msg["kwargs"].items()}
+            echo_at = [i for i in msg.get("echo") or () if type(i) is int and 0 <= i < len(args)]
+            then = list(msg.get("then") or ())
+        except Exception as e:
+            return self.fail(mid, "exception", "ValueError", f"malformed call: {type(e).__name__}: {e}")
+        echo = lambda: [args[i] for i in echo_at] if "echo" in msg else None
         self.in_call, self.seq = mid, 0
         try:
-            value = fn(*msg["args"], **msg["kwargs"])
+            value = fn(*args, **kwargs)
+            for step in then:          # e.g. student_ops().layernorm_backward(dout, cache)
+                value = getattr(value, step["attr"])(*step.get("args", ()), **step.get("kwargs", {}))
         except BaseException as e:
             self.in_call = None
-            return self.fail_exc(mid, "exception", e)
+            return self.fail_exc(mid, "exception", e, echo=safe(echo, None))
         finally:
             self.in_call = None
             safe(lambda: os.chdir(os.path.join(self.cfg["run"], "cwd")), None)
-        self.reply(mid, value)
+        self.reply(mid, value, echo=safe(echo, None))
 
     # ------------------------------------------------------------------ records, callbacks
     def record_class(self, name, fields):
