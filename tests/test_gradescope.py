@@ -4,8 +4,10 @@
     $AUTOGRADER_ROOT/submission/    what the student uploaded
     $AUTOGRADER_ROOT/results/       where results.json must appear
 
-setup.sh's pip install is not run here (this machine already has what it installs); its
-syntax is checked. run_autograder runs as Gradescope runs it, on the bundled samples.
+setup.sh runs here too, in such a root: with this machine's Python (a venv that sees its
+site-packages, pip offline), and with stand-ins for apt and for images whose python3 is
+too old, lacks its venv module, or has no Python 3.11 at all. run_autograder runs as
+Gradescope runs it, on the bundled samples, and with a missing, broken or dying venv.
 """
 from __future__ import annotations
 
@@ -66,7 +68,9 @@ def test_the_zip_holds_the_grader_and_never_the_solutions(autograder):
     with zipfile.ZipFile(autograder) as zf:
         names = zf.namelist()
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
-    assert {"setup.sh", "run_autograder", "gradescope.json", "pyproject.toml"} <= set(names)
+    assert {"setup.sh", "run_autograder", "gradescope.json", "requirements.txt", "pyproject.toml"} <= set(names)
+    for name in ("gradescope.json", "requirements.txt", "pyproject.toml", "grader/hidden/pytest.ini"):
+        assert stat.S_ISREG(modes[name]) and stat.S_IMODE(modes[name]) == 0o644, (name, oct(modes[name]))
     assert any(n.startswith("grader/hidden/test_ex04") for n in names)
     assert "grader/hidden/pytest.ini" in names and any(n.startswith("grader/sandbox/") for n in names)
     assert not any(n.startswith(("solutions/", "grader/samples/")) for n in names)
@@ -75,9 +79,29 @@ def test_the_zip_holds_the_grader_and_never_the_solutions(autograder):
         assert modes[script] & stat.S_IXUSR
     with zipfile.ZipFile(autograder) as zf:
         setup = zf.read("setup.sh").decode()
-    r = subprocess.run(["bash", "-n"], input=setup, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert "pip install" in setup and ".[grader]" in setup
+    for script in ("setup.sh", "run_autograder"):
+        with zipfile.ZipFile(autograder) as zf:
+            text = zf.read(script).decode()
+        r = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True)
+        assert r.returncode == 0, (script, r.stderr)
+    assert "pip install -r requirements.txt" in setup and "DEBIAN_FRONTEND=noninteractive" in setup
+
+
+def test_requirements_are_bounded_and_hold_what_this_machine_runs(autograder):
+    """Every dependency with a lower and an upper bound, and the installed version inside them."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+    with zipfile.ZipFile(autograder) as zf:
+        lines = zf.read("requirements.txt").decode().split()
+    reqs = [Requirement(line) for line in lines]
+    assert {r.name for r in reqs} == {"numpy", "pytest", "jinja2", "sympy", "nbformat"}
+    for r in reqs:
+        ops = {spec.operator for spec in r.specifier}
+        assert ">=" in ops and "<" in ops, str(r)
+        assert r.specifier.contains(version(r.name)), (str(r), version(r.name))
+        upper = next(spec.version for spec in r.specifier if spec.operator == "<")
+        assert int(upper.split(".")[0]) == int(version(r.name).split(".")[0]) + 1, str(r)
 
 
 @pytest.mark.parametrize("sample", ["solutions", "stubs", "bugs"])
@@ -118,3 +142,181 @@ def test_an_empty_submission_still_gets_results(autograder, tmp_path):
     empty.mkdir()
     results = run_autograder(unpack(autograder, tmp_path / "autograder", empty))
     assert results["score"] == 0 and "not submitted" in results["output"]
+
+
+# ------------------------------------------------------------------- a nested zip
+def test_a_zip_inside_the_upload_is_graded(autograder, tmp_path):
+    """Gradescope unpacks the uploaded zip; a zip inside it (exercises.zip zipped again) is graded."""
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    with zipfile.ZipFile(upload / "exercises.zip", "w") as zf:
+        for p in sorted(SAMPLES["solutions"].glob("ex*.py")):
+            zf.write(p, f"exercises/{p.name}")
+    (upload / "notes.txt").write_text("my work")
+    results = run_autograder(unpack(autograder, tmp_path / "autograder", upload))
+    assert results["score"] == hidden_points(), results["output"][:500]
+    assert "exercises.zip" in results["output"]
+
+
+def test_a_zip_without_exercises_is_named(autograder, tmp_path):
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    with zipfile.ZipFile(upload / "homework.zip", "w") as zf:
+        zf.writestr("answers.txt", "42")
+    results = run_autograder(unpack(autograder, tmp_path / "autograder", upload))
+    assert results["score"] == 0 and "homework.zip" in results["output"] and "not submitted" in results["output"]
+
+
+# ------------------------------------------------- run_autograder without a working venv
+def run_bare(root: Path, python: str | None) -> dict:
+    """run_autograder as Gradescope runs it, with `python` as the venv's (None: no TT_PYTHON)."""
+    env = {k: v for k, v in os.environ.items() if k != "TT_PYTHON"}
+    env["AUTOGRADER_ROOT"] = str(root)
+    if python:
+        env["TT_PYTHON"] = python
+    r = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    return json.loads((root / "results" / "results.json").read_text())          # valid JSON, or this raises
+
+
+def test_run_autograder_without_its_venv_still_writes_results(autograder, tmp_path):
+    root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
+    assert not (root / "venv").exists()
+    results = run_bare(root, None)
+    assert results["score"] == 0 and results["tests"] == []
+    assert "Python environment" in results["output"] and str(root / "venv" / "bin" / "python") in results["output"]
+    assert "not a problem with your submission" in results["output"]
+
+
+def test_run_autograder_with_a_venv_that_lacks_numpy(autograder, tmp_path):
+    root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
+    results = run_bare(root, None)
+    assert results["score"] == 0 and "No module named 'numpy'" in results["output"], results["output"]
+
+
+def test_run_autograder_when_the_grader_dies(tmp_path):
+    """The environment imports, then the grading process dies without a word: the shell still reports."""
+    zip_path = export(tmp_path / "ag.zip", hidden_until_published=True)
+    root = unpack(zip_path, tmp_path / "autograder", SAMPLES["solutions"])
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\ncase "$2" in "import numpy"*) exec {sys.executable} "$@";; esac\n'
+                    f'echo "Segmentation fault \\"core\\" \\\\ dumped" >&2\nexit 139\n')
+    fake.chmod(0o755)
+    results = run_bare(root, str(fake))
+    assert results["score"] == 0 and "exit status 139" in results["output"]
+    assert results["visibility"] == "after_published"
+
+
+# ------------------------------------------------------------------------- setup.sh
+def tool_dir(path: Path, *tools: str) -> Path:
+    """A folder of symlinks to the system's own `tools`, for a PATH that holds nothing else."""
+    path.mkdir(parents=True)
+    for tool in tools:
+        os.symlink(shutil.which(tool), path / tool)
+    return path
+
+
+def fake(path: Path, text: str):
+    path.write_text("#!/bin/bash\n" + text)
+    path.chmod(0o755)
+
+
+def run_setup(root: Path, path: str, **env) -> subprocess.CompletedProcess:
+    """setup.sh in `root`, offline: its venv sees this machine's site-packages, so pip finds
+    every requirement already there."""
+    env = {"AUTOGRADER_ROOT": str(root), "PATH": path, "HOME": str(root), "TT_VENV_OPTIONS": "--system-site-packages",
+           "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", **env}
+    return subprocess.run(["/bin/bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True,
+                          timeout=900)
+
+
+@pytest.mark.slow
+def test_setup_sh_on_this_machine_then_run_autograder(autograder, tmp_path):
+    """setup.sh with this machine's python3 (>= 3.11, with venv): no apt; then run_autograder
+    with the venv it made grades the solutions to full marks."""
+    root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
+    r = run_setup(root, os.environ["PATH"], TT_OS_RELEASE="/nonexistent")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "apt" not in r.stdout and "ready:" in r.stdout
+    results = run_bare(root, None)
+    assert results["score"] == hidden_points() and "isolated worker" in results["output"]
+
+
+APT = """echo "apt-get $* DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> "$FAKE/log"
+if [ "$1" = install ]; then
+    for p in "$@"; do
+        case "$p" in
+            python3.1[0-9]) ln -sf "$REAL_PY" "$FAKE/bin/$p" ;;
+            *venv) touch "$FAKE/venv-installed" ;;
+        esac
+    done
+fi
+"""
+APT_CACHE = """# apt-cache policy NAME
+echo "$2:"
+for p in $CANDIDATES; do [ "$p" = "$2" ] && { echo "  Candidate: 3.11.4-1"; exit 0; }; done
+echo "  Candidate: (none)"
+"""
+
+
+def fake_image(tmp_path: Path, python3: str, candidates: str, os_release: str) -> dict:
+    """A PATH with apt-get, apt-cache, add-apt-repository stand-ins that log what they are asked."""
+    root = tmp_path / "fake"
+    bin_ = tool_dir(root / "bin", "grep", "rm", "id", "tr", "tail", "ln", "touch")
+    fake(bin_ / "apt-get", APT)
+    fake(bin_ / "apt-cache", APT_CACHE)
+    fake(bin_ / "add-apt-repository", 'echo "add-apt-repository $*" >> "$FAKE/log"; exit 1\n')
+    fake(bin_ / "python3", python3)
+    (root / "log").touch()
+    (root / "os-release").write_text(os_release)
+    return {"PATH": str(bin_), "FAKE": str(root), "REAL_PY": sys.executable, "CANDIDATES": candidates,
+            "TT_OS_RELEASE": str(root / "os-release")}
+
+
+UBUNTU_2204 = 'ID=ubuntu\nVERSION_ID="22.04"\nPRETTY_NAME="Ubuntu 22.04.4 LTS"\n'
+UBUNTU_1804 = 'ID=ubuntu\nVERSION_ID="18.04"\nPRETTY_NAME="Ubuntu 18.04.6 LTS"\n'
+
+
+@pytest.mark.slow
+def test_setup_sh_installs_python_311_where_python3_is_older(autograder, tmp_path):
+    """An Ubuntu 22.04 image: python3 is 3.10; apt has python3.11."""
+    root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
+    env = fake_image(tmp_path, "exit 1\n", "python3.11 python3.11-venv", UBUNTU_2204)
+    r = run_setup(root, env.pop("PATH"), **env)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    log = (tmp_path / "fake" / "log").read_text().splitlines()
+    assert log == ["apt-get update -q DEBIAN_FRONTEND=noninteractive",
+                   "apt-get install -y -q --no-install-recommends python3.11 python3.11-venv "
+                   "DEBIAN_FRONTEND=noninteractive"], log
+    assert os.path.realpath(root / "venv" / "bin" / "python") == os.path.realpath(sys.executable)
+
+
+@pytest.mark.slow
+def test_setup_sh_installs_the_venv_module_where_it_is_missing(autograder, tmp_path):
+    """An Ubuntu 24.04 image: python3 is new enough, but without python3.X-venv it has no ensurepip."""
+    root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
+    python3 = ('if [ ! -e "$FAKE/venv-installed" ]; then\n'
+               '    case "$*" in *ensurepip*|*"-m venv"*) echo "No module named ensurepip" >&2; exit 1;; esac\n'
+               'fi\nexec "$REAL_PY" "$@"\n')
+    env = fake_image(tmp_path, python3, "", UBUNTU_2204)
+    r = run_setup(root, env.pop("PATH"), **env)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    version = "%d.%d" % sys.version_info[:2]
+    log = (tmp_path / "fake" / "log").read_text().splitlines()
+    assert log == ["apt-get update -q DEBIAN_FRONTEND=noninteractive",
+                   f"apt-get install -y -q --no-install-recommends python{version}-venv DEBIAN_FRONTEND=noninteractive"]
+    assert "cannot make a virtual environment" in r.stdout and (root / "venv" / "bin" / "python").exists()
+
+
+def test_setup_sh_stops_clearly_on_an_image_too_old(autograder, tmp_path):
+    """An Ubuntu 18.04 image: no Python 3.11 in apt, and deadsnakes does not serve it any more."""
+    root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
+    env = fake_image(tmp_path, "exit 1\n", "software-properties-common gnupg ca-certificates", UBUNTU_1804)
+    r = run_setup(root, env.pop("PATH"), **env)
+    assert r.returncode != 0
+    assert "Ubuntu 18.04.6 LTS" in r.stderr and "22.04 or 24.04" in r.stderr, r.stderr
+    log = (tmp_path / "fake" / "log").read_text()
+    assert "add-apt-repository -y ppa:deadsnakes/ppa" in log
+    assert not (root / "venv").exists()
