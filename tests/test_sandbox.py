@@ -336,6 +336,37 @@ def test_broken_modules_fail_at_import_cleanly_and_once(sb, module, words):
     healthy(sb)
 
 
+def test_a_hang_in_a_nested_import_names_the_module_that_hung():
+    box = make(import_timeout=1.0)
+    try:
+        e = fails(box, "nested_hang", "f", kind="import-error")
+        assert "while importing loop_at_import" in e.message and "timed out" in e.message, e.message
+        t = time.perf_counter()               # remembered: neither it nor its importers wait again
+        e = fails(box, "loop_at_import", "f", kind="import-error")
+        assert "timed out" in e.message
+        e = fails(box, "nested_hang_too", "f", kind="import-error")
+        assert "loop_at_import could not be imported" in e.message, e.message
+        assert time.perf_counter() - t < 0.9
+        healthy(box)
+    finally:
+        box.close()
+
+
+def test_a_patched_builtin_that_breaks_the_worker_is_explained():
+    box = make()
+    try:
+        e = fails(box, "patch_builtins", "break_isinstance", kind="crash")
+        assert "status 70" in e.message and "replace a builtin" in e.message, e.message
+        healthy(box)                          # a fresh worker, with its builtins
+    finally:
+        box.close()
+
+
+def test_the_private_directory_is_not_readable_by_others(sb):
+    mode = sb.private_dir.stat().st_mode
+    assert mode & 0o007 == 0, oct(mode)
+
+
 def test_import_tracebacks_show_only_the_students_frames(sb):
     e = fails(sb, "import_error", "f", kind="import-error")
     assert 'File "import_error.py", line 1, in <module>' in e.traceback
@@ -424,6 +455,7 @@ def test_fork_is_refused_or_contained(sb):
     if active(sb, "seccomp"):
         e = fails(sb, "hostile", "fork_sleepers", 3, kind="exception")
         assert "PermissionError" in e.message
+        assert "does not let student code start processes or threads" in e.message, e.message
     else:
         assert sb.call("hostile", "fork_sleepers", 3) == 3
     healthy(sb)

@@ -87,4 +87,9 @@ def exit_reason(code, memory_limit, cpu_limit) -> str:
                  signal.SIGSEGV: "a segmentation fault", signal.SIGABRT: "aborted",
                  signal.SIGSYS: "a forbidden system call", signal.SIGBUS: "a bus error"}
         return f"{name} ({hints.get(sig, 'killed by a signal')})"
+    if code in (65, 66, 70):                 # worker_main's own: it broke after student code ran
+        return (f"the sandbox's own code in the worker failed (status {code}) after your code ran: did "
+                f"your code replace a builtin or a standard-library function (builtins.isinstance, "
+                f"print, json, os.write...)? The worker needs them to send your answer back; leave them "
+                f"as they are")
     return f"the process exited with status {code} in the middle of the call"

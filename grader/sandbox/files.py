@@ -70,6 +70,16 @@ def copy_tree(src: Path, dst: Path, max_files=2000, max_file=8 << 20,
     return skipped
 
 
+def make_private(path, uid=None) -> None:
+    """Mode 0700, or 0750 with group `uid` (a worker's gid is its uid) when a root parent's
+    worker will drop to `uid` and must still read its copies: never readable by others."""
+    if uid is not None and os.geteuid() == 0:
+        os.chown(path, -1, uid)
+        os.chmod(path, 0o750)
+    else:
+        os.chmod(path, 0o700)
+
+
 def rmtree(path):
     """shutil.rmtree that also gets through directories a student made unreadable."""
     def fix(func, p, _):

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 
 from grader.sandbox import wire
 from grader.sandbox.errors import KINDS, SandboxError, StudentError, clean, exit_reason
-from grader.sandbox.files import copy_tree, default_hide, numpy_dirs, rmtree
+from grader.sandbox.files import copy_tree, default_hide, make_private, numpy_dirs, rmtree
 from grader.sandbox.wire import Callback, Callbacks, Limits, Records, WireError
 
 HERE = Path(__file__).resolve().parent
@@ -182,6 +182,7 @@ class Sandbox:
         self._root = None
         self._w: _Proc | None = None
         self._imported: list[str] = []
+        self._importing: list[str] = []        # submission modules whose import is under way
         self._import_errors: dict[str, StudentError] = {}
         self._next_id = 1
         self._out, self._out_dropped = bytearray(), 0
@@ -343,7 +344,7 @@ class Sandbox:
     def _prepare(self):
         """The private directory: worker code, numpy links, submission and library copies."""
         root = Path(tempfile.mkdtemp(prefix="tt-sandbox-"))
-        os.chmod(root, 0o755)
+        make_private(root, self.uid)          # the student's code: for the worker's eyes only
         for sub in ("bin", "np", "lib", "sub"):
             (root / sub).mkdir(mode=0o755)
         for f in WORKER_FILES:
@@ -501,11 +502,15 @@ class Sandbox:
             reply = self._exchange(msg, timeout, callbacks)
         except _Timeout:
             self._stop()
-            raise err("timeout", f"{what} timed out after {timeout:.1f} s "
+            where = self._culprit(module, f"its import timed out after {timeout:.1f} s (an infinite loop "
+                                          f"at the top level of its file?)")
+            raise err("timeout", f"{what} timed out after {timeout:.1f} s{where} "
                                  "(an infinite loop, or far too slow?)") from None
         except _Dead:
             code = self._stop(dying=True)
-            raise err("crash", f"the worker died during {what}: {exit_reason(code, self.memory_limit, self.cpu_limit)}") from None
+            reason = exit_reason(code, self.memory_limit, self.cpu_limit)
+            where = self._culprit(module, f"the worker died while importing it: {reason}")
+            raise err("crash", f"the worker died during {what}{where}: {reason}") from None
         except (_Garbage, WireError) as e:
             self._stop()
             raise err("bad-output", f"{what} sent something that is not a valid answer "
@@ -525,6 +530,9 @@ class Sandbox:
         w = self._w
         mid = msg["id"] = self._next_id
         self._next_id += 1
+        self._importing = []
+        if self._import_errors:          # the worker refuses these at once, however imported
+            msg["broken"] = {k: e.message[:500] for k, e in self._import_errors.items()}
         deadline = time.monotonic() + timeout
         self._write(wire.encode_bytes(msg, self.limits), deadline)
         stale = 0
@@ -534,6 +542,14 @@ class Sandbox:
             op, rid = (m.get("op"), m.get("id")) if type(m) is dict else (None, None)
             if type(rid) is int and w.first_id <= rid < mid and stale < 1000:
                 stale += 1                   # a late or forged frame of an earlier request
+                continue
+            if rid == mid and op == "note":    # a submission module's import started or ended
+                name, done = m.get("import"), m.get("done")
+                if type(name) is str and type(done) is bool and len(self._importing) < 100:
+                    if not done:
+                        self._importing.append(name[:200])
+                    elif name[:200] in self._importing:
+                        del self._importing[len(self._importing) - 1 - self._importing[::-1].index(name[:200])]
                 continue
             if rid != mid or op not in ("result", "callback"):
                 raise _Garbage(f"unexpected message (op {str(op)[:20]!r}, id {str(rid)[:20]})")
@@ -549,6 +565,16 @@ class Sandbox:
                         "message": f"the function returned something the grader cannot receive: {e}",
                         "traceback": ""}}
             return self._validate(reply, w)
+
+    def _culprit(self, module, failure) -> str:
+        """', while importing exNN' when another submission module's import was under way
+        when the worker hung or died; that module is then remembered as failing to import."""
+        if not self._importing or self._importing[-1] == module:
+            return ""
+        name = self._importing[-1]
+        self._import_errors.setdefault(name, StudentError("import-error", f"importing {name} failed: {failure}",
+                                                          module=name))
+        return f", while importing {name} (which it imports, directly or not)"
 
     def _validate(self, reply, w):
         ok = reply.get("ok")

@@ -37,6 +37,7 @@ import _thread
 import collections
 import glob
 import importlib
+import importlib.machinery
 import json
 import os
 import resource
@@ -119,6 +120,7 @@ class Worker:
         self.limits = wire.Limits(**cfg["wire"])
         self.sub, self.lib = cfg["sub"], cfg["lib"]
         self.in_call, self.seq, self.records = None, 0, {}
+        self.current, self.broken = None, {}     # the request being served; modules known to fail
 
     # ---------------------------------------------------------------------- set-up
     def confine(self):
@@ -182,6 +184,9 @@ class Worker:
         os.environ.update(cfg["env"])
         os.environ.update(HOME=os.path.join(run, "home"), TMPDIR=os.path.join(run, "tmp"))
         sys.path[:0] = [self.lib, self.sub]
+        finders = sys.meta_path
+        at = next((i for i, f in enumerate(finders) if f is importlib.machinery.PathFinder), len(finders))
+        finders.insert(at, ImportNotes(self))
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
 
@@ -268,6 +273,9 @@ class Worker:
             except (EOFError, OSError):
                 return 0
             op, mid = msg.get("op"), msg.get("id")
+            broken = msg.get("broken")
+            self.current = mid
+            self.broken = {k: v for k, v in broken.items() if type(v) is str} if type(broken) is dict else {}
             if op == "ping":
                 self.reply(mid, "pong")
             elif op == "import":
@@ -279,6 +287,12 @@ class Worker:
                           f"the worker could not rebuild the arguments: {msg['error']}")
             else:
                 return 65
+
+    def note(self, module, done):
+        """Tell the parent a submission module's import started (or ended) within the
+        current request, so that a hang or a crash in it can be put down to that module."""
+        if self.current is not None:
+            safe(lambda: self.send({"op": "note", "id": self.current, "import": module, "done": done}), None)
 
     def reply(self, mid, value, echo=None):
         threads = max(threading.active_count() - 1, _thread._count())
@@ -316,6 +330,7 @@ class Worker:
         else:
             text = safe(lambda: str(e), "<unprintable exception>")
             msg = f"{etype}: {text}" if text else etype
+        msg += safe(lambda: refusal_hint(e, self.report.active), "")
         if while_importing:
             msg = f"importing {while_importing} failed: {msg}"
         self.fail(mid, kind, etype, msg, safe(lambda: self.student_traceback(e), ""), echo=echo)
@@ -443,6 +458,38 @@ class Worker:
         return callback
 
 
+class ImportNotes:
+    """A meta-path finder just before the path finder (so the order of sys.path holds):
+    for a module that the search finds in the submission it has the loader tell the parent
+    when the import starts and ends, and it refuses at once a module the parent knows
+    fails to import (no second timeout for ex01 when ex15 imports it)."""
+
+    def __init__(self, worker):
+        self.worker = worker
+
+    def find_spec(self, name, path=None, target=None):
+        w = self.worker
+        if path is not None or w.current is None:
+            return None
+        if name in w.broken:
+            raise ImportError(f"{name} could not be imported: {w.broken[name]}", name=name)
+        spec = importlib.machinery.PathFinder.find_spec(name)
+        origin = getattr(spec, "origin", None)
+        if spec is None or type(origin) is not str or not origin.startswith(w.sub.rstrip("/") + "/") \
+                or not hasattr(spec.loader, "exec_module"):
+            return None
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            w.note(name, False)
+            try:
+                run(module)
+            finally:
+                w.note(name, True)
+        spec.loader.exec_module = exec_module
+        return spec
+
+
 # ---------------------------------------------------------------------------- helpers
 def landlock_paths(paths, hidden):
     """`paths` for Landlock, minus everything at or below a `hidden` directory.
@@ -492,6 +539,22 @@ def mapped_dirs():
     except OSError:
         pass
     return sorted(dirs)
+
+
+NO_PROCESSES = (" (the grader's sandbox does not let student code start processes{threads}, run "
+                "programs or open sockets: os.fork, subprocess, multiprocessing, os.system{thread_api} and "
+                "the network are refused; compute everything in this process)")
+
+
+def refusal_hint(e, active):
+    """What a refused system call means, for an error that seccomp caused."""
+    if "seccomp" not in active:
+        return ""
+    if type(e) is PermissionError and e.errno == 1:        # EPERM: what the filter answers
+        return NO_PROCESSES.format(threads=" or threads", thread_api=", threading")
+    if type(e) is RuntimeError and "can't start new thread" in str(e):
+        return NO_PROCESSES.format(threads=" or threads", thread_api=", threading")
+    return ""
 
 
 def safe(fn, default):
