@@ -22,11 +22,15 @@ def test_one_example_question_7(impl):
     assert grad[3] < 0 < grad[0], "the correct token's logit should be pushed up, the others down"
 
 
-def test_one_example_does_not_modify_probs(impl):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_example_does_not_modify_probs_and_keeps_its_dtype(impl, dtype):
+    """By hand: p - one_hot(1) = [0.1, 0.2 - 1, 0.7] = [0.1, -0.8, 0.7]."""
     ex = impl("ex01_softmax_cross_entropy")
-    probs = np.array([0.1, 0.2, 0.7])
-    ex.cross_entropy_grad_one(probs, 1)
-    assert np.array_equal(probs, [0.1, 0.2, 0.7]), "cross_entropy_grad_one changed its input"
+    probs = np.array([0.1, 0.2, 0.7], dtype=dtype)
+    grad = ex.cross_entropy_grad_one(probs, 1)
+    assert np.array_equal(probs, np.array([0.1, 0.2, 0.7], dtype=dtype)), \
+        "cross_entropy_grad_one changed its input probs: return a new array"
+    h.check("cross_entropy_grad_one", "dlogits", grad, [0.1, -0.8, 0.7], like=probs)
 
 
 @pytest.mark.parametrize("B", [1, 7])

@@ -83,12 +83,11 @@ def test_per_head_formulation_and_the_three_paths_into_x(impl):
     paths = h.vjp(lambda **kw: per_head_forward(**kw, H=H), split, dout)
     for name in ("W_o", "W_v", "W_k", "W_q"):
         h.check("mha_backward", f"d{name}", got[name], paths[name], like=inp[name])
-    dx = got["x"]
-    if isinstance(dx, np.ndarray) and dx.shape == x.shape:
-        for missing in ("Q", "K", "V"):
-            partial = sum(paths[f"x{p.lower()}"] for p in "QKV" if p != missing)
-            if np.allclose(dx, partial, rtol=1e-6, atol=1e-9):
-                raise AssertionError(f"mha_backward: dx has the gradient through two of x's three uses "
-                                     f"but not through {missing} = x @ W_{missing.lower()}: x feeds Q, K "
-                                     f"and V, so dx is the sum of all three paths")
-    h.check("mha_backward", "dx", dx, paths["xq"] + paths["xk"] + paths["xv"], like=x)
+    dx = h.check_array("mha_backward", "dx", got["x"], x.shape, like=x)
+    hint = None
+    for missing in ("Q", "K", "V"):
+        partial = sum(paths[f"x{p.lower()}"] for p in "QKV" if p != missing)
+        if np.allclose(dx, partial, rtol=1e-6, atol=1e-9):
+            hint = (f"dx has the gradient through two of x's three uses but not through {missing} = "
+                    f"x @ W_{missing.lower()}: x feeds Q, K and V, so dx is the sum of all three paths")
+    h.check("mha_backward", "dx", dx, paths["xq"] + paths["xk"] + paths["xv"], like=x, hint=hint)

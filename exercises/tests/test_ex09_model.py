@@ -66,11 +66,7 @@ def test_model_backward_tiny_model_every_parameter(impl):
 # ------------------------------------------------------------ full size: assembly
 def check_like(name, g, p):
     """grads[name] is an array of the shape and dtype of its parameter, with finite values."""
-    where = f"model_backward: grads[{name!r}]"
-    assert isinstance(g, np.ndarray), f"{where} is a {type(g).__name__}, not a numpy array"
-    assert g.shape == p.shape, f"{where} has shape {g.shape}, but the parameter has shape {p.shape}"
-    assert g.dtype == p.dtype, f"{where} has dtype {g.dtype}, but the parameter is {p.dtype}"
-    assert np.all(np.isfinite(g)), f"{where} has non-finite values"
+    h.check_array("model_backward", f"grads[{name!r}]", g, p.shape, like=p)
 
 
 class Tracer:
@@ -201,8 +197,6 @@ def test_model_backward_full_size_with_your_own_pieces(impl):
         minus = f()
         params[name] = p
         numerical, analytic = (plus - minus) / (2 * eps), float(np.sum(g * u))
-        err = abs(numerical - analytic) / max(abs(numerical) + abs(analytic), 1e-300)
-        assert err <= 1e-6, (f"model_backward with your own pieces: grads[{name!r}] is wrong: along a "
-                             f"random direction it gives {analytic:.6g}, finite differences "
-                             f"{numerical:.6g} (relative error {err:.1e}). If exercises 2 to 8 pass their "
-                             f"tests, look at how this gradient is assembled")
+        h.check_number("model_backward with your own pieces", f"grads[{name!r}] along a random direction",
+                       analytic, numerical, tol=1e-6,
+                       hint="if exercises 2 to 8 pass their tests, look at how this gradient is assembled")

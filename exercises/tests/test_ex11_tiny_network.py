@@ -1,4 +1,7 @@
-"""Exercise 11: the seed's 2 -> 2 -> 1 network, worked by hand, then any size by finite differences."""
+"""Exercise 11: the seed's 2 -> 2 -> 1 network, worked by hand, then any size by finite differences.
+
+Sizes as in the exercise: C inputs, F hidden units, V outputs (the seed's C = 2, F = 2, V = 1).
+"""
 import numpy as np
 import pytest
 
@@ -40,8 +43,8 @@ def test_seed_forward_by_hand(impl):
     ex = impl("ex11_tiny_network")
     inp = seed_inputs()
     loss, cache = h.returned("tiny_forward", ex.tiny_forward(**inp), 2)
-    assert isinstance(loss, float), f"tiny_forward: the loss should be a Python float, not {type(loss).__name__}"
-    assert abs(loss - BY_HAND["loss"]) <= 1e-12, f"tiny_forward: loss should be 0.5 (0.98 - 1.5)^2 = 0.1352, got {loss!r}"
+    h.check_number("tiny_forward", "the loss", loss, BY_HAND["loss"], tol=1e-12,
+                   hint="by hand, the loss is 0.5 (0.98 - 1.5)^2 = 0.1352")
     for name in ("z", "hidden", "output"):
         h.check("tiny_forward", f"cache.{name}", getattr(cache, name), np.array(BY_HAND[name]),
                 like=inp["x"], tol=1e-12)
@@ -61,21 +64,26 @@ def test_a_dead_relu_unit_gets_no_gradient(impl):
     """z[1] = -0.3 < 0, so nothing reaches W1[:, 1] or b1[1] (the seed's sparse gradients),
     although dhidden[1] = -0.156 is not zero."""
     ex = impl("ex11_tiny_network")
-    _, cache = ex.tiny_forward(**seed_inputs())
-    g = ex.tiny_backward(1.0, cache)
-    assert g.dhidden[1] != 0, "dhidden[1] = doutput * W2[1] = -0.52 * 0.3 is not zero"
-    assert np.all(g.dW1[:, 1] == 0) and g.db1[1] == 0, \
-        f"the second hidden unit is off (z = -0.3): dW1[:, 1] and db1[1] must be exactly 0, got {g.dW1[:, 1]}, {g.db1[1]}"
+    inp = seed_inputs()
+    _, cache = ex.tiny_forward(**inp)
+    g = h.returned("tiny_backward", ex.tiny_backward(1.0, cache), 6)
+    for name, got in zip(FIELDS, g):
+        h.check_array("tiny_backward", name, got, np.shape(BY_HAND[name]), like=inp["x"])
+    doutput, dW2, db2, dhidden, dW1, db1 = g
+    assert dhidden[1] != 0, "tiny_backward: dhidden[1] = doutput * W2[1] = -0.52 * 0.3 is not zero"
+    assert np.all(dW1[:, 1] == 0) and db1[1] == 0, (
+        f"tiny_backward: the second hidden unit is off (z = -0.3): dW1[:, 1] and db1[1] must be exactly 0, "
+        f"got {dW1[:, 1]}, {db1[1]}")
 
 
 # ------------------------------------------------------------ any size, by differences
-def random_inputs(D, Hd, K, seed, dtype=np.float64):
+def random_inputs(C, F, V, seed, dtype=np.float64):
     r = h.rng(seed)
-    x, W1 = r.standard_normal(D), r.standard_normal((D, Hd))
-    z = h.away_from_kink(r.standard_normal(Hd), margin=0.1)      # both signs, none near 0
+    x, W1 = r.standard_normal(C), r.standard_normal((C, F))
+    z = h.away_from_kink(r.standard_normal(F), margin=0.1)       # both signs, none near 0
     return {k: v.astype(dtype) for k, v in {
-        "x": x, "W1": W1, "b1": z - x @ W1, "W2": r.standard_normal((Hd, K)),
-        "b2": r.standard_normal(K), "target": r.standard_normal(K)}.items()}
+        "x": x, "W1": W1, "b1": z - x @ W1, "W2": r.standard_normal((F, V)),
+        "b2": r.standard_normal(V), "target": r.standard_normal(V)}.items()}
 
 
 def expected_grads(inp, dloss):
@@ -97,13 +105,13 @@ def expected_grads(inp, dloss):
             "dW1": g["W1"], "db1": g["b1"]}
 
 
-@pytest.mark.parametrize("D,Hd,K,dloss", [(2, 2, 1, 1.0), (3, 5, 2, 1.0), (4, 7, 3, 0.3)])
-def test_random_networks(impl, D, Hd, K, dloss):
+@pytest.mark.parametrize("C,F,V,dloss", [(2, 2, 1, 1.0), (3, 5, 2, 1.0), (4, 7, 3, 0.3)])
+def test_random_networks(impl, C, F, V, dloss):
     ex = impl("ex11_tiny_network")
-    inp = random_inputs(D, Hd, K, seed=D * 10 + Hd)
-    loss, cache = ex.tiny_forward(**inp)
+    inp = random_inputs(C, F, V, seed=C * 10 + F)
+    loss, cache = h.returned("tiny_forward", ex.tiny_forward(**inp), 2)
     out = np.maximum(inp["x"] @ inp["W1"] + inp["b1"], 0) @ inp["W2"] + inp["b2"]
-    assert abs(loss - 0.5 * np.sum((out - inp["target"]) ** 2)) <= 1e-12 * max(1.0, abs(loss)), "tiny_forward: wrong loss"
+    h.check_number("tiny_forward", "the loss", loss, 0.5 * np.sum((out - inp["target"]) ** 2))
     grads = h.returned("tiny_backward", ex.tiny_backward(dloss, cache), 6)
     expected = expected_grads(inp, dloss)
     for name, got in zip(FIELDS, grads):

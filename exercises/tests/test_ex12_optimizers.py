@@ -53,12 +53,9 @@ def run(rule, w, grads, **hyper):
     return out
 
 
-def assert_close(function, got, expected, tol=1e-12):
-    got = [float(v) for v in got]
-    assert len(got) == len(expected), f"{function}: expected {len(expected)} values, got {len(got)}"
-    for i, (a, e) in enumerate(zip(got, expected)):
-        assert abs(a - e) <= tol * max(1.0, abs(e)), \
-            f"{function}: value {i + 1} should be {e!r}, got {a!r} (all: {got})"
+def assert_close(function, got, expected, output="W after each step"):
+    """A list of Python floats, one per step, each as the recurrence says (harness.check_list)."""
+    h.check_list(function, output, got, expected, tol=1e-12)
 
 
 # ----------------------------------------------------------------------- the rules
@@ -82,8 +79,8 @@ def test_adam_exercise_4(impl):
     got = run(ex.adam, W0, GRADS, lr=LR, beta1=0.9, beta2=0.999, eps=1e-8)
     assert_close("adam", got, adam_path(W0, GRADS, LR))
     # by hand, step 1: m_hat = -0.1 and v_hat = 0.01, so W = 0.5 + 0.01 * 0.1 / (0.1 + 1e-8)
-    assert abs(float(got[0]) - (0.5 + 0.01 * 0.1 / (0.1 + 1e-8))) <= 1e-15, \
-        "adam's first step should be lr * m_hat / (sqrt(v_hat) + eps) with t = 1"
+    h.check_number("adam", "W after the first step", got[0], 0.5 + 0.01 * 0.1 / (0.1 + 1e-8), tol=1e-15,
+                   hint="the first step is lr * m_hat / (sqrt(v_hat) + eps) with t = 1")
 
 
 @pytest.mark.parametrize("g", [-1e-3, -0.1, -10.0])
@@ -91,9 +88,9 @@ def test_adams_first_step_is_about_lr_whatever_the_gradient(impl, g):
     """After the bias corrections m_hat = g and v_hat = g^2: the first step is
     lr * g / (|g| + eps), almost exactly lr, for a tiny or a huge gradient alike."""
     ex = impl("ex12_optimizers")
-    w, _ = ex.adam(0.5, g, None, lr=0.01)
-    assert abs(float(w) - (0.5 + 0.01 * abs(g) / (abs(g) + 1e-8))) <= 1e-15, \
-        f"adam's first step from 0.5 with gradient {g}: expected {0.5 + 0.01 * abs(g) / (abs(g) + 1e-8)!r}, got {w!r}"
+    w, _ = h.returned("adam", ex.adam(0.5, g, None, lr=0.01), 2)
+    h.check_number("adam", f"W after one step from 0.5 with gradient {g}", w,
+                   0.5 + 0.01 * abs(g) / (abs(g) + 1e-8), tol=1e-15)
 
 
 @pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "adam"])
@@ -123,11 +120,11 @@ def test_arrays_elementwise_dtype_and_no_mutation(impl, rule, dtype):
 def test_state_is_a_dict_and_none_starts_fresh(impl, rule):
     ex = impl("ex12_optimizers")
     fn = getattr(ex, rule)
-    w1, s1 = fn(0.5, -0.1, None, lr=0.01)
+    w1, s1 = h.returned(rule, fn(0.5, -0.1, None, lr=0.01), 2)
     assert isinstance(s1, dict), f"{rule} should return its state as a dict, got {type(s1).__name__}"
-    again, _ = fn(0.5, -0.1, None, lr=0.01)
-    assert float(again) == float(w1), f"{rule}: state=None must start fresh every time"
-    w2, _ = fn(w1, -0.08, s1, lr=0.01)
+    again, _ = h.returned(rule, fn(0.5, -0.1, None, lr=0.01), 2)
+    assert again == w1, f"{rule}: state=None must start fresh every time"
+    w2, _ = h.returned(rule, fn(w1, -0.08, s1, lr=0.01), 2)
     expected = {"sgd": sgd_path, "sgd_momentum": momentum_path, "adam": adam_path}[rule](0.5, [-0.1, -0.08], 0.01)
     assert_close(rule, [w1, w2], expected)
 
@@ -151,14 +148,18 @@ def test_your_adam_plugs_into_tt_optim_step(impl):
 
 
 # ------------------------------------------------------------ Exercise 4 and its plot
+def check_trajectories(traj, w0, grads, lr):
+    """exercise4_trajectories(...) against the recurrences; returns it."""
+    assert isinstance(traj, dict) and set(traj) == {"sgd", "momentum", "adam"}, \
+        f"exercise4_trajectories: expected a dict with keys sgd, momentum, adam, got {traj!r}"
+    for name, path in (("sgd", sgd_path), ("momentum", momentum_path), ("adam", adam_path)):
+        assert_close("exercise4_trajectories", traj[name], path(w0, grads, lr), output=f"the {name} trajectory")
+    return traj
+
+
 def test_exercise4_trajectories(impl):
     ex = impl("ex12_optimizers")
-    traj = ex.exercise4_trajectories()
-    assert isinstance(traj, dict) and set(traj) == {"sgd", "momentum", "adam"}, \
-        f"expected a dict with keys sgd, momentum, adam, got {traj!r}"
-    assert_close("exercise4_trajectories['sgd']", traj["sgd"], sgd_path(W0, GRADS, LR))
-    assert_close("exercise4_trajectories['momentum']", traj["momentum"], momentum_path(W0, GRADS, LR))
-    assert_close("exercise4_trajectories['adam']", traj["adam"], adam_path(W0, GRADS, LR))
+    traj = check_trajectories(ex.exercise4_trajectories(), W0, GRADS, LR)
     # the lesson: with gradients that agree, momentum runs ahead of SGD, and Adam's
     # steps are about lr each whatever the gradient's size, so it goes furthest
     assert traj["sgd"][-1] < traj["momentum"][-1] < traj["adam"][-1]
@@ -167,15 +168,12 @@ def test_exercise4_trajectories(impl):
 def test_exercise4_other_inputs(impl):
     ex = impl("ex12_optimizers")
     grads = (0.3, -0.2, 0.05)
-    traj = ex.exercise4_trajectories(w0=-1.0, grads=grads, lr=0.1)
-    assert_close("exercise4_trajectories['sgd']", traj["sgd"], sgd_path(-1.0, grads, 0.1))
-    assert_close("exercise4_trajectories['momentum']", traj["momentum"], momentum_path(-1.0, grads, 0.1))
-    assert_close("exercise4_trajectories['adam']", traj["adam"], adam_path(-1.0, grads, 0.1))
+    check_trajectories(ex.exercise4_trajectories(w0=-1.0, grads=grads, lr=0.1), -1.0, grads, 0.1)
 
 
 def test_plot_trajectories_writes_a_png(impl, tmp_path):
     ex = impl("ex12_optimizers")
-    traj = ex.exercise4_trajectories()
+    traj = check_trajectories(ex.exercise4_trajectories(), W0, GRADS, LR)
     pytest.importorskip("matplotlib")
     out = ex.plot_trajectories(traj, tmp_path / "exercise4.png")
     target = tmp_path / "exercise4.png"
@@ -188,8 +186,8 @@ def test_plot_trajectories_writes_a_png(impl, tmp_path):
 def test_question_18_one_update(impl):
     """W = 0.234 - 0.001 x (-0.05) = 0.234 + 0.00005 = 0.23405."""
     ex = impl("ex12_optimizers")
-    w, _ = ex.sgd(0.234, -0.05, None, lr=0.001)
-    assert abs(w - 0.23405) <= 1e-15, f"sgd: expected 0.23405, got {w!r}"
+    w, _ = h.returned("sgd", ex.sgd(0.234, -0.05, None, lr=0.001), 2)
+    h.check_number("sgd", "W after one update", w, 0.23405, tol=1e-15)
 
 
 @pytest.mark.parametrize("w,grad,lr,target,expected", [

@@ -7,6 +7,8 @@ import math
 
 import pytest
 
+from exercises.tests import harness as h
+
 pytestmark = pytest.mark.ex13
 
 C = 3.0
@@ -17,10 +19,8 @@ def closed_form(lr, steps, w0=0.0, c=C, curvature=1.0):
 
 
 def assert_path(function, got, expected, tol=1e-12):
-    assert isinstance(got, list) and len(got) == len(expected), \
-        f"{function}: expected a list of {len(expected)} values, got {got!r}"
-    for k, (a, e) in enumerate(zip(got, expected), start=1):
-        assert abs(a - e) <= tol * max(1.0, abs(e)), f"{function}: W_{k} should be {e!r}, got {a!r}"
+    """A list of Python floats W_1, W_2, ... (index 0 is W_1) matching `expected` (harness.check_list)."""
+    h.check_list(function, "the list W_1, W_2, ... (index 0 is W_1)", got, expected, tol=tol)
 
 
 # ------------------------------------------------------------------- the seed's runs
@@ -51,15 +51,14 @@ def test_exercise5(impl):
 def test_lr_1_lands_on_the_minimum_in_one_step(impl):
     ex = impl("ex13_learning_rate")
     path = ex.gradient_descent(1.0)
-    assert path == [3.0] * 10, f"at lr 1.0, W_1 = 0 - 1.0 (0 - 3) = 3 and it stays there; got {path}"
+    assert_path("gradient_descent(1.0)", path, [3.0] * 10, tol=0)   # W_1 = 0 - 1.0 (0 - 3) = 3, and it stays
 
 
 def test_lr_2_oscillates_forever(impl):
     """r = 1 - 2 = -1: W bounces 6, 0, 6, 0, ... exactly, for as long as you like."""
     ex = impl("ex13_learning_rate")
     path = ex.gradient_descent(2.0, steps=1000)
-    bad = [k for k, w in enumerate(path, start=1) if w != (6.0 if k % 2 else 0.0)]
-    assert not bad, f"at lr 2.0, W_k should be 6 for odd k and 0 for even k; W_{bad[0]} = {path[bad[0] - 1]!r}"
+    assert_path("gradient_descent(2.0, steps=1000)", path, [6.0 if k % 2 else 0.0 for k in range(1, 1001)], tol=0)
     assert ex.classify_run(path) == "oscillates"
 
 
@@ -68,6 +67,7 @@ def test_lr_2_1_diverges(impl):
     and is 10x its start within 25 steps (1.1^25 = 10.83)."""
     ex = impl("ex13_learning_rate")
     path = ex.gradient_descent(2.1, steps=25)
+    assert_path("gradient_descent(2.1, steps=25)", path, closed_form(2.1, 25))
     distances = [abs(w - C) for w in [0.0, *path]]
     for k in range(25):
         ratio = distances[k + 1] / distances[k]
@@ -83,7 +83,8 @@ def test_lr_2_1_diverges(impl):
 def test_a_huge_lr_overflows_and_still_counts_as_diverging(impl):
     ex = impl("ex13_learning_rate")
     path = ex.gradient_descent(1e10, steps=40)        # |r| = 1e10: past 1e308 within 40 steps
-    assert len(path) == 40 and not math.isfinite(path[-1]), \
+    h.check_list("gradient_descent(1e10, steps=40)", "the list W_1, W_2, ...", path, n=40)
+    assert not math.isfinite(path[-1]), \
         "gradient_descent should keep going after an overflow (W becomes inf, then nan)"
     assert ex.classify_run(path) == "diverges", "a run that ends in inf or nan diverges"
 
@@ -112,7 +113,9 @@ def test_formula_and_experiment_agree(impl, lr):
     ex = impl("ex13_learning_rate")
     expected = "converges" if lr < 2 else "oscillates" if lr == 2 else "diverges"
     assert ex.classify_lr(lr) == expected, f"classify_lr({lr}): |1 - {lr}| gives {expected!r}"
-    seen = ex.classify_run(ex.gradient_descent(lr, steps=50))
+    path = ex.gradient_descent(lr, steps=50)
+    assert_path(f"gradient_descent({lr}, steps=50)", path, closed_form(lr, 50))
+    seen = ex.classify_run(path)
     assert seen == expected, f"a 50-step run at lr {lr} {seen}, but |1 - lr| says it {expected}"
 
 
@@ -138,8 +141,10 @@ def test_question_19_too_large_too_small_just_right(impl):
     its critical rate is 2/30 = 0.067, so lr 0.1 is too large; 0.001 converges; 0.00001
     is too small: after 10 steps W has covered 1 - (1 - 3e-4)^10, about 0.3% of the way."""
     ex = impl("ex13_learning_rate")
-    assert ex.classify_run(ex.gradient_descent(0.1, steps=50, curvature=30.0)) == "diverges"
-    assert ex.classify_run(ex.gradient_descent(0.001, steps=50, curvature=30.0)) == "converges"
+    for lr, behaviour in ((0.1, "diverges"), (0.001, "converges")):
+        path = ex.gradient_descent(lr, steps=50, curvature=30.0)
+        assert_path(f"gradient_descent({lr}, steps=50, curvature=30)", path, closed_form(lr, 50, curvature=30.0))
+        assert ex.classify_run(path) == behaviour, f"at lr {lr} with curvature 30 the run {behaviour}"
     slow = ex.gradient_descent(0.00001, steps=10, curvature=30.0)
     assert_path("gradient_descent(1e-5, curvature=30)", slow, closed_form(0.00001, 10, curvature=30.0))
     assert abs(slow[-1] - C) > 0.99 * C, "at lr 1e-5, ten steps barely move W"

@@ -21,8 +21,7 @@ pytestmark = pytest.mark.ex14
 def test_global_norm(impl, grads, expected):
     ex = impl("ex14_clipping_gradflow")
     got = ex.global_norm({k: np.array(v) for k, v in grads.items()})
-    assert isinstance(got, float), f"global_norm should return a Python float, not {type(got).__name__}"
-    assert abs(got - expected) <= 1e-15 * max(1, expected), f"global_norm({grads}): expected {expected}, got {got!r}"
+    h.check_number(f"global_norm({grads})", "the norm", got, expected, tol=1e-15)
 
 
 def test_global_norm_of_float32_is_computed_in_float64(impl):
@@ -30,7 +29,8 @@ def test_global_norm_of_float32_is_computed_in_float64(impl):
     g = np.full(100_000, 0.1, dtype=np.float32)
     expected = math.sqrt(100_000 * float(np.float32(0.1)) ** 2)
     got = ex.global_norm({"g": g})
-    assert abs(got - expected) <= 1e-12 * expected, f"global_norm: expected {expected!r}, got {got!r} (sum in float64)"
+    h.check_number("global_norm", "the norm of 100,000 float32 entries of 0.1", got, expected, tol=1e-12,
+                   hint="sum the squares in float64: float32 loses digits over 100,000 terms")
 
 
 def test_question_33(impl):
@@ -39,7 +39,7 @@ def test_question_33(impl):
     ex = impl("ex14_clipping_gradflow")
     g = np.array([1.5, -2.0])
     clipped, norm = h.returned("clip_by_global_norm", ex.clip_by_global_norm({"g": g}, 1.0), 2)
-    assert abs(norm - 2.5) <= 1e-15, f"clip_by_global_norm: the norm before clipping is 2.5, got {norm!r}"
+    h.check_number("clip_by_global_norm", "the norm before clipping", norm, 2.5, tol=1e-15)
     h.check("clip_by_global_norm", "clipped['g']", clipped["g"], np.array([0.6, -0.8]), like=g, tol=1e-15)
     assert np.array_equal(g, [1.5, -2.0]), "clip_by_global_norm changed its input"
 
@@ -52,7 +52,7 @@ def test_clipping_scales_every_array_by_one_factor(impl):
     before = {k: v.copy() for k, v in grads.items()}
     norm = math.sqrt(sum(float(np.sum(v.astype(np.float64) ** 2)) for v in grads.values()))
     clipped, got_norm = h.returned("clip_by_global_norm", ex.clip_by_global_norm(grads, 2.0), 2)
-    assert abs(got_norm - norm) <= 1e-9 * norm, f"the norm before clipping should be {norm}, got {got_norm!r}"
+    h.check_number("clip_by_global_norm", "the norm before clipping", got_norm, norm, tol=1e-9)
     assert set(clipped) == set(grads), f"clipped should have the keys {sorted(grads)}, got {sorted(clipped)}"
     for k in grads:
         h.check("clip_by_global_norm", f"clipped[{k!r}]", clipped[k], before[k] * (2.0 / norm), like=grads[k])
@@ -66,8 +66,8 @@ def test_short_gradients_are_left_alone(impl, max_norm):
     """||[3, 4]|| = 5: at max_norm 5 (equal) or 10 nothing changes."""
     ex = impl("ex14_clipping_gradflow")
     g = np.array([3.0, 4.0])
-    clipped, norm = ex.clip_by_global_norm({"g": g}, max_norm)
-    assert norm == 5.0
+    clipped, norm = h.returned("clip_by_global_norm", ex.clip_by_global_norm({"g": g}, max_norm), 2)
+    h.check_number("clip_by_global_norm", "the norm before clipping", norm, 5.0, tol=0)
     h.check("clip_by_global_norm", "clipped['g']", clipped["g"], np.array([3.0, 4.0]), like=g, tol=0)
 
 
@@ -80,15 +80,17 @@ def test_exercise_3(impl):
     table = dict(ex.SEED_MAGNITUDES)
     assert ex.smallest_gradient(table) == "embeddings"
     ratio = ex.attenuation_ratio(table)
-    assert abs(ratio - 1 / 30) <= 1e-15, f"attenuation_ratio: 0.01 / 0.3 = 1/30 = {1 / 30!r}, got {ratio!r}"
+    h.check_number("attenuation_ratio", "the ratio for Exercise 3's table", ratio, 1 / 30, tol=1e-15)
 
 
 def test_exercise_3_other_tables(impl):
     ex = impl("ex14_clipping_gradflow")
     table = {"logits": 0.5, "Block2_out": 0.02, "Block1_out": 0.1, "embeddings": 0.2}
     assert ex.smallest_gradient(table) == "Block2_out"
-    assert abs(ex.attenuation_ratio(table) - 0.4) <= 1e-15
-    assert abs(ex.attenuation_ratio({"a": 2.0, "b": 8.0}) - 4.0) <= 1e-15, "a gradient can grow on the way back"
+    h.check_number("attenuation_ratio", f"the ratio for {table}", ex.attenuation_ratio(table), 0.4, tol=1e-15)
+    h.check_number("attenuation_ratio", "the ratio for {'a': 2.0, 'b': 8.0}",
+                   ex.attenuation_ratio({"a": 2.0, "b": 8.0}), 4.0, tol=1e-15,
+                   hint="a gradient can grow on the way back")
 
 
 # ---------------------------------------------------------------------- question 17
@@ -99,12 +101,15 @@ def test_question_17_ten_layers(impl):
     ex = impl("ex14_clipping_gradflow")
     plain = ex.chain_gradients([0.8] * 10)
     residual = ex.chain_gradients([0.8] * 10, residual=True)
-    assert isinstance(plain, list) and len(plain) == 11, f"expected 11 gradients (output + 10 layers), got {plain!r}"
-    for k in range(11):
-        assert abs(plain[k] - 0.8 ** k) <= 1e-15, f"without residuals, after {k} layers: 0.8^{k} = {0.8 ** k!r}, got {plain[k]!r}"
-        assert abs(residual[k] - 1.8 ** k) <= 1e-12 * 1.8 ** k, \
-            f"with residuals, after {k} layers: 1.8^{k} = {1.8 ** k!r}, got {residual[k]!r}"
-    assert abs(plain[-1] - 0.1073741824) <= 1e-15 and abs(residual[-1] - 357.0467226624) <= 1e-9
+    # index k: after going back through k layers
+    h.check_list("chain_gradients([0.8] * 10)", "the gradients (index k: after k layers)", plain,
+                 [0.8 ** k for k in range(11)], tol=1e-14)
+    h.check_list("chain_gradients([0.8] * 10, residual=True)", "the gradients (index k: after k layers)",
+                 residual, [1.8 ** k for k in range(11)], tol=1e-12)
+    h.check_number("chain_gradients([0.8] * 10)", "what reaches the first layer", plain[-1], 0.1073741824,
+                   tol=1e-14)
+    h.check_number("chain_gradients([0.8] * 10, residual=True)", "what reaches the first layer", residual[-1],
+                   357.0467226624, tol=1e-12)
 
 
 def test_question_17_order_and_upstream(impl):
@@ -112,8 +117,8 @@ def test_question_17_order_and_upstream(impl):
     ex = impl("ex14_clipping_gradflow")
     got = ex.chain_gradients([0.5, 2.0, 0.1], upstream=3.0)
     expected = [3.0, 3.0 * 0.1, 3.0 * 0.1 * 2.0, 3.0 * 0.1 * 2.0 * 0.5]
-    assert len(got) == 4 and all(abs(a - e) <= 1e-15 for a, e in zip(got, expected)), \
-        f"chain_gradients([0.5, 2.0, 0.1], upstream=3): expected {expected}, got {got}"
+    h.check_list("chain_gradients([0.5, 2.0, 0.1], upstream=3)", "the gradients (index k: after k layers)",
+                 got, expected, tol=1e-15)
 
 
 def test_question_17_matches_finite_differences(impl):
@@ -127,16 +132,19 @@ def test_question_17_matches_finite_differences(impl):
                 x = x + ai * x if residual else ai * x
             return x, None
         numerical = float(h.vjp(net, {"x": np.array(0.7)}, 1.0)["x"])
-        got = ex.chain_gradients(a, residual=residual)[-1]
-        assert abs(got - numerical) <= 1e-8 * abs(numerical), \
-            f"chain_gradients({a}, residual={residual}): dy/dx is {numerical:.10g}, got {got!r}"
+        got = ex.chain_gradients(a, residual=residual)
+        h.check_list(f"chain_gradients({a}, residual={residual})", "the gradients", got, n=len(a) + 1)
+        h.check_number(f"chain_gradients({a}, residual={residual})", "what reaches the first layer, dy/dx",
+                       got[-1], numerical, tol=1e-8)
 
 
 def test_the_identity_path_alone_carries_the_gradient(impl):
     """Branches that pass nothing (a = 0): without residuals nothing arrives, with them all of it."""
     ex = impl("ex14_clipping_gradflow")
-    assert ex.chain_gradients([0.0] * 10)[-1] == 0.0
-    assert ex.chain_gradients([0.0] * 10, residual=True)[-1] == 1.0
+    h.check_list("chain_gradients([0.0] * 10)", "the gradients (index k: after k layers)",
+                 ex.chain_gradients([0.0] * 10), [1.0] + [0.0] * 10, tol=0)
+    h.check_list("chain_gradients([0.0] * 10, residual=True)", "the gradients (index k: after k layers)",
+                 ex.chain_gradients([0.0] * 10, residual=True), [1.0] * 11, tol=0)
 
 
 # ------------------------------------------------------------ a small model, measured
@@ -215,8 +223,8 @@ def test_stage_gradient_norms_on_a_small_model(impl):
            "embeddings": [calls[4][1]]}
     for stage in STAGES:
         want = math.sqrt(sum(float(np.sum(np.asarray(g, dtype=np.float64) ** 2)) for g in got[stage]))
-        assert isinstance(norms[stage], float) and abs(norms[stage] - want) <= 1e-9 * want, \
-            f"stage_gradient_norms[{stage!r}] should be the L2 norm {want:.10g} of the gradient the walk got, not {norms[stage]!r}"
+        h.check_number("stage_gradient_norms", f"[{stage!r}]", norms[stage], want, tol=1e-9,
+                       hint="it is the L2 norm of the gradient the walk got at that stage")
 
     # and those gradients are the loss's, along random directions
     def loss():
@@ -247,9 +255,10 @@ def test_stage_gradient_norms_on_a_small_model(impl):
             grads = [d[k.split(".", 2)[2]] for k in block[i]]
         for seed in (0, 1):
             numeric, analytic = directional(fn, arrays, grads, seed)
+            err = abs(numeric - analytic) / max(abs(numeric) + abs(analytic), 1e-300)
             assert abs(numeric - analytic) <= 1e-6 * max(abs(numeric), 1e-3), (
-                f"stage_gradient_norms: the gradient at {stage!r} does not match the loss "
-                f"(along a random direction: {numeric:.8g} by finite differences, {analytic:.8g} from the walk)"
-                + (f"; {hints[stage]}" if stage in hints else ""))
-    ratio = ex.attenuation_ratio(norms)
-    assert abs(ratio - norms["embeddings"] / norms["logits"]) <= 1e-12 * ratio
+                f"stage_gradient_norms: the gradient the walk got at {stage!r} is wrong: along a random "
+                f"direction, expected {numeric:.8g} (finite differences of the loss), got {analytic:.8g}; "
+                f"relative error {err:.2e} (tolerance 1e-06)" + (f"\n  hint: {hints[stage]}" if stage in hints else ""))
+    h.check_number("attenuation_ratio", "the ratio of the measured norms", ex.attenuation_ratio(norms),
+                   norms["embeddings"] / norms["logits"], tol=1e-12)
