@@ -61,12 +61,14 @@ def numerical_gradient(f, x, eps=1e-5):
 def check_gradient(analytical_grad, numerical_grad, tolerance=1e-7):
     """The seed's Exercise 2: True when the two gradients agree.
 
-    analytical_grad, numerical_grad: arrays (or numbers); different shapes fail
+    analytical_grad, numerical_grad: arrays (or numbers)
     tolerance: the largest relative error accepted (the seed's 1e-7)
-    Returns a bool: rel_error(analytical_grad, numerical_grad) <= tolerance. A NaN
-    anywhere must give False.
+    Returns a bool: whether the two agree within the tolerance, as measured by your
+    rel_error. Gradients of different shapes do not agree, and neither does a NaN
+    anywhere (a gradient check that lets a NaN through is worse than none).
 
-    Hint: write the test so that a NaN error fails it; `not err > tol` would pass it.
+    Hint: every comparison with NaN is False. Try your function on a NaN before you
+    trust it, and pick the comparison for which False means "they do not agree".
     """
     raise NotImplementedError("Exercise 10: check_gradient")
 

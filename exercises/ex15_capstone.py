@@ -107,6 +107,7 @@ def train_capstone(epochs=3, batch_size=32, lr=1e-3, seed=0, dtype="float32",
     parameter at a time, each with its own state. The data is
     tt.train_val_split(seed=0): the same split as everywhere else. Raise
     FloatingPointError if the loss ever stops being finite.
+    tt's counterpart: tt.train.train (a stub in your edition of tt).
 
     Hint: np.random.default_rng(seed).permutation(n) shuffles the indices 0..n-1.
     """

@@ -22,7 +22,8 @@ def cross_entropy_grad_one(probs, target):
 
     probs:  (V,)  softmax of the logits, summing to 1
     target: int   index of the correct token
-    Returns (V,): the gradient of loss = -log probs[target] with respect to the logits.
+    Returns (V,), of the dtype of probs: the gradient of loss = -log probs[target] with
+    respect to the logits. probs itself is left as it was.
 
     Hint: differentiate -log softmax(z)[t] with respect to z_j; treat j == t and
     j != t separately, then write both cases as one vector expression.

@@ -3,20 +3,24 @@
 Seed: Practical Exercises, Exercise 1 "Hand Calculation - Complete Backward Pass".
 
 The whole transformer in miniature: a linear layer, a ReLU, a linear layer and a loss.
-One example, row vectors, matrices stored (in, out) as everywhere in tt:
+It is the feed-forward network of a block, for one position, with a squared loss. So
+its sizes take the names they have in the model: C inputs (the width), F hidden units
+(the FFN's width) and V outputs (like the logits, which the loss reads). The seed's
+network is 2 -> 2 -> 1: C = 2, F = 2 and V = 1. One example, row vectors, matrices
+stored (in, out) as everywhere in tt:
 
-    z      = x @ W1 + b1              x: (D,)   W1: (D, Hd)  b1: (Hd,)   z: (Hd,)
-    hidden = ReLU(z)                                                     hidden: (Hd,)
-    output = hidden @ W2 + b2         W2: (Hd, K)  b2: (K,)              output: (K,)
-    loss   = 0.5 * sum((output - target)^2)                              target: (K,)
+    z      = x @ W1 + b1              x: (C,)   W1: (C, F)  b1: (F,)     z: (F,)
+    hidden = ReLU(z)                                                     hidden: (F,)
+    output = hidden @ W2 + b2         W2: (F, V)  b2: (V,)               output: (V,)
+    loss   = 0.5 * sum((output - target)^2)                              target: (V,)
 
-The seed's network has D = 2 inputs, Hd = 2 hidden units and K = 1 output:
+The seed's numbers:
 
     x = [2, 1]   W1 = [[0.5, -0.3], [0.2, 0.4]]   b1 = [0.1, -0.1]
     W2 = [[0.6], [0.3]]   b2 = [0.2]   target = [1.5]
 
 Do it by hand first (the forward pass gives z = [1.3, -0.3]); then write the code,
-which works for any D, Hd and K. The backward pass undoes the forward one line at a
+which works for any C, F and V. The backward pass undoes the forward one line at a
 time, last line first: the gradient of each variable has the shape of that variable.
 
 Check your work:  python -m pytest exercises -m ex11      (or: tt check 11)
@@ -38,37 +42,37 @@ SEED = {
 
 class TinyCache(NamedTuple):
     """What the backward pass needs from the forward pass."""
-    x: np.ndarray         # (D,)     the input, for dW1
-    W2: np.ndarray        # (Hd, K)  for dhidden
-    z: np.ndarray         # (Hd,)    the pre-activation: its sign gates the gradient
-    hidden: np.ndarray    # (Hd,)    for dW2
-    output: np.ndarray    # (K,)
-    target: np.ndarray    # (K,)
+    x: np.ndarray         # (C,)     the input, for dW1
+    W2: np.ndarray        # (F, V)   for dhidden
+    z: np.ndarray         # (F,)     the pre-activation: its sign gates the gradient
+    hidden: np.ndarray    # (F,)     for dW2
+    output: np.ndarray    # (V,)
+    target: np.ndarray    # (V,)
 
 
 class TinyGrads(NamedTuple):
     """Every gradient of the loss, each shaped like its variable."""
-    doutput: np.ndarray   # (K,)
-    dW2: np.ndarray       # (Hd, K)
-    db2: np.ndarray       # (K,)
-    dhidden: np.ndarray   # (Hd,)
-    dW1: np.ndarray       # (D, Hd)
-    db1: np.ndarray       # (Hd,)
+    doutput: np.ndarray   # (V,)
+    dW2: np.ndarray       # (F, V)
+    db2: np.ndarray       # (V,)
+    dhidden: np.ndarray   # (F,)
+    dW1: np.ndarray       # (C, F)
+    db1: np.ndarray       # (F,)
 
 
 def tiny_forward(x, W1, b1, W2, b2, target):
-    """The forward pass of the 2 -> 2 -> 1 network (any sizes D -> Hd -> K).
+    """The forward pass of the 2 -> 2 -> 1 network (any sizes C -> F -> V).
 
-    x: (D,); W1: (D, Hd); b1: (Hd,); W2: (Hd, K); b2: (K,); target: (K,).
+    x: (C,); W1: (C, F); b1: (F,); W2: (F, V); b2: (V,); target: (V,).
     Returns (loss, cache): loss a Python float, cache a TinyCache.
 
     Hint: four lines, one per line of the forward pass in the module docstring.
     """
     ### BEGIN SOLUTION
-    z = x @ W1 + b1                                  # (Hd,)
-    hidden = np.maximum(z, 0)                        # (Hd,)
-    output = hidden @ W2 + b2                        # (K,)
-    err = output - target                            # (K,)
+    z = x @ W1 + b1                                  # (F,)
+    hidden = np.maximum(z, 0)                        # (F,)
+    output = hidden @ W2 + b2                        # (V,)
+    err = output - target                            # (V,)
     loss = 0.5 * float(err @ err)
     return loss, TinyCache(x, W2, z, hidden, output, target)
     ### END SOLUTION
@@ -80,7 +84,7 @@ def tiny_backward(dloss, cache):
     dloss: float, dL/dloss (1.0 when the loss is the final one)
     cache: the TinyCache of tiny_forward
     Returns TinyGrads(doutput, dW2, db2, dhidden, dW1, db1), each with the shape and
-    dtype of its variable: (K,), (Hd, K), (K,), (Hd,), (D, Hd), (Hd,).
+    dtype of its variable: (V,), (F, V), (V,), (F,), (C, F), (F,).
 
     Hint: a weight's gradient is the outer product of what came INTO its layer and
     the gradient that comes OUT of it (np.outer); ReLU lets a gradient through only
@@ -89,15 +93,15 @@ def tiny_backward(dloss, cache):
     ### BEGIN SOLUTION
     x, W2, z, hidden, output, target = cache
     # loss = 0.5 * sum((output - target)^2)
-    doutput = dloss * (output - target)              # (K,)
+    doutput = dloss * (output - target)              # (V,)
     # output = hidden @ W2 + b2: output[k] = sum_j hidden[j] W2[j, k] + b2[k]
-    dW2 = np.outer(hidden, doutput)                  # (Hd, K)  dW2[j, k] = hidden[j] doutput[k]
-    db2 = doutput.copy()                             # (K,)
-    dhidden = W2 @ doutput                           # (Hd,)    sum over k of W2[j, k] doutput[k]
+    dW2 = np.outer(hidden, doutput)                  # (F, V)  dW2[j, k] = hidden[j] doutput[k]
+    db2 = doutput.copy()                             # (V,)
+    dhidden = W2 @ doutput                           # (F,)    sum over k of W2[j, k] doutput[k]
     # hidden = ReLU(z): the gradient passes where z > 0 and stops elsewhere
-    dz = np.where(z > 0, dhidden, 0).astype(dhidden.dtype)   # (Hd,)
+    dz = np.where(z > 0, dhidden, 0).astype(dhidden.dtype)   # (F,)
     # z = x @ W1 + b1: the same rule as for the second layer
-    dW1 = np.outer(x, dz)                            # (D, Hd)
-    db1 = dz                                         # (Hd,)
+    dW1 = np.outer(x, dz)                            # (C, F)
+    db1 = dz                                         # (F,)
     return TinyGrads(doutput, dW2, db2, dhidden, dW1, db1)
     ### END SOLUTION

@@ -70,6 +70,9 @@ def sgd_momentum(w, dw, state=None, lr=1e-3, beta=0.9):
 def adam(w, dw, state=None, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam exactly as the seed's Part 6 writes it; mirrors tt.optim.adam.
 
+    tt's counterparts: tt.optim.adam and, in place for speed, tt.optim.adam_step_inplace
+    (stubs in your edition of tt).
+
     state: None at the first step, then the dict this function returned,
     {"m": m, "v": v, "t": t}, where t counts the steps taken, so the first step has t = 1.
     Returns (next_w, {"m": m, "v": v, "t": t}).
@@ -157,9 +160,12 @@ def updates_to_reach(w, grad, lr, target):
     Fraction(str(x)). In floats, adding 0.00005 to 0.234 320 times falls just short
     of 0.25 (0.2499999999999...), and a loop would say 321.
 
-    Hint: divide the distance to go by the size of one step, then round up.
+    Hint: no loop is needed. W_k is a straight line in k: solve W_k = target for k,
+    and remember that k counts whole updates.
     """
     ### BEGIN SOLUTION
+    # W_k = w + k * step reaches the target at k = distance / step: the first whole k
+    # at or past it is the ceiling
     w, grad, lr, target = (Fraction(str(v)) for v in (w, grad, lr, target))
     step = -lr * grad                       # what one update adds to W
     distance = target - w

@@ -7,21 +7,22 @@ Gradient descent on one parameter with the loss
 
     loss(W) = 0.5 * h * (W - c)^2        dloss/dW = h * (W - c)        (h: the curvature)
 
+    W_{k+1} = W_k - lr * h * (W_k - c)   from W_0
+
 The seed's Exercise 5 has h = 1, c = 3, W_0 = 0 and tries lr = 0.1, 0.5, 1.0 and 2.1
-for 10 steps. Subtract c from both sides of the update W <- W - lr * h * (W - c):
+for 10 steps; at 2.1 it says "critical!". Every quantity here is a Python float.
 
-    W_{k+1} - c = (1 - lr h) (W_k - c),   so   W_k - c = (1 - lr h)^k (W_0 - c)
+A run does one of three things, judged by its distance |W_k - c| to the minimum:
 
-Every step multiplies the distance to the minimum by r = 1 - lr h. A run
+    converges    the distance shrinks towards 0 (it may overshoot c on the way)
+    oscillates   the distance stays the same: W bounces between two points forever
+    diverges     the distance grows, until W overflows to inf or nan
 
-    converges    if |r| < 1:  the distance shrinks (changing sign every step if r < 0)
-    oscillates   if |r| = 1:  it bounces between W_0 and 2c - W_0 forever (lr h = 2)
-    diverges     if |r| > 1:  the distance grows like |r|^k, to overflow
+You will find the learning rate where runs stop converging twice: from a formula you
+derive for classify_lr, and by experiment, bisecting on what runs actually do.
 
-so the critical learning rate is 2 / h: 2 here. At lr = 2.1, r = -1.1: the distance
-grows by 10% a step and is 10 times larger within 25 steps. That is the seed's
-"critical!" case. You will find that threshold twice: from the formula, and by
-experiment, bisecting on what runs actually do.
+Hint: subtract c from both sides of the update. What does one step do to W_k - c,
+and what does that make of W_k - c after k steps?
 
 The names "converges", "oscillates" and "diverges" are the ones the problem sets use.
 Check your work:  python -m pytest exercises -m ex13      (or: tt check 13)
@@ -75,14 +76,18 @@ def classify_run(trajectory, w0=0.0, c=3.0, rtol=1e-9):
 
 
 def classify_lr(lr, curvature=1.0):
-    """The same three classes from the formula, without running anything.
+    """The same three classes as classify_run, from a formula, without running anything.
 
-    Returns "converges" if |1 - lr * curvature| < 1, "oscillates" if it equals 1,
-    "diverges" if it is larger.
+    lr: the learning rate; curvature: h. Returns "converges", "oscillates" or
+    "diverges": what every run at this learning rate does (for any w0 != c).
 
-    Hint: the module docstring derives the factor r each step multiplies the distance by.
+    Hint: the module docstring's hint gives a number each step multiplies the distance
+    to c by; the three classes are three cases of its size.
     """
     ### BEGIN SOLUTION
+    # W_{k+1} - c = (1 - lr h)(W_k - c), so W_k - c = r^k (W_0 - c) with r = 1 - lr h:
+    # |r| < 1 shrinks the distance, |r| = 1 keeps it (lr h = 2: W bounces between W_0
+    # and 2c - W_0), |r| > 1 grows it like |r|^k
     r = abs(1 - lr * curvature)
     if r < 1:
         return "converges"
@@ -93,11 +98,13 @@ def classify_lr(lr, curvature=1.0):
 def critical_learning_rate(curvature=1.0):
     """The smallest learning rate at which gradient descent no longer converges.
 
-    Returns a float: 2.0 for the seed's loss (curvature 1).
+    curvature: h. Returns a float, from the formula (no runs).
 
-    Hint: solve |1 - lr * curvature| = 1 for the positive root that is not lr = 0.
+    Hint: it is where classify_lr's answer stops being "converges"; write that
+    condition as an equation in lr and solve it.
     """
     ### BEGIN SOLUTION
+    # |1 - lr h| = 1 at lr = 0 and at lr = 2 / h: the seed's critical rate is 2
     return 2.0 / curvature
     ### END SOLUTION
 

@@ -13,12 +13,12 @@ larger than max_norm, scale ALL of it down by the same factor:
 The direction is kept; only the length is capped. (The seed's Part 7 writes
 `min(gradient, max_norm)`, which clamps each entry and turns the direction.)
 
-Gradient flow. Backpropagation multiplies local derivatives, last layer first. Ten
-plain layers whose local derivative is 0.8 pass on 0.8^10 of the gradient. A residual
-layer y = x + f(x) has derivative 1 + f'(x): the gradient reaching its input is the
-sum over its two paths, the identity (1) and the branch (f'). Over n layers that is
-(1 + a)^n: the 2^n paths, one of which skips every branch and carries the gradient
-unchanged. Finally you measure the gradient at each stage of the real transformer.
+Gradient flow. Backpropagation multiplies local derivatives, last layer first: going
+back through a layer y = f(x) multiplies the gradient by dy/dx. Question 17 asks what
+is left after ten layers whose branch has derivative 0.8, first as plain layers
+y = f(x), then as residual layers y = x + f(x). Work out dy/dx of a residual layer
+yourself (how many paths lead from x to y?). Finally you measure the gradient at each
+stage of the real transformer, with your own backward passes.
 
 Check your work:  python -m pytest exercises -m ex14      (or: tt check 14)
 """
@@ -120,6 +120,8 @@ def chain_gradients(local_grads, residual=False, upstream=1.0):
     derivative dy/dx; work out what dy/dx is for y = x + f(x).
     """
     ### BEGIN SOLUTION
+    # y = x + f(x) has dy/dx = 1 + f'(x): the identity path and the branch. Over n layers
+    # that is (1 + a)^n, the sum over 2^n paths, one of which skips every branch
     g = float(upstream)
     out = [g]
     for a in reversed(local_grads):          # the backward pass starts at the end
@@ -142,17 +144,21 @@ def stage_gradient_norms(params, tokens, targets, ops):
         "final_repr"    dloss/dx at the last position  (B, C), entering the last block
         "block2_params" all parameters of block 2 taken together, then "block1_params"
         "embeddings"    dloss/dembedding               (V, C)
-    (with L blocks: "block{L}_params" down to "block1_params").
+    (with L blocks: "block{L}_params" down to "block1_params"). The loss is the mean
+    cross-entropy of tt.loss_and_grads.
 
-    Walk the backward pass yourself, as model_backward does: run
-    tt.model_forward(params, tokens, last_only=False) and
-    tt.softmax_cross_entropy_forward, then call ops.softmax_cross_entropy_backward,
-    ops.output_backward, ops.block_backward for each block (last first) and
-    ops.embedding_backward, noting each gradient's norm on the way.
+    Start from tt.model_forward(params, tokens, last_only=False), which runs every block
+    on all positions (the shapes backward passes are written for), and
+    tt.softmax_cross_entropy_forward; then make every backward call through `ops`,
+    piece by piece (ops.model_backward would hide what passes between the stages).
     With your own backward passes, ops is exercise 15's student_ops(); compare
     attenuation_ratio of the result with Exercise 3's 1/30.
+    tt's counterparts: tt.gradflow.stage_gradients and tt.gradflow.stage_norms (stubs
+    in your edition of tt).
 
-    Hint: a block's parameters form one vector, so its norm is a global norm.
+    Hint: exercise 9's model_backward already walks from the logits to the embeddings;
+    here you walk the same way and note each gradient as it passes. A block's
+    parameters form one vector, so its norm is a global norm.
     """
     ### BEGIN SOLUTION
     logits, cache = tt.model_forward(params, tokens, last_only=False)     # (B, V)

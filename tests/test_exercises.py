@@ -143,3 +143,52 @@ def test_build_reports_stale_and_missing_files(tmp_path):
     assert 'raise NotImplementedError("Exercise 1: f")' in (ex / "ex01_a.py").read_text()
     assert not (ex / "ex02_gone.py").exists()
     assert build_exercises(sol, ex, check=True) == []
+
+
+# -------------------------------------------------------------- docstrings that teach
+def exercise_docstrings():
+    """(exercise, function, docstring) for every function an exercise asks for, from the stubs."""
+    import ast
+
+    for name in NAMES:
+        asked = {r.function for r in solution_regions((ROOT / "solutions" / f"{name}.py").read_text())}
+        tree = ast.parse((ROOT / "exercises" / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name in asked:
+                yield name, node.name, ast.get_docstring(node) or ""
+
+
+def test_every_exercise_function_has_a_docstring_with_one_hint():
+    found = list(exercise_docstrings())
+    assert len(found) >= 40
+    for name, fn, doc in found:
+        assert doc.count("Hint:") == 1, f"{name}.{fn}: {doc.count('Hint:')} hints in its docstring"
+
+
+# What the stubs once said (an audit of issue 3): each gives an exercise's answer away.
+ANSWERS = {
+    "ex10_gradient_check": ["rel_error(analytical_grad, numerical_grad) <= tolerance", "not err > tol"],
+    "ex12_optimizers": ["round up", "ceil"],
+    "ex13_learning_rate": ["critical learning rate is 2", "2 / h", "|1 - lr * curvature| < 1",
+                           "|1 - lr * curvature| = 1", "(1 - lr h)^k", "r = 1 - lr h"],
+    "ex14_clipping_gradflow": ["(1 + a)^n", "1 + f'(x)", "ops.output_backward, ops.block_backward",
+                               "ops.block_backward for each block"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS))
+def test_stubs_do_not_give_the_answer_away(name):
+    text = (ROOT / "exercises" / f"{name}.py").read_text()
+    for phrase in ANSWERS[name]:
+        assert phrase not in text, f"exercises/{name}.py says {phrase!r}: that is the answer"
+
+
+def test_exercise_11_uses_the_shape_vocabulary():
+    import re
+
+    for folder in ("solutions", "exercises", "exercises/tests"):
+        for path in (ROOT / folder).glob("*ex11_tiny_network.py"):
+            text = path.read_text()
+            assert not re.search(r"\bHd\b|\(D,|, K\)|\(K,\)", text), f"{path}: D, Hd, K instead of C, F, V"
+    doc = importlib.import_module("exercises.ex11_tiny_network").__doc__
+    assert "C = 2, F = 2 and V = 1" in doc
