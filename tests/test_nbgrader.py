@@ -3,27 +3,47 @@
 A temporary course: the exported source notebooks, `nbgrader generate_assignment`,
 three submissions made from the released notebooks (the solutions filled in, the stubs
 left as released, the typical bugs of grader/samples), `nbgrader autograde`, and the
-scores read back from nbgrader's gradebook. The partial score is worked out here from
-the hidden tests the six bugs fail (the same bugs as the mutation check's reasoning).
+scores of every notebook read back from nbgrader's gradebook. The partial score is
+worked out here from the hidden tests the six bugs fail (the same bugs as the mutation
+check's reasoning). The autograded notebooks also hold the output of each public-checks
+cell, run in a real kernel with the other notebooks beside it; `nbgrader validate` must
+report the failing ones; `tt grade-all` must give the same scores, exercise by exercise.
+
+nbgrader is in the test extra, so a missing nbgrader fails these tests; set
+TT_SKIP_NBGRADER=1 to skip them instead.
 """
 from __future__ import annotations
 
 import ast
+import csv
 import json
+import os
+import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-pytest.importorskip("nbgrader")
+pytestmark = pytest.mark.slow
 
+if os.environ.get("TT_SKIP_NBGRADER") == "1":
+    pytest.skip("TT_SKIP_NBGRADER=1", allow_module_level=True)
+try:
+    import nbformat
+    import nbgrader  # noqa: F401
+except ImportError as exc:
+    raise ImportError(f"tests/test_nbgrader.py needs nbgrader and nbformat (the test extra: "
+                      f"pip install -e '.[test]'), or TT_SKIP_NBGRADER=1 to skip it: {exc}") from exc
+
+from exercises.tests.notebook import notebook_cells, run_public  # noqa: E402
 from grader.export.nbgrader import NOTEBOOK_EXERCISES, export, hidden_tests  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUGS = ROOT / "grader" / "samples" / "typical_bugs"
 ASSIGNMENT = "stage10"
+STUDENTS = ("full", "stubs", "bugs")
 # The hidden tests the typical bugs fail (grader/samples/README.md lists the bugs).
 LOST = {
     1: ["test_batch_mean", "test_batch_scaled_dloss", "test_batch_large_logits_float32"],   # 1/B left out
@@ -34,15 +54,30 @@ LOST = {
         "test_one_token_everywhere_float32"],                                               # last write wins
     12: ["test_adam", "test_float32_keeps_dtype", "test_exercise4_trajectories"],         # no bias correction
     14: ["test_clip_scales_every_array_by_one_factor"],                                   # clipped one by one
+    # the capstone's own code is the solution, but it runs the buggy exercises 1, 2, 5, 8 and 12:
+    # its gradients are wrong, and its training run (which needs W1's gradient in W1's shape,
+    # not transposed) fails, so both checks of that run fail; student_ops() is still right
+    15: ["test_your_gradients_are_the_models", "test_training_learns", "test_training_reports_honestly"],
 }
+# The public checks the typical bugs fail: the buggy exercises', and those that run them
+# (exercise 9 runs 2 to 8, exercise 10 runs 1 and 4, exercise 15 runs 1 to 9 and 12).
+PUBLIC_FAILS_WITH_BUGS = {1, 2, 5, 8, 12, 14} | {9, 10, 15}
 
 
 def points(number, names=None):
     return sum(p for _, test, _, p in hidden_tests(number) if names is None or test in names)
 
 
-FULL = sum(points(n) for n in NOTEBOOK_EXERCISES)
-PARTIAL = FULL - sum(points(n, set(names)) for n, names in LOST.items())
+def expected(student: str) -> dict[int, float]:
+    """Each notebook's score, from the hidden tests' points and the bugs' lost tests."""
+    if student == "stubs":
+        return {n: 0.0 for n in NOTEBOOK_EXERCISES}
+    lost = LOST if student == "bugs" else {}
+    return {n: points(n) - points(n, set(lost.get(n, ()))) for n in NOTEBOOK_EXERCISES}
+
+
+FULL = sum(expected("full").values())
+PARTIAL = sum(expected("bugs").values())
 
 
 def functions(path: Path) -> dict[str, str]:
@@ -74,10 +109,11 @@ def fill(release: Path, target: Path, sources: dict[int, Path]):
         nbformat.write(nb, target / nb_path.name)
 
 
-def nbgrader(course: Path, *args):
+def nbgrader(course: Path, *args, check=True):
     r = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True,
                        timeout=1800)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    if check:
+        assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     return r
 
 
@@ -102,14 +138,14 @@ def course(tmp_path_factory):
 
 def test_source_notebooks_carry_nbgrader_metadata(tmp_path):
     written = export(tmp_path, "a1")
-    assert [p.name[:4] for p in written] == [f"ex{n:02d}" for n in NOTEBOOK_EXERCISES]
+    assert [p.name[:4] for p in written] == [f"ex{n:02d}" for n in range(1, 16)]
     again = export(tmp_path / "again", "a1")
     ids = set()
     for first, second in zip(written, again):
         assert first.read_text() == second.read_text()                  # stable: same ids, same text
         nb = nbformat.read(first, as_version=4)
         nbformat.validate(nb)
-        kinds = {"markdown": 0, "solution": 0, "graded": 0}
+        kinds = {"markdown": 0, "solution": 0, "graded": 0, "public": 0}
         for cell in nb.cells:
             md = cell.metadata["nbgrader"]
             assert md["schema_version"] == 3 and md["grade_id"] not in ids
@@ -120,6 +156,9 @@ def test_source_notebooks_carry_nbgrader_metadata(tmp_path):
             elif md["solution"]:
                 assert not md["locked"] and "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
                 kinds["solution"] += 1
+            elif md["grade_id"].endswith("_public"):                  # graded, worth nothing: Validate sees it
+                assert md["grade"] and md["locked"] and md["points"] == 0 and "run_public(" in cell.source
+                kinds["public"] += 1
             elif md["grade"]:
                 assert md["locked"] and md["points"] > 0
                 assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source
@@ -127,47 +166,254 @@ def test_source_notebooks_carry_nbgrader_metadata(tmp_path):
             else:
                 assert md["locked"]
         assert kinds["markdown"] == 2 and kinds["solution"] >= 1 and kinds["graded"] >= 3, first.name
+        assert kinds["public"] == 1, first.name
+        first_code = next(c for c in nb.cells if c.cell_type == "code")
+        assert first_code.metadata["nbgrader"]["grade_id"].endswith("_setup") and "_find_the_release" in first_code.source
     seed = nbformat.read(written[0], as_version=4).cells[1].source
     assert "From the seed text" in seed and "∂loss/∂logits" in seed          # the seed's text and math
 
 
+def cells_of(path: Path) -> dict[str, nbformat.NotebookNode]:
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(path, as_version=4).cells}
+
+
+def test_notebook_text_is_true_in_a_notebook(tmp_path):
+    """What the .py files say that is not so in a notebook is not in the notebooks."""
+    for path in export(tmp_path):
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+        intro = nb.cells[0].source
+        assert "tt check" not in intro and "python -m pytest exercises -m" in intro, path.name
+        assert re.search(r"\n\n\*\*Check your work:\*\* run the public-checks cell", intro), path.name
+        assert "docs/errata.md" not in text and "module docstring" not in text, path.name
+        assert "The autograder runs your code" not in text, path.name
+        for cell in nb.cells:
+            md = cell.metadata["nbgrader"]
+            if md["solution"]:       # a solution cell is one function: nothing given after it
+                assert cell.source.rstrip().endswith("### END SOLUTION"), (path.name, md["grade_id"])
+                assert "for the autograder" not in cell.source, (path.name, md["grade_id"])
+    given = cells_of(tmp_path / "source" / "stage10" / "ex10_gradient_check.ipynb")["ex10_gradient_check_given_3"]
+    assert given.source.startswith("# ---") and "for the autograder (given)" in given.source
+    assert "def _numerical_gradient_probe" in given.source and "`tt grade` runs your code" in given.source
+    ex13 = cells_of(tmp_path / "source" / "stage10" / "ex13_learning_rate.ipynb")
+    assert "the introduction at the top of this notebook" in ex13["ex13_learning_rate_classify_lr"].source
+
+
 def test_released_notebooks_have_stubs_and_no_hidden_tests(course):
-    for path in (course / "release" / ASSIGNMENT).glob("*.ipynb"):
+    released = sorted((course / "release" / ASSIGNMENT).glob("*.ipynb"))
+    assert len(released) == 15
+    for path in released:
         text = path.read_text()
         assert "BEGIN SOLUTION" not in text and "hidden_test(" not in text and "HIDDEN TESTS" not in text
-        assert "raise NotImplementedError" in text
+        assert "raise NotImplementedError" in text and "run_public(" in text
 
 
-def scores(course: Path) -> dict[str, float]:
+def notebook_scores(course: Path) -> dict[str, dict[int, float]]:
+    """{student: {exercise: score}} from nbgrader's gradebook, one entry per notebook."""
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {s: gb.find_submission(ASSIGNMENT, s).score for s in ("full", "stubs", "bugs")}
+        return {s: {int(nb.name[2:4]): nb.score for nb in gb.find_submission(ASSIGNMENT, s).notebooks}
+                for s in STUDENTS}
 
 
-def test_autograde_scores(course):
-    got = scores(course)
-    assert got == {"full": FULL, "stubs": 0.0, "bugs": PARTIAL}, got
-    assert PARTIAL == FULL - 31                                                # 4 + 6 + 6 + 5 + 7 + 3 lost
+def test_autograde_scores_each_notebook(course):
+    got = notebook_scores(course)
+    for student in STUDENTS:
+        assert got[student] == expected(student), (student, got[student])
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        totals = {s: gb.find_submission(ASSIGNMENT, s).score for s in STUDENTS}
+    assert totals == {"full": FULL, "stubs": 0.0, "bugs": PARTIAL}, totals
+    assert FULL == 163 and PARTIAL == FULL - 40            # 4 + 6 + 6 + 5 + 7 + 3 lost, and 9 of the capstone's 11
+
+
+def public_cells(course: Path, student: str) -> dict[int, nbformat.NotebookNode]:
+    folder = course / "autograded" / student / ASSIGNMENT
+    return {int(p.stem[2:4]): cells_of(p)[f"{p.stem}_public"] for p in sorted(folder.glob("*.ipynb"))}
+
+
+def errors(cell) -> list:
+    return [o for o in cell.outputs if o.output_type == "error"]
+
+
+def stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+def test_public_checks_pass_in_the_kernel_with_the_solutions(course):
+    """Every notebook's public-checks cell, run by autograde in a real kernel: all pass,
+    exercises 9, 10 and 15 with the other exercises taken from the notebooks beside them."""
+    cells = public_cells(course, "full")
+    assert sorted(cells) == list(NOTEBOOK_EXERCISES)
+    for n, cell in cells.items():
+        assert not errors(cell), (n, [e.evalue for e in errors(cell)])
+        out = stdout(cell)
+        assert re.search(r"\d+ passed", out) and "failed" not in out and "skipped" not in out, (n, out[-1500:])
+    assert "these checks used your exercise 4 from ex04_layernorm.ipynb beside this notebook" in stdout(cells[10])
+    assert "these checks used your exercise 8 from ex08_embedding.ipynb beside this notebook" in stdout(cells[9])
+    assert "these checks used your exercise 9 from the module this notebook loaded" in stdout(cells[15])
+
+
+def test_public_checks_report_failures(course):
+    """The stubs fail every notebook's public checks, the bugs those of the exercises they touch;
+    the cell ends with an AssertionError that sums them up (autograde went on: the scores above)."""
+    for student, failing in (("stubs", set(NOTEBOOK_EXERCISES)), ("bugs", PUBLIC_FAILS_WITH_BUGS)):
+        cells = public_cells(course, student)
+        failed = {n for n, cell in cells.items() if errors(cell)}
+        assert failed == failing, (student, sorted(failed))
+        for n in failed:
+            (err,) = errors(cells[n])
+            assert err.ename == "AssertionError" and f"exercise {n}: " in err.evalue, (student, n, err.evalue)
+            assert "of the public checks failed" in err.evalue
+
+
+def validate(course: Path, notebook: Path) -> str:
+    r = nbgrader(course, "validate", str(notebook), check=False)
+    return r.stdout + r.stderr
+
+
+def test_validate_reports_failing_public_checks(course):
+    """nbgrader validate (the notebook's Validate button): an untouched or buggy notebook fails,
+    a correct one passes, exercise 9 with its siblings loaded from the notebooks beside it."""
+    submitted = course / "submitted"
+    untouched = validate(course, submitted / "stubs" / ASSIGNMENT / "ex04_layernorm.ipynb")
+    assert "VALIDATION FAILED" in untouched and "public checks failed" in untouched, untouched[-3000:]
+    buggy = validate(course, submitted / "bugs" / ASSIGNMENT / "ex01_softmax_cross_entropy.ipynb")
+    assert "VALIDATION FAILED" in buggy and "exercise 1: " in buggy, buggy[-3000:]
+    for name in ("ex04_layernorm", "ex09_model"):
+        correct = validate(course, submitted / "full" / ASSIGNMENT / f"{name}.ipynb")
+        assert "Success! Your notebook passes all the tests." in correct, (name, correct[-3000:])
 
 
 def test_tt_grade_regrades_the_same_notebooks_isolated(course, tmp_path):
-    """The instructor's second opinion: the submitted notebooks through the sandbox."""
-    for student, expected in (("full", FULL), ("stubs", 0.0), ("bugs", PARTIAL)):
+    """The instructor's second opinion: the submitted notebooks through the sandbox, the
+    capstone included (its notebook imports the other exercises' files there)."""
+    for student in STUDENTS:
         out = tmp_path / student
         r = subprocess.run([sys.executable, "-m", "tt", "grade", str(course / "submitted" / student / ASSIGNMENT),
-                            "--out", str(out), "--quiet", "--seed", "0", "-k", "not ex15"],
+                            "--out", str(out), "--quiet", "--seed", "0"],
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr[-3000:]
         results = json.loads((out / "results.json").read_text())
-        assert results["score"] == expected, (student, results["output"])
+        assert results["score"] == sum(expected(student).values()), (student, results["output"])
         assert "isolated worker" in results["output"]
 
+
+def test_tt_grade_all_gives_nbgrader_scores_exercise_by_exercise(course, tmp_path):
+    out = tmp_path / "graded"
+    r = subprocess.run([sys.executable, "-m", "tt", "grade-all", str(course / "submitted"), "-j", "2", "--out", str(out)],
+                       capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    nb = notebook_scores(course)
+    assert set(rows) == set(STUDENTS)
+    for student in STUDENTS:
+        row = rows[student]
+        assert {n: float(row[f"ex{n:02d}"]) for n in NOTEBOOK_EXERCISES} == nb[student], (student, row)
+        assert float(row["total"]) == sum(nb[student].values()) and float(row["max"]) == FULL, row
+
+
+# ---------------------------------------------------------- in this process, no kernel
+def run_notebook_code(path: Path) -> dict:
+    """A notebook's code cells (not the graded ones) run as a notebook runs them."""
+    ns = {"__name__": "__main__"}
+    for source in notebook_cells(path):
+        exec(compile(source, path.name, "exec"), ns)
+    return ns
+
+
+def test_public_checks_take_other_exercises_from_notebooks_files_or_skip(tmp_path, monkeypatch, capsys):
+    """Exercise 10's checks of your exercises 1 and 4: from the notebooks beside it, else from
+    the files beside it, else the release's stubs (skipped: not written), else skipped."""
+    (notebook,) = export(tmp_path / "course")[9:10]
+    folder = notebook.parent
+    monkeypatch.chdir(folder)
+    ns = run_notebook_code(notebook)
+    assert run_public(10, ns) == 0                                   # the notebooks beside it
+    out = capsys.readouterr().out
+    assert "exercise 1 from ex01_softmax_cross_entropy.ipynb beside" in out and "skipped" not in out
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / notebook.name).write_bytes(notebook.read_bytes())
+    monkeypatch.chdir(alone)
+    with open(alone / "ex04_layernorm.py", "w") as f:                # a .py beside it: the solution
+        f.write((ROOT / "solutions" / "ex04_layernorm.py").read_text())
+    assert run_public(10, ns) == 0                                   # exercise 1: the release's stub
+    out = capsys.readouterr().out
+    assert "exercise 4 from ex04_layernorm.py beside this notebook" in out
+    assert "exercise 1 from exercises/ex01_softmax_cross_entropy.py" in out and "1 skipped" in out
+    import exercises.tests.notebook as nbmod
+    monkeypatch.setattr(nbmod, "find_exercise", lambda name, folder, as_name: (None, f"no {name} here"))
+    assert run_public(10, ns) == 0
+    out = capsys.readouterr().out
+    assert "2 skipped" in out and "exercise 1 from nowhere (no ex01_softmax_cross_entropy here)" in out
+
+
+def test_public_checks_raise_on_stubs_and_on_a_bug(tmp_path, capsys):
+    stub = runpy.run_path(str(ROOT / "exercises" / "ex04_layernorm.py"))
+    with pytest.raises(AssertionError, match=r"exercise 4: \d+ of the public checks failed \(0 passed"):
+        run_public(4, stub, folder=tmp_path)
+    buggy = runpy.run_path(str(BUGS / "ex14_clipping_gradflow.py"))
+    with pytest.raises(AssertionError, match=r"exercise 14: 1 of the public checks failed .*clip"):
+        run_public(14, buggy, folder=tmp_path)
+    assert "NotImplementedError" in capsys.readouterr().out
+
+
+def test_the_capstone_notebook_loads_the_notebooks_beside_it(tmp_path, monkeypatch):
+    """Exercise 15's given code in a notebook: the other exercises from their notebooks, as
+    modules named as the files are (so student_ops() sees its functions as defined there)."""
+    written = export(tmp_path)
+    monkeypatch.chdir(written[0].parent)
+    ns = run_notebook_code(written[14])
+    assert ns["ex04_layernorm"].__file__ == str(written[3])
+    assert ns["_student_ops_sources"]()["layernorm_backward"] == "ex04_layernorm.layernorm_backward"
+    from grader.export.inprocess import run_suite
+    assert set(run_suite("test_ex15_capstone.py", ns).values()) == {""}          # all 11 points
+    (written[3]).unlink()                                                         # exercise 4's notebook gone
+    ns = run_notebook_code(written[14])
+    assert ns["ex04_layernorm"].__file__.endswith("exercises/ex04_layernorm.py")  # the release's stub instead
+    assert run_suite("test_ex15_capstone.py", ns)["test_ex15_capstone.py::test_your_gradients_are_the_models"]
+
+
+SETUP_PROBE = """
+import sys
+from importlib.util import find_spec
+{setup}
+_find_the_release()
+spec = find_spec("tt")
+print("FOUND", spec.origin if spec else None)
+"""
+
+
+@pytest.mark.parametrize("layout", ["inside", "beside", "env", "nowhere"])
+def test_the_setup_cell_finds_the_release(tmp_path, layout):
+    """In a kernel that cannot import tt (python -S: no site-packages), the setup cell finds
+    the release from the notebook's folder: a folder of it, a tt-exercises/ beside, TT_EXERCISES."""
+    from grader.export.nbgrader import SETUP
+    release = tmp_path / "course" / "tt-exercises"
+    (release / "tt").mkdir(parents=True)
+    (release / "tt" / "__init__.py").write_text("")
+    (release / "exercises" / "tests").mkdir(parents=True)
+    (release / "exercises" / "__init__.py").write_text("")
+    (release / "exercises" / "tests" / "notebook.py").write_text("")
+    where = {"inside": release / "stage10", "beside": tmp_path / "course", "env": tmp_path / "elsewhere",
+             "nowhere": tmp_path / "elsewhere"}[layout]
+    where.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": os.environ["PATH"]}
+    if layout == "env":
+        env["TT_EXERCISES"] = str(release)
+    r = subprocess.run([sys.executable, "-S", "-c", SETUP_PROBE.format(setup=SETUP)], cwd=where, env=env,
+                       capture_output=True, text=True, timeout=60)
+    if layout == "nowhere":
+        assert r.returncode != 0 and "cannot find the student release" in r.stderr and "TT_EXERCISES" in r.stderr
+    else:
+        assert r.returncode == 0, r.stderr
+        assert f"FOUND {release / 'tt' / '__init__.py'}" in r.stdout, r.stdout
 
 
 def test_a_hidden_cell_reruns_the_suite_after_a_fix():
     """In one kernel: the stub fails, the redefined function passes (no stale result)."""
-    import runpy
-
     from grader.export.inprocess import hidden_test
     ns = runpy.run_path(str(ROOT / "exercises" / "ex04_layernorm.py"))
     with pytest.raises(AssertionError, match="NotImplementedError"):
@@ -176,3 +422,22 @@ def test_a_hidden_cell_reruns_the_suite_after_a_fix():
     hidden_test("test_ex04_layernorm.py::test_random_batch", ns)
     with pytest.raises(RuntimeError, match="no hidden test"):
         hidden_test("test_ex04_layernorm.py::test_nothing", ns)
+
+
+def test_a_hidden_cell_refuses_tts_own_function():
+    """The autograding kernel has the reference tt: `from tt import layernorm_backward` scores nothing."""
+    import tt
+    from grader.export.inprocess import hidden_test
+    ns = runpy.run_path(str(ROOT / "exercises" / "ex04_layernorm.py"))
+    ns["layernorm_backward"] = tt.layernorm_backward
+    with pytest.raises(AssertionError, match="tt's own tt.layers.layernorm_backward"):
+        hidden_test("test_ex04_layernorm.py::test_random_batch", ns)
+
+
+def test_a_hidden_cell_says_so_in_a_kernel_with_the_student_edition(monkeypatch):
+    import tt.ops
+    from grader.export.inprocess import hidden_test
+    monkeypatch.setattr(tt.ops, "student_edition", lambda: True)
+    ns = runpy.run_path(str(ROOT / "solutions" / "ex04_layernorm.py"))
+    with pytest.raises(RuntimeError, match="student edition of tt"):
+        hidden_test("test_ex04_layernorm.py::test_float32_keeps_dtype", ns)

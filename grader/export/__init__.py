@@ -14,7 +14,7 @@ import argparse
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="tt export", description="export to nbgrader or Gradescope")
     sub = ap.add_subparsers(dest="target", required=True)
-    nb = sub.add_parser("nbgrader", help="nbgrader source notebooks of exercises 1-14")
+    nb = sub.add_parser("nbgrader", help="nbgrader source notebooks of exercises 1-15")
     nb.add_argument("dir", help="the course folder (notebooks go to DIR/source/<assignment>/)")
     nb.add_argument("--assignment", default="stage10", help="assignment name (default %(default)s)")
     gs = sub.add_parser("gradescope", help="a Gradescope autograder zip")

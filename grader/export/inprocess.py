@@ -7,9 +7,15 @@ suites (grader/hidden) a stand-in for the sandbox that does exactly that:
     hidden_test("test_ex04_layernorm.py::test_random_batch", globals())
 
 runs the exercise's hidden suite once against the notebook's functions (the first test
-cell pays for it; again if a function has been redefined since) and raises AssertionError with the test's feedback if that
-test failed. nbgrader then gives the cell its points or none. Nothing here isolates
-anything; `tt grade` regrades the same notebooks with the code in the sandbox.
+cell pays for it; again if a function has been redefined since) and raises AssertionError
+with the test's feedback if that test failed. nbgrader then gives the cell its points or
+none. A call of module M's function F finds F among the notebook's globals, or in the
+global module M when the notebook holds one (exercise 15 loads its sibling exercises so).
+
+Nothing here isolates anything. The kernel has the full reference tt, so a function that
+is tt's own (`from tt import layernorm_backward`) is refused, but a wrapper around it is
+not: `tt grade` regrades the same notebooks with the code in the sandbox, against the
+student edition of tt.
 """
 from __future__ import annotations
 
@@ -44,10 +50,21 @@ class InProcess:
         self.namespace = namespace
 
     def call(self, module, function, *args, callbacks=None, timeout=None, kwargs=None):
-        fn = self.namespace.get(function)
+        own = self.namespace.get(module)
+        if isinstance(own, types.ModuleType):    # exercise 15's notebook: another exercise, loaded as a module
+            fn, where = getattr(own, function, None), f"{module} (as loaded by this notebook)"
+        else:
+            fn, where = self.namespace.get(function), "the notebook"
         if not callable(fn):
-            raise StudentError("missing", f"the notebook has no function {function}", module=module,
+            raise StudentError("missing", f"{where} has no function {function}", module=module,
                                function=function)
+        defined_in = str(getattr(fn, "__module__", "") or "")
+        if defined_in == "tt" or defined_in.startswith("tt."):
+            # the autograding kernel has the reference tt: `from tt import layernorm_backward`
+            # would pass every check (a wrapper around it still does: tt grade catches that)
+            raise StudentError("exception", f"{function} is tt's own {defined_in}.{getattr(fn, '__name__', function)}, "
+                               f"imported, not a function written in the notebook",
+                               type="ImportedFromTt", module=module, function=function)
         ns = types.SimpleNamespace(**(callbacks or {}))
         args = [ns if a is CALLBACKS else copy.deepcopy(a) for a in args]
         kwargs = {k: ns if v is CALLBACKS else copy.deepcopy(v) for k, v in (kwargs or {}).items()}
@@ -80,6 +97,12 @@ _RESULTS: dict[tuple, dict[str, str]] = {}    # (suite, the functions) -> {test 
 
 def run_suite(suite: str, namespace: dict) -> dict[str, str]:
     """Run grader/hidden/<suite> against `namespace`; {test id: failure text or ""}."""
+    import tt
+    import tt.ops
+    if tt.ops.student_edition():      # the expected values come from tt's reference: it must be there
+        raise RuntimeError(f"this kernel imports the student edition of tt ({Path(tt.__file__).parent}), whose "
+                           f"backward passes are stubs: autograde where the whole project is installed, without "
+                           f"the student release on the path (PYTHONPATH, or the notebooks' folder)")
     plugin = _Plugin(namespace)
     code = pytest.main([str(HIDDEN / suite), "-c", str(HIDDEN / "pytest.ini"), "--rootdir", str(HIDDEN),
                         "-p", "no:terminal", "-p", "no:cacheprovider", "--seed", "0"],
@@ -93,7 +116,9 @@ def hidden_test(test_id: str, namespace: dict) -> None:
     """AssertionError with the feedback if hidden test `suite.py::name` fails for `namespace`."""
     suite = test_id.split("::")[0]
     # a function redefined (the cell run again after a fix) is a new object: run the suite again
-    key = (suite, tuple(sorted((k, id(v)) for k, v in namespace.items() if callable(v))))
+    # (exercise 15's notebook holds the other exercises as modules: a module reloaded is new too)
+    key = (suite, tuple(sorted((k, id(v)) for k, v in namespace.items()
+                               if callable(v) or isinstance(v, types.ModuleType))))
     if key not in _RESULTS:
         _RESULTS[key] = run_suite(suite, namespace)
     failure = _RESULTS[key].get(test_id)

@@ -1,16 +1,20 @@
 """`tt export nbgrader DIR`: the exercises as nbgrader source notebooks.
 
     tt export nbgrader course/ [--assignment stage10]
-    # -> course/source/stage10/ex01_softmax_cross_entropy.ipynb ... ex14_clipping_gradflow.ipynb
+    # -> course/source/stage10/ex01_softmax_cross_entropy.ipynb ... ex15_capstone.ipynb
 
 One notebook per exercise, built with nbformat from solutions/exNN_*.py:
 
     markdown, locked      the exercise's docstring: what to compute, formulas, shapes
     markdown, locked      "From the seed text": the sections of the seed it covers, math and all
+    code, locked          setup: finds the student release, so that `import tt` and the
+                          public checks work wherever the notebook sits (see SETUP)
     code, locked          the given code (imports, forward passes, helpers), in file order
     code, solution        each function to write, its body between ### BEGIN SOLUTION and
                           ### END SOLUTION (nbgrader replaces it when it releases the notebook)
-    code, locked          the public checks (the same as `pytest exercises -m exNN`), ungraded
+    code, graded, 0 pts   the public checks (the same as `pytest exercises -m exNN`): a grade
+                          cell worth nothing, so that nbgrader's Validate reports a failure
+                          (run_public raises) while the score stays the hidden tests'
     code, graded          one cell per hidden test, with its points: a comment says what it
                           checks, and the call sits between ### BEGIN HIDDEN TESTS and
                           ### END HIDDEN TESTS, so the released notebook shows what is checked
@@ -23,14 +27,18 @@ the next, and nbgrader's gradebook keeps matching them.
 The hidden cells run the grader's own hidden suites (grader/hidden) against the
 notebook's functions, in the kernel: nbgrader's trust model is that tests run with the
 student's code. The kernel that autogrades needs this package installed (the whole
-project, with grader/); students need only the student release. Exercise 15 is left
-out: it imports the student's other exercises as modules, which notebooks are not;
-grade it from the .py files with `tt grade`.
+project, with grader/); students need only the student release, and must not have the
+whole project (the reference tt answers every exercise).
+
+Exercise 15 (the capstone) uses exercises 1-9 and 12 as modules. In its notebook the
+given code loads them from the notebooks beside it (exercises.tests.notebook.load_exercises);
+run as a file by `tt grade`, the same code imports the exercise files beside it.
 """
 from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -42,7 +50,7 @@ from tt.io import atomic_write_text
 SOLUTIONS = ROOT / "solutions"
 HIDDEN = ROOT / "grader" / "hidden"
 SEED = ROOT / "docs" / "seed" / "stage10_backpropagation.md"
-NOTEBOOK_EXERCISES = range(1, 15)            # 15 (the capstone) imports modules: see above
+NOTEBOOK_EXERCISES = range(1, 16)
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 # The seed's sections each exercise covers (headings as they stand in the seed).
@@ -61,6 +69,7 @@ SEED_SECTIONS = {
     12: ["### Simple Gradient Descent (SGD)", "### Adam Optimizer (Advanced)", "### Exercise 4: Optimizer Comparison"],
     13: ["### Exercise 5: Learning Rate Experiment"],
     14: ["### Exercise 3: Gradient Flow Analysis", "### Gradient Magnitudes at Different Stages"],
+    15: ["## PART 8: Why Training Works - The Big Picture", "### Training Strategies at Scale"],
 }
 
 
@@ -107,12 +116,113 @@ def hidden_tests(number: int) -> list[tuple[str, str, str, float]]:
     return tests
 
 
-def _code_cells(source: str, stem: str) -> list:
-    """The module's code after its docstring: given code (locked) and one solution cell
-    per function that holds a solution, in file order."""
+# The first code cell of every notebook. It must work before anything of the release is
+# importable, so it is self-contained; run as a file (tt grade) it does nothing.
+SETUP = """\
+# Setup (given): makes `tt` and `exercises` (the public checks) importable. They come with
+# the student release (tt-exercises.zip). If this kernel cannot import them already, this
+# cell looks for the release where the TT_EXERCISES environment variable points, then in
+# this notebook's folder and every folder above it, each also with a tt-exercises/ inside.
+def _find_the_release():
+    import os
+    import sys
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    def is_release(folder):
+        return (folder / "tt" / "__init__.py").is_file() and (folder / "exercises" / "tests" / "notebook.py").is_file()
+
+    def importable():
+        spec = find_spec("exercises")
+        return bool(find_spec("tt") and spec and any(
+            (Path(p) / "tests" / "notebook.py").is_file() for p in spec.submodule_search_locations or ()))
+
+    wanted = os.environ.get("TT_EXERCISES")
+    if not wanted and importable():
+        return
+    here = Path.cwd().resolve()
+    candidates = [Path(wanted).expanduser().resolve()] if wanted else []
+    candidates += [f for folder in (here, *here.parents) for f in (folder, folder / "tt-exercises")]
+    for folder in candidates:
+        if is_release(folder):
+            if str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
+            return
+    raise ImportError("cannot find the student release (the folder holding tt/ and exercises/): unzip "
+                      "tt-exercises.zip and put this notebook (or its folder) inside it, or set the "
+                      "environment variable TT_EXERCISES to the release's folder")
+
+
+if __name__ == "__main__":      # in the notebook (under `tt grade` this is a module: nothing to do)
+    _find_the_release()"""
+
+# Sentences of the .py files that are not true in a notebook, and what the notebook says.
+NOTEBOOK_WORDING = [
+    ("in the module docstring", "in the introduction at the top of this notebook"),
+    ("the module docstring", "the introduction at the top of this notebook"),
+    ("The autograder runs your code in a process of its own", "`tt grade` runs your code in a process of its own"),
+    ("the autograder's messages", "`tt grade`'s messages"),
+]
+
+
+def notebook_wording(text: str) -> str:
+    for old, new in NOTEBOOK_WORDING:
+        text = text.replace(old, new)
+    return text
+
+
+def _is_docstring(node) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _imports_beside(node) -> list[str] | None:
+    """The modules of exercise 15's `if __package__: from . import ... else: import ...`."""
+    if not (isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "__package__"):
+        return None
+    return [alias.name for stmt in node.orelse if isinstance(stmt, ast.Import) for alias in stmt.names]
+
+
+def _notebook_imports(names: list[str]) -> str:
+    """Exercise 15's imports of the other exercises, for a notebook."""
+    listed = ", ".join(names)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    imports = "\n".join(f"    import {n}" for n in names)
+    return textwrap.dedent("""\
+        # Your other exercises, as modules. In this notebook: the code of their notebooks, which
+        # must be in this notebook's folder (exNN_<topic>.ipynb, as they came). `tt grade` and
+        # Gradescope run this notebook as a file, beside your other exercises: it imports them.
+        if __name__ == "__main__":
+            from exercises.tests.notebook import load_exercises
+            ({listed}) = load_exercises(
+                {quoted})
+        else:
+        """).format(listed=textwrap.fill(listed, 88, subsequent_indent="     ").lstrip(),
+                    quoted=textwrap.fill(quoted, 84, subsequent_indent="        ").lstrip()) + imports
+
+
+def _segments(source: str):
+    """(node, its text) for each top-level statement after the docstring. A statement's
+    text runs from the end of the one before (so the comments above it are its own) to its
+    last line and the indented comments right after it (a function's ### END SOLUTION)."""
     tree = ast.parse(source)
     lines = source.splitlines()
-    cells, given, k = [], [], 0
+    body, begin = tree.body, 0
+    if body and _is_docstring(body[0]):
+        body, begin = body[1:], body[0].end_lineno
+    for i, node in enumerate(body):
+        end = node.end_lineno
+        while end < len(lines) and lines[end][:1].isspace() and lines[end].strip().startswith("#"):
+            end += 1
+        if i == len(body) - 1:
+            end = len(lines)
+        yield node, "\n".join(lines[begin:end])         # with the blank lines around it
+        begin = end
+
+
+def _code_cells(source: str, stem: str) -> list:
+    """The module's code after its docstring: the setup cell, given code (locked) and one
+    solution cell per function that holds a solution, in file order."""
+    cells, given, future, k = [], [], [], 0
 
     def flush():
         nonlocal k
@@ -122,19 +232,35 @@ def _code_cells(source: str, stem: str) -> list:
             cells.append(new_code_cell(text, metadata=meta(f"{stem}_given_{k}"), id=f"{stem}-given-{k}"))
         given.clear()
 
-    body = tree.body[1:] if isinstance(tree.body[0], ast.Expr) else tree.body     # skip the docstring
-    starts = [node.lineno - 1 - len(getattr(node, "decorator_list", [])) for node in body] + [len(lines)]
-    for node, start, after in zip(body, starts, starts[1:]):
-        # up to the next statement: a function's last lines may be comments (### END SOLUTION)
-        segment = "\n".join(lines[start:after]).rstrip()
-        if isinstance(node, ast.FunctionDef) and BEGIN in segment:
+    for node, segment in _segments(source):
+        beside = _imports_beside(node)
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            future.append(segment.strip())          # first in the first cell, as Python requires
+        elif beside is not None:
+            given.append("\n" + _notebook_imports(beside) + "\n")
+        elif isinstance(node, ast.FunctionDef) and BEGIN in segment:
             flush()
-            cells.append(new_code_cell(segment, metadata=meta(f"{stem}_{node.name}", solution=True, locked=False),
+            cells.append(new_code_cell(notebook_wording(segment.strip("\n").rstrip()), metadata=meta(f"{stem}_{node.name}", solution=True,
+                                                                               locked=False),
                                        id=f"{stem}-{node.name}".replace("_", "-")[:64]))
         else:
-            given.append(segment + "\n\n")
+            given.append(notebook_wording(segment))
     flush()
-    return cells
+    setup = "\n".join(future + [SETUP])
+    return [new_code_cell(setup, metadata=meta(f"{stem}_setup"), id=f"{stem}-setup".replace("_", "-")), *cells]
+
+
+def _intro(doc: str, number: int) -> str:
+    """The exercise's docstring as markdown: the title, the text, and a "Check your work"
+    paragraph of its own that points at the public-checks cell."""
+    title, _, rest = doc.partition("\n")
+    check = re.compile(r"^Check your work:.*$", re.M)
+    rest = check.sub("", rest)
+    rest = notebook_wording(rest.strip())
+    return (f"# {title}\n\n{rest}\n\n"            # the formula lines are indented: code blocks
+            f"**Check your work:** run the public-checks cell below the functions (the same tests as "
+            f"`python -m pytest exercises -m ex{number:02d}` on the .py file, here on this notebook's code). "
+            f"It ends with an error if a check fails, and nbgrader's *Validate* reports it.")
 
 
 def notebook(path: Path, seed_text: str):
@@ -142,20 +268,17 @@ def notebook(path: Path, seed_text: str):
     source = path.read_text(encoding="utf-8")
     number, stem = int(path.stem[2:4]), path.stem
     doc = ast.get_docstring(ast.parse(source)) or ""
-    title, _, rest = doc.partition("\n")
-    rest = rest.replace(f"Check your work:  python -m pytest exercises -m ex{number:02d}",
-                        "Check your work: run the public checks cell below")
-    intro = f"# {title}\n\n{rest.strip()}"       # the formula lines are indented: code blocks
     seed = "\n\n".join(seed_section(h, seed_text) for h in dict.fromkeys(SEED_SECTIONS[number]))
     seed = ("## From the seed text\n\n*Stage 10: Backpropagation.* (Its worked numbers are not always "
-            "right: the tests and `docs/errata.md` have the checked values.)\n\n" + seed)
-    cells = [new_markdown_cell(intro, metadata=meta(f"{stem}_intro"), id=f"ex{number:02d}-intro"),
+            "right: where the tests and the seed disagree, the tests have the checked values.)\n\n" + seed)
+    cells = [new_markdown_cell(_intro(doc, number), metadata=meta(f"{stem}_intro"), id=f"ex{number:02d}-intro"),
              new_markdown_cell(seed, metadata=meta(f"{stem}_seed"), id=f"ex{number:02d}-seed"),
              *_code_cells(source, stem),
-             new_code_cell(f"# Public checks: the same as `python -m pytest exercises -m ex{number:02d}` on the .py file.\n"
+             new_code_cell(f"# Public checks (0 points): the same tests as `python -m pytest exercises -m ex{number:02d}`,\n"
+                           f"# run on this notebook's functions. A failure ends this cell with an error.\n"
                            f"from exercises.tests.notebook import run_public\n"
                            f"run_public({number}, globals())",
-                           metadata=meta(f"{stem}_public"), id=f"ex{number:02d}-public")]
+                           metadata=meta(f"{stem}_public", grade=True, points=0), id=f"ex{number:02d}-public")]
     for suite, test, doc, points in hidden_tests(number):
         gid = f"ex{number:02d}_{test}"
         cells.append(new_code_cell(
