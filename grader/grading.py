@@ -11,6 +11,8 @@ pytest.ini or sitecustomize.py in it is never seen by anything.
 from __future__ import annotations
 
 import atexit
+import hashlib
+import json
 import re
 import shutil
 import sys
@@ -25,7 +27,10 @@ import pytest
 from grader.build import ROOT, exercise_sources, student_tt
 from grader.checks import GradeFailure
 from grader.intake import IntakeError, read_submission
-from grader.report import Report, TestResult, write_feedback_html, write_results_json
+from grader.report import (Report, TestResult, render_feedback_html, results_json, write_feedback_html,
+                           write_results_json)
+from grader.sandbox import InsecureSandboxError, SandboxError
+from tt.io import atomic_write_json, atomic_write_text
 
 HIDDEN = Path(__file__).resolve().parent / "hidden"
 TITLE = "Stage 10: backpropagation exercises"
@@ -76,6 +81,9 @@ class Collector:
     results: list = field(default_factory=list)
     internal: list = field(default_factory=list)       # tests that broke on our side
     protections: list = field(default_factory=list)
+    exposure: list = field(default_factory=list)       # what an --insecure worker could do
+    sandbox_error: Exception | None = None             # the sandbox refused or did not start
+    listing: list = field(default_factory=list)        # collect_only: a TestResult per test
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -84,13 +92,17 @@ class Collector:
         if report.when == "call" or (report.when == "setup" and not report.passed):
             self._record(item, call, report)
 
-    def pytest_sessionfinish(self, session):
-        from grader.hidden.conftest import SANDBOX_KEY
-        sb = session.config.stash.get(SANDBOX_KEY, None)
-        if sb is not None:
-            self.protections = list(sb.protections)
+    def pytest_collection_modifyitems(self, items):
+        self.listing = [self._result(item, "failed") for item in items]
 
-    def _record(self, item, call, report):
+    def pytest_sessionfinish(self, session):
+        # what the worker reported while it was up: asking a closed sandbox would need a new one
+        from grader.hidden.conftest import PROTECTIONS_KEY, SANDBOX_ERROR_KEY
+        protections, exposure = session.config.stash.get(PROTECTIONS_KEY, ([], []))
+        self.protections, self.exposure = list(protections), list(exposure)
+        self.sandbox_error = session.config.stash.get(SANDBOX_ERROR_KEY, None)
+
+    def _result(self, item, status, output="", diagnosis=""):
         marker = item.get_closest_marker("points")
         if marker is None:
             raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.points(n)")
@@ -99,6 +111,13 @@ class Collector:
         group = self.titles.get(f"ex{m.group(1)}", f"Exercise {int(m.group(1))}") if m else ""
         name = f"ex{m.group(1)} {item.name}" if m else item.name      # unique across suites
         doc = (getattr(item.function, "__doc__", None) or "").strip()
+        return TestResult(
+            name=name, score=float(marker.args[0]) if status == "passed" else 0.0,
+            max_score=float(marker.args[0]), status=status, output=output,
+            visibility=vis.args[0] if vis else None,          # None: unset, an exporter's default applies
+            checked=" ".join(doc.split()), diagnosis=diagnosis, group=group)
+
+    def _record(self, item, call, report):
         output, diagnosis = "", ""
         if report.passed:
             status = "passed"
@@ -113,24 +132,37 @@ class Collector:
                 output = "The grader could not run this check (not your fault): it has been reported."
                 self.internal.append(f"{item.name} raised {type(exc).__name__}")
                 print(f"grader error in {item.nodeid}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        self.results.append(TestResult(
-            name=name, score=float(marker.args[0]) if status == "passed" else 0.0,
-            max_score=float(marker.args[0]), status=status, output=output,
-            visibility=vis.args[0] if vis else "visible", checked=" ".join(doc.split()),
-            diagnosis=diagnosis, group=group))
+        self.results.append(self._result(item, status, output, diagnosis))
+
+
+def _pytest_args(submission_dir, seed, select, call_timeout, insecure, disable, library=True):
+    args = [str(HIDDEN), "-c", str(HIDDEN / "pytest.ini"), "--rootdir", str(HIDDEN),
+            "-p", "no:terminal", "-p", "no:cacheprovider",
+            "--submission", str(submission_dir), "--seed", str(seed), "--call-timeout", str(call_timeout)]
+    if library:
+        args += ["--library", str(student_library())]
+    if insecure:
+        args.append("--insecure")
+    for name in disable:
+        args.append(f"--disable-protection={name}")
+    if select:
+        args += ["-k", select]
+    return args
 
 
 def run_hidden_suites(submission_dir: Path, seed: int, select: str | None = None,
-                      call_timeout: float = 10.0) -> Collector:
-    """pytest on grader/hidden against an intake folder; returns the filled Collector."""
+                      call_timeout: float = 10.0, *, insecure: bool = False, disable=()) -> Collector:
+    """pytest on grader/hidden against an intake folder; returns the filled Collector.
+
+    Raises SandboxError (InsecureSandboxError: refused) if the sandbox did not start, and
+    KeyboardInterrupt if the run was interrupted: in neither case is anything graded."""
     collector = Collector(exercise_titles())
-    args = [str(HIDDEN), "-c", str(HIDDEN / "pytest.ini"), "--rootdir", str(HIDDEN),
-            "-p", "no:terminal", "-p", "no:cacheprovider",
-            "--submission", str(submission_dir), "--library", str(student_library()),
-            "--seed", str(seed), "--call-timeout", str(call_timeout)]
-    if select:
-        args += ["-k", select]
-    code = pytest.main(args, plugins=[collector])
+    code = pytest.main(_pytest_args(submission_dir, seed, select, call_timeout, insecure, disable),
+                       plugins=[collector])
+    if collector.sandbox_error is not None:
+        raise collector.sandbox_error
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         raise ValueError(f"no hidden test matches -k {select!r}" if select else "there are no hidden tests")
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
@@ -138,10 +170,47 @@ def run_hidden_suites(submission_dir: Path, seed: int, select: str | None = None
     return collector
 
 
+def hidden_tests(select: str | None = None) -> list[TestResult]:
+    """Every hidden test (matching -k `select`) as a failed TestResult worth its points,
+    collected without running anything: the full list an unreadable submission scores 0 on."""
+    collector = Collector(exercise_titles())
+    args = _pytest_args("/nonexistent", 0, select, 10.0, False, (), library=False) + ["--collect-only"]
+    code = pytest.main(args, plugins=[collector])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise RuntimeError(f"the hidden suites could not be collected (pytest exit code {int(code)})")
+    return collector.listing
+
+
+def check_sandbox(insecure: bool = False, disable=()) -> list[str]:
+    """Start one sandbox worker on an empty submission, as grading would: its exposure
+    ([] when confined). Raises InsecureSandboxError (refused) or SandboxError (it does not
+    start at all), so a batch stops before anyone is graded."""
+    from grader.sandbox import Sandbox
+    with tempfile.TemporaryDirectory(prefix="tt-check-") as empty:
+        box = Sandbox(empty, None, insecure=insecure, disable=disable)
+        try:
+            box.start()
+            return box.exposure
+        finally:
+            box.close()
+
+
+def insecure_warning(exposure) -> str:
+    return ("WARNING: INSECURE GRADING (--insecure): student code ran in a worker with the grader's own "
+            "uid that could " + ", and could ".join(exposure) + ". Nothing stopped it from changing this "
+            "machine, the grader or other students' results: do not trust this grade without checking.")
+
+
 def grade_submission(submission, *, student: str | None = None, seed: int | None = None,
-                     select: str | None = None, call_timeout: float = 10.0) -> Report:
+                     select: str | None = None, call_timeout: float = 10.0, insecure: bool = False,
+                     disable=()) -> Report:
     """Grade one submission folder or zip. Never raises for a bad submission: an
-    unreadable one gets a zero report that says why."""
+    unreadable one gets every hidden test at 0, with a note that says why.
+
+    insecure: grade even if the worker would keep the grader's uid without filesystem or
+    process confinement (the report then starts with a loud warning); otherwise such a
+    machine raises InsecureSandboxError and nothing is graded. disable: sandbox
+    protections not to attempt (to test that refusal)."""
     start = time.perf_counter()
     submission = Path(submission)
     student = student or submission.name.removesuffix(".zip")
@@ -149,14 +218,20 @@ def grade_submission(submission, *, student: str | None = None, seed: int | None
     try:
         intake = read_submission(submission, exercise_names())
     except IntakeError as exc:
-        return Report(student, TITLE, [], time.perf_counter() - start, notes=[f"not graded: {exc}"])
+        why = f"unreadable submission (every check scores 0): {exc}"
+        tests = hidden_tests(select)
+        for t in tests:
+            t.output = why
+        return Report(student, TITLE, tests, time.perf_counter() - start, notes=[why])
     work = Path(tempfile.mkdtemp(prefix="tt-grade-"))
     try:
         folder = intake.write(work / "submission")
-        collector = run_hidden_suites(folder, seed, select, call_timeout)
+        collector = run_hidden_suites(folder, seed, select, call_timeout, insecure=insecure, disable=disable)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     notes = list(intake.notes)
+    if collector.exposure:
+        notes.insert(0, insecure_warning(collector.exposure))
     if collector.protections:
         notes.append("student code ran in an isolated worker with: " + ", ".join(collector.protections))
     for problem in collector.internal:
@@ -171,14 +246,53 @@ def write_outputs(report: Report, out_dir) -> tuple[Path, Path]:
             write_feedback_html(report, out_dir / "feedback.html"))
 
 
+NOT_GRADED = "not_graded"          # the key of results.json that marks a grading that failed
+
+
+def write_not_graded(out_dir, student: str, reason: str) -> tuple[Path, Path]:
+    """Replace out_dir's results with ones that say the grading FAILED and why: score 0,
+    no tests, and `"not_graded": reason`, so no older result can pass for this one."""
+    out_dir = Path(out_dir)
+    report = Report(student, TITLE, [], 0.0, notes=[f"NOT GRADED: {reason}"])
+    data = dict(results_json(report), **{NOT_GRADED: reason})
+    return (atomic_write_json(out_dir / "results.json", data),
+            atomic_write_text(out_dir / "feedback.html", render_feedback_html(report)))
+
+
+def suite_digest(hidden: Path = HIDDEN) -> str:
+    """sha256 of what decides a grade besides the submission: the hidden suites, the
+    grader's checks and sandbox, the exercise stubs (which files are taken) and tt (the
+    reference and the student edition built from it). Another version of any of them
+    regrades everyone."""
+    grader = Path(__file__).resolve().parent
+    parts = [(hidden, [*hidden.rglob("*.py"), hidden / "pytest.ini"]),
+             (grader, [grader / "checks.py", grader / "build.py", *(grader / "sandbox").glob("*.py")]),
+             (EXERCISES, exercise_sources(EXERCISES)), (ROOT / "tt", list((ROOT / "tt").rglob("*.py")))]
+    h = hashlib.sha256()
+    for base, files in parts:
+        for path in sorted({p for p in files if p.is_file() and "__pycache__" not in p.parts}):
+            h.update(f"{base.name}/{path.relative_to(base)}\0".encode())
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def grading_digest(submission_digest: str, options: dict) -> str:
+    """What grade-all's resume compares: the submission's content, the suites' and the options."""
+    text = json.dumps({"submission": submission_digest, "suites": suite_digest(), "options": options},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def score_table(report: Report) -> str:
-    """Points per exercise, for the terminal."""
+    """Points per exercise, for the terminal: every title in full."""
     lines = [f"{report.student}: {report.score:g} / {report.max_score:g}"]
-    for group, tests in report.groups():
+    groups = report.groups()
+    width = max((len(g) for g, _ in groups), default=0)
+    for group, tests in groups:
         got = sum(t.score for t in tests)
         top = sum(t.max_score for t in tests)
         passed = sum(t.status == "passed" for t in tests)
-        lines.append(f"  {group[:58]:<58} {got:5g} / {top:<4g} ({passed}/{len(tests)} checks)")
+        lines.append(f"  {group:<{width}} {got:5g} / {top:<4g} ({passed}/{len(tests)} checks)")
     for note in report.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)

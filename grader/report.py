@@ -60,8 +60,8 @@ class TestResult:
     max_score: float
     status: str
     output: str = ""
-    visibility: str = "visible"
-    checked: str = ""
+    visibility: str | None = None      # None: not set by the test; written as "visible", and an
+    checked: str = ""                  # exporter's default applies (an explicit mark wins)
     diagnosis: str = ""
     group: str = ""
 
@@ -71,7 +71,7 @@ class TestResult:
         if self.status not in STATUSES:
             raise ValueError(f"TestResult {self.name!r}: status must be one of {STATUSES}, "
                              f"got {self.status!r}")
-        if self.visibility not in VISIBILITIES:
+        if self.visibility is not None and self.visibility not in VISIBILITIES:
             raise ValueError(f"TestResult {self.name!r}: visibility must be one of "
                              f"{VISIBILITIES}, got {self.visibility!r}")
         for what in ("score", "max_score"):
@@ -130,7 +130,7 @@ def results_json(report: Report) -> dict:
     for t in report.tests:
         entry = {"name": truncate(t.name, NAME_CAP), "score": _number(t.score),
                  "max_score": _number(t.max_score), "status": t.status,
-                 "output": _test_output(t), "visibility": t.visibility}
+                 "output": _test_output(t), "visibility": t.visibility or "visible"}
         if t.group:
             entry["tags"] = [truncate(t.group, NAME_CAP)]
         tests.append(entry)

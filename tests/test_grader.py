@@ -130,7 +130,9 @@ def run_tt(*args, timeout=600):
 
 def make_class(folder):
     folder.mkdir()
-    shutil.copytree(ROOT / "solutions", folder / "alice")
+    shutil.copytree(ROOT / "solutions", folder / "alice", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "-q").mkdir()                                    # an id that looks like an option
+    shutil.copyfile(ROOT / "solutions" / "ex04_layernorm.py", folder / "-q" / "ex04_layernorm.py")
     (folder / "bob").mkdir()
     shutil.copyfile(ROOT / "exercises" / "ex04_layernorm.py", folder / "bob" / "ex04_layernorm.py")
     with zipfile.ZipFile(folder / "carol.zip", "w") as zf:
@@ -142,33 +144,50 @@ def make_class(folder):
 
 
 def read_csv(path):
-    lines = path.read_text().splitlines()
-    header = lines[0].split(",")
-    return {row.split(",")[0]: dict(zip(header, row.split(","))) for row in lines[1:]}
+    import csv
+    with open(path, newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
 
 
-def test_grade_all_resumes_and_survives_broken_submissions(tmp_path):
+def by_exercise(points):
+    """{exNN: points} of every exercise, from the markers."""
+    out = {}
+    for name, p in points.items():
+        out[name[:4]] = out.get(name[:4], 0.0) + p
+    return out
+
+
+def test_grade_all_resumes_and_survives_broken_submissions(tmp_path, points):
     klass, out = tmp_path / "class", tmp_path / "graded"
     make_class(klass)
     r = run_tt("grade-all", str(klass), "-j", "2", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "erin.zip: a second submission for 'erin' (graded: erin)" in r.stderr and "notes.txt" in r.stderr
     book = read_csv(out / "gradebook.csv")
-    assert set(book) == {"alice", "bob", "carol", "dave", "erin"}
-    assert float(book["alice"]["total"]) == float(book["alice"]["max"]) > 0
+    assert set(book) == {"alice", "bob", "carol", "dave", "erin", "'-q"}     # ' : not a formula
+    full, per_exercise = sum(points.values()), by_exercise(points)
+    # a complete submission: every column full, and the columns add up to the total
+    alice = book["alice"]
+    assert float(alice["total"]) == float(alice["max"]) == full
+    assert {e: float(alice[e]) for e in per_exercise} == per_exercise
+    assert sum(float(alice[e]) for e in per_exercise) == float(alice["total"])
     assert float(book["bob"]["total"]) == 0 and float(book["bob"]["ex04"]) == 0
-    assert float(book["carol"]["ex04"]) > 0                    # a zip with a sub-folder
+    assert float(book["carol"]["ex04"]) == per_exercise["ex04"]   # a zip with a sub-folder
     assert float(book["erin"]["ex04"]) == 0                    # the folder, not the second zip
-    assert "not graded" in book["dave"]["note"]
+    assert float(book["'-q"]["ex04"]) == per_exercise["ex04"] == float(book["'-q"]["total"])
+    # unreadable: zeros in every cell and the real maximum, with a note that says why
+    dave = book["dave"]
+    assert "unreadable" in dave["note"] and float(dave["total"]) == 0 and float(dave["max"]) == full
+    assert all(dave[e] == "0" for e in per_exercise)
     assert set(book["alice"]) >= {f"ex{n:02d}" for n in range(1, 16)}
     assert not list(out.rglob("*.tmp"))
     # a second run grades nothing; a changed submission is the only one regraded
     r = run_tt("grade-all", str(klass), "-j", "2", "--out", str(out))
-    assert "5 unchanged since last graded, 0 to grade" in r.stdout
+    assert "6 unchanged since last graded, 0 to grade" in r.stdout
     (klass / "bob" / "ex04_layernorm.py").write_text((ROOT / "solutions" / "ex04_layernorm.py").read_text())
     r = run_tt("grade-all", str(klass), "-j", "2", "--out", str(out))
-    assert "4 unchanged since last graded, 1 to grade" in r.stdout
-    assert float(read_csv(out / "gradebook.csv")["bob"]["ex04"]) > 0
+    assert "5 unchanged since last graded, 1 to grade" in r.stdout
+    assert float(read_csv(out / "gradebook.csv")["bob"]["ex04"]) == per_exercise["ex04"]
 
 
 def test_grade_all_interrupted_then_resumed(tmp_path):
@@ -195,15 +214,35 @@ def test_grade_all_interrupted_then_resumed(tmp_path):
     assert all(float(book[s]["ex04"]) > 0 for s in ("s1", "s2", "s3", "s4"))
 
 
-def test_grade_command_and_unreadable_submission(tmp_path):
+def test_grade_command_and_unreadable_submission(tmp_path, points):
     r = run_tt("grade", str(ROOT / "solutions"), "--out", str(tmp_path / "g"), "-k", "ex04")
     assert r.returncode == 0 and "8 / 8" in r.stdout and (tmp_path / "g" / "feedback.html").exists()
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"PK\x03\x04 broken")
     r = run_tt("grade", str(junk), "--out", str(tmp_path / "j"))
-    assert r.returncode == 0 and "not graded" in r.stdout
+    assert r.returncode == 0 and "unreadable" in r.stdout
     data = json.loads((tmp_path / "j" / "results.json").read_text())
-    assert data["score"] == 0 and "not graded" in data["output"]
+    assert data["score"] == 0 and "unreadable" in data["output"]
+    assert {t["name"] for t in data["tests"]} == set(points)           # every test, each at 0
+    assert all(t["score"] == 0 and "unreadable" in t["output"] for t in data["tests"])
+
+
+def test_a_path_and_an_id_that_look_like_options(tmp_path):
+    (tmp_path / "-k").mkdir()
+    shutil.copyfile(ROOT / "solutions" / "ex04_layernorm.py", tmp_path / "-k" / "ex04_layernorm.py")
+    r = subprocess.run([sys.executable, "-m", "tt", "grade", "--student=-x", "--out=g", "-k", "ex04", "--", "-k"],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("-x: 8 / 8")
+    assert json.loads((tmp_path / "g" / "results.json").read_text())["score"] == 8
+
+
+def test_the_score_table_shows_whole_titles(graded):
+    from grader.grading import exercise_titles, score_table
+    table = score_table(graded[0]["solutions"])
+    for title in exercise_titles().values():
+        assert f"  {title} " in table, title
 
 
 def test_demo_grades_the_three_samples(tmp_path):
@@ -216,3 +255,215 @@ def test_demo_grades_the_three_samples(tmp_path):
     assert set(totals) == {"solutions", "stubs", "typical-bugs"}
     assert float(totals["stubs"]) == 0 < float(totals["typical-bugs"]) < float(totals["solutions"])
     assert r.stdout.count("feedback.html") == 3
+
+
+# ------------------------------------------------------- interruption, stale results
+SLOW_EX04 = (ROOT / "solutions" / "ex04_layernorm.py").read_text() + '''
+
+import time as _time
+_honest = layernorm_backward
+
+
+def layernorm_backward(dout, cache):
+    _time.sleep(0.7)
+    return _honest(dout, cache)
+'''
+
+
+def children_of(pid):
+    kids = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+def processes_naming(text):
+    """Live processes whose command line holds `text` (read from /proc, nothing is signalled)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and text.encode() in cmd and int(pid) != os.getpid():
+            found.append(int(pid))
+    return found
+
+
+def test_ctrl_c_stops_grade_all_cleanly_and_a_rerun_resumes(tmp_path):
+    klass, out, tmp = tmp_path / "class", tmp_path / "graded", tmp_path / "tmp"
+    klass.mkdir()
+    tmp.mkdir()
+    for name in ("s1", "s2", "s3", "s4", "s5"):
+        (klass / name).mkdir()
+        (klass / name / "ex04_layernorm.py").write_text(SLOW_EX04)
+    env = dict(os.environ, TMPDIR=str(tmp))
+    proc = subprocess.Popen([sys.executable, "-m", "tt", "grade-all", str(klass), "-j", "2", "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(children_of(proc.pid)) < 2:     # two students being graded
+            time.sleep(0.05)
+        graders = children_of(proc.pid)
+        assert len(graders) == 2, "grade-all did not start two children"
+        time.sleep(1.0)                           # the children are inside their sandboxes by now
+        proc.send_signal(signal.SIGINT)           # Ctrl-C, to grade-all only (what a terminal sends first)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Run the same command again to resume" in stderr
+    assert not any(os.path.exists(f"/proc/{pid}") and processes_naming(str(klass)) for pid in graders)
+    assert processes_naming(str(tmp)) == [] and processes_naming(str(klass)) == []   # no sandbox, no child
+    assert os.listdir(tmp) == []                       # every temporary copy is gone
+    assert not (out / "gradebook.csv").exists()        # no half-done gradebook
+    assert not list(out.rglob("*.tmp"))
+    done = {p.parent.name for p in out.glob("*/.digest")}
+    assert len(done) < 5                               # the queued students never started
+    for results in out.glob("*/results.json"):
+        assert json.loads(results.read_text())["score"] == 8
+    r = run_tt("grade-all", str(klass), "-j", "2", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert f"{len(done)} unchanged since last graded, {5 - len(done)} to grade" in r.stdout
+    book = read_csv(out / "gradebook.csv")
+    assert all(float(book[s]["ex04"]) == 8 for s in ("s1", "s2", "s3", "s4", "s5"))
+
+
+def test_a_failed_regrade_replaces_the_old_results(tmp_path, points):
+    klass, out, tmp = tmp_path / "class", tmp_path / "graded", tmp_path / "tmp"
+    klass.mkdir()
+    tmp.mkdir()
+    (klass / "alice").mkdir()
+    shutil.copyfile(ROOT / "solutions" / "ex04_layernorm.py", klass / "alice" / "ex04_layernorm.py")
+    r = run_tt("grade-all", str(klass), "--out", str(out))
+    assert r.returncode == 0 and read_csv(out / "gradebook.csv")["alice"]["total"] == "8"
+    # the new version hangs at import for longer than the whole submission may take
+    (klass / "alice" / "ex04_layernorm.py").write_text("import time\ntime.sleep(60)\n")
+    r = subprocess.run([sys.executable, "-m", "tt", "grade-all", str(klass), "--out", str(out), "--timeout", "4"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT, env=dict(os.environ, TMPDIR=str(tmp)))
+    assert r.returncode == 0, r.stderr
+    row = read_csv(out / "gradebook.csv")["alice"]
+    assert row["total"] == "" and row["ex04"] == "" and float(row["max"]) == sum(points.values())
+    assert "took longer than 4 s" in row["note"]
+    data = json.loads((out / "alice" / "results.json").read_text())
+    assert data["score"] == 0 and data["tests"] == [] and "took longer than 4 s" in data["not_graded"]
+    assert "NOT GRADED" in (out / "alice" / "feedback.html").read_text()
+    assert not (out / "alice" / ".digest").exists()
+    assert os.listdir(tmp) == []                  # the killed child's copies were removed
+    r = run_tt("grade-all", str(klass), "--out", str(out), "--timeout", "4")
+    assert "0 unchanged since last graded, 1 to grade" in r.stdout
+
+
+def test_partial_regrades_options_and_suites_are_part_of_the_digest(tmp_path, monkeypatch):
+    klass, out = tmp_path / "class", tmp_path / "graded"
+    klass.mkdir()
+    (klass / "alice").mkdir()
+    shutil.copyfile(ROOT / "solutions" / "ex04_layernorm.py", klass / "alice" / "ex04_layernorm.py")
+    assert run_tt("grade-all", str(klass), "--out", str(out)).returncode == 0
+    r = run_tt("grade", str(klass / "alice"), "-k", "ex04 and float32", "--out", str(out / "alice"))
+    assert r.returncode == 0
+    r = run_tt("grade-all", str(klass), "--out", str(out))           # the partial results are not hers
+    assert "0 unchanged since last graded, 1 to grade" in r.stdout
+    assert read_csv(out / "gradebook.csv")["alice"]["total"] == "8"
+    r = run_tt("grade-all", str(klass), "--out", str(out), "--call-timeout", "7")
+    assert "0 unchanged since last graded, 1 to grade" in r.stdout
+    # the suites' content: a copy of the hidden suites with one byte changed digests differently
+    from grader import grading
+    copy = tmp_path / "hidden"
+    shutil.copytree(HIDDEN, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert grading.suite_digest(copy) == grading.suite_digest()
+    (copy / "test_ex04_layernorm.py").write_text((copy / "test_ex04_layernorm.py").read_text() + "\n")
+    assert grading.suite_digest(copy) != grading.suite_digest()
+    before = grading.grading_digest("x", {"student": "alice"})
+    monkeypatch.setattr(grading, "suite_digest", lambda: "another version")
+    assert grading.grading_digest("x", {"student": "alice"}) != before
+
+
+# ------------------------------------------------------------------ the sandbox's part
+UNCONFINED = [f"--disable-protection={p}" for p in ("mount-namespace", "landlock", "seccomp", "pid-namespace",
+                                                     "uid-drop")]
+
+
+def test_grade_all_refuses_an_unconfined_worker_unless_insecure(tmp_path):
+    """Protections switched off as on a machine without them: the worker would keep the
+    grader's uid, unconfined. (The submission is honest: nothing here signals anything.)"""
+    klass, out = tmp_path / "class", tmp_path / "graded"
+    klass.mkdir()
+    (klass / "alice").mkdir()
+    shutil.copyfile(ROOT / "solutions" / "ex04_layernorm.py", klass / "alice" / "ex04_layernorm.py")
+    r = run_tt("grade-all", str(klass), "--out", str(out), *UNCONFINED)
+    assert r.returncode == 3 and "refusing to run student code" in r.stderr and "--insecure" in r.stderr
+    assert not out.exists() or not list(out.iterdir())           # nobody graded, nothing written
+    r = run_tt("grade-all", str(klass), "--out", str(out), *UNCONFINED, "--insecure")
+    assert r.returncode == 0, r.stderr
+    assert "WARNING: INSECURE" in r.stderr
+    row = read_csv(out / "gradebook.csv")["alice"]
+    assert row["total"] == "8" and row["note"].startswith("WARNING: INSECURE")
+    data = json.loads((out / "alice" / "results.json").read_text())
+    assert "WARNING: INSECURE GRADING" in data["output"] and "kill(-1)" in data["output"]
+    assert "WARNING: INSECURE GRADING" in (out / "alice" / "feedback.html").read_text()
+
+
+def test_tt_grade_refuses_and_says_so_in_the_results(tmp_path):
+    r = run_tt("grade", str(ROOT / "solutions"), "-k", "ex04", "--out", str(tmp_path / "g"), *UNCONFINED)
+    assert r.returncode == 3 and "refusing to run student code" in r.stderr.splitlines()[-1]
+    data = json.loads((tmp_path / "g" / "results.json").read_text())
+    assert data["tests"] == [] and "refusing to run student code" in data["not_graded"]
+
+
+def test_one_worker_per_grading_and_its_protections_recorded_while_it_ran(monkeypatch):
+    from grader.sandbox import proxy
+    spawned = []
+    real = proxy.Sandbox._spawn
+
+    def counting(self):
+        spawned.append(self)
+        return real(self)
+    monkeypatch.setattr(proxy.Sandbox, "_spawn", counting)
+    report = grade_submission(ROOT / "solutions", student="once", select="ex04")
+    assert len(spawned) == 1                       # not a second one to read the protections
+    assert spawned[0]._closed and spawned[0]._w is None
+    assert any(n.startswith("student code ran in an isolated worker with: process, timeout") for n in report.notes)
+
+
+# ------------------------------------------------------------------------- small parts
+def test_an_explicit_visibility_wins_over_the_exports_default(tmp_path, monkeypatch):
+    from grader import grading
+    from grader.export import gradescope
+    from grader.report import Report, TestResult
+    tests = [TestResult("ex01 shown", 1, 1, "passed", visibility="visible"),
+             TestResult("ex01 unset", 1, 1, "passed"),
+             TestResult("ex01 later", 1, 1, "passed", visibility="after_due_date")]
+    monkeypatch.setattr(grading, "grade_submission", lambda *a, **k: Report("s", "t", tests))
+    (tmp_path / "source").mkdir()
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "source" / "gradescope.json").write_text(json.dumps({"visibility": "hidden"}))
+    data = json.loads(gradescope.run(tmp_path).read_text())
+    assert {t["name"]: t["visibility"] for t in data["tests"]} == {
+        "ex01 shown": "visible", "ex01 unset": "hidden", "ex01 later": "after_due_date"}
+
+
+def test_an_unset_visibility_is_written_as_visible(graded):
+    report = graded[0]["solutions"]
+    assert all(t.visibility is None for t in report.tests)     # no hidden test sets one
+    _, out = graded
+    data = json.loads((out / "solutions" / "results.json").read_text())
+    assert {t["visibility"] for t in data["tests"]} == {"visible"}
+
+
+def test_the_progress_bar_draws_at_zero():
+    import io
+    from tt.progress import Progress
+    stream = io.StringIO()
+    bar = Progress(4, desc="grading", stream=stream, force=True)
+    bar.refresh()
+    assert "0/4" in stream.getvalue()
+    bar.close()

@@ -39,6 +39,12 @@ class Progress:
     def set_postfix(self, text: str) -> None:
         self.postfix = text
 
+    def refresh(self) -> None:
+        """Draw the bar now, e.g. at 0/N before the first item is done."""
+        if self.live and not self.closed:
+            self._last = time.perf_counter()
+            self._draw(end="")
+
     def _line(self) -> str:
         elapsed = time.perf_counter() - self.start
         if self.total:

@@ -326,7 +326,7 @@ def run(root) -> Path:
     for t in report.tests:
         if settings.get("hidden_until_published"):
             t.visibility = "after_published"
-        elif t.visibility == "visible":
+        elif t.visibility is None:        # unset: an explicit @pytest.mark.visibility wins
             t.visibility = default
     if settings.get("hidden_until_published"):
         report.visibility = "after_published"

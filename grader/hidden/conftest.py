@@ -22,10 +22,13 @@ import pytest
 
 import tt
 from grader.checks import GradeFailure
-from grader.sandbox import CALLBACKS, Sandbox, StudentError
+from grader.sandbox import CALLBACKS, Sandbox, SandboxError, StudentError
 
 RECORD_MODULES = (tt.layers, tt.attention, tt.blocks, tt.model)
 SANDBOX_KEY = pytest.StashKey[Sandbox]()
+# Recorded while a worker is up (never read from a closed sandbox, which would need one):
+PROTECTIONS_KEY = pytest.StashKey[tuple]()       # (protections, exposure)
+SANDBOX_ERROR_KEY = pytest.StashKey[Exception]()  # the sandbox refused or failed to start
 
 
 def pytest_addoption(parser):
@@ -34,6 +37,10 @@ def pytest_addoption(parser):
     group.addoption("--library", help="folder holding the student edition of tt")
     group.addoption("--seed", type=int, default=0, help="per-submission seed for the inputs")
     group.addoption("--call-timeout", type=float, default=10.0, help="seconds per call")
+    group.addoption("--insecure", action="store_true",
+                    help="run student code even in a worker that keeps the grader's uid unconfined")
+    group.addoption("--disable-protection", action="append", default=[],
+                    help="a sandbox protection not to attempt (tests of the refusal)")
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +54,16 @@ def sandbox(request):
     if not submission:
         raise pytest.UsageError("the hidden suites need --submission (run them with `tt grade`)")
     sb = Sandbox(submission, config.getoption("--library"), timeout=config.getoption("--call-timeout"),
-                 records=RECORD_MODULES)
+                 records=RECORD_MODULES, insecure=config.getoption("--insecure"),
+                 disable=config.getoption("--disable-protection"))
     config.stash[SANDBOX_KEY] = sb
+    try:
+        sb.start()
+    except SandboxError as e:   # refused (InsecureSandboxError) or broken: grade nothing at all
+        sb.close()
+        config.stash[SANDBOX_ERROR_KEY] = e
+        pytest.exit(f"the sandbox did not start: {e}", returncode=pytest.ExitCode.INTERNAL_ERROR)
+    config.stash[PROTECTIONS_KEY] = (sb.protections, sb.exposure)
     with sb:
         yield sb
 
