@@ -129,11 +129,11 @@ def test_classify_lr_with_curvature(impl, curvature, lr, expected):
 @pytest.mark.parametrize("curvature", [1.0, 4.0, 30.0])
 def test_critical_learning_rate_by_formula_and_by_experiment(impl, curvature):
     ex = impl("ex13_learning_rate")
-    assert abs(ex.critical_learning_rate(curvature) - 2 / curvature) <= 1e-15, \
-        f"critical_learning_rate({curvature}) should be 2 / {curvature}"
-    found = ex.find_critical_lr(curvature)
-    assert abs(found - 2 / curvature) <= 1e-5, \
-        f"find_critical_lr({curvature}): bisection should land within 1e-5 of {2 / curvature}, got {found!r}"
+    # |1 - lr h| = 1 at lr = 2 / h
+    h.check_number(f"critical_learning_rate({curvature})", "the critical rate",
+                   ex.critical_learning_rate(curvature), 2 / curvature, tol=1e-15)
+    h.check_number(f"find_critical_lr({curvature})", "the critical rate found by bisection",
+                   ex.find_critical_lr(curvature), 2 / curvature, tol=1e-5)
 
 
 def test_question_19_too_large_too_small_just_right(impl):
