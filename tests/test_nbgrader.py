@@ -60,8 +60,9 @@ LOST = {
     15: ["test_your_gradients_are_the_models", "test_training_learns", "test_training_reports_honestly"],
 }
 # The public checks the typical bugs fail: the buggy exercises', and those that run them
-# (exercise 9 runs 2 to 8, exercise 10 runs 1 and 4, exercise 15 runs 1 to 9 and 12).
-PUBLIC_FAILS_WITH_BUGS = {1, 2, 5, 8, 12, 14} | {9, 10, 15}
+# (exercise 9 runs 2 to 8, exercise 15 runs 1 to 9 and 12). Exercise 10 runs 1 and 4 too,
+# but skips those checks while they are wrong: a bug there never costs exercise 10.
+PUBLIC_FAILS_WITH_BUGS = {1, 2, 5, 8, 12, 14} | {9, 15}
 
 
 def points(number, names=None):
