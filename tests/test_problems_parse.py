@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import multiprocessing
+import os
+import resource
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -82,6 +86,97 @@ def test_degree_limit_for_expressions():
         parse_answer("((x + 1)**8)**9", ("x",))
     with pytest.raises(ParseError, match="too large"):
         parse_answer("x**64**64", ("x",))
+
+
+# --------------------------------------------- expression answers whose cost explodes
+def run_bounded(fn, *args, hard_limit=30.0):
+    """fn(*args) in a forked child with 1 GiB more address space than it starts with.
+
+    Returns (outcome, message, seconds inside the child). A child still running after
+    hard_limit seconds is killed and the test fails, instead of hanging for minutes.
+    """
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child():
+        with open("/proc/self/statm") as f:
+            size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        resource.setrlimit(resource.RLIMIT_AS, (size + (1 << 30), hard))
+        start = time.perf_counter()
+        try:
+            result = ("accepted", str(fn(*args))[:200])
+        except ParseError as exc:
+            result = ("refused", str(exc))
+        except BaseException as exc:          # MemoryError, RecursionError, ...
+            result = ("crashed", f"{type(exc).__name__}: {exc}")
+        send.send((*result, time.perf_counter() - start))
+
+    proc = ctx.Process(target=child)
+    proc.start()
+    send.close()
+    try:
+        if not recv.poll(hard_limit):
+            pytest.fail(f"still running after {hard_limit} s: {str(args)[:80]}")
+        return recv.recv()
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+
+
+CHAIN = "*".join(["((x+1)**64/(x+2)**64)"] * 5)                  # 109 characters
+SQRT_FACTORS = "*".join(f"(sqrt(x)+{k})**64" for k in range(1, 7))
+EXPLOSIVE = [
+    # Each of these hung in parse_answer or in marking (sp.Poly / sp.expand): up to
+    # 180 s and 1.9 GB for the first one.
+    ("(exp(x)+x+1)**64*(exp(x)+x+2)**64", "exp() of an expression in x is not allowed"),
+    ("(log(x)+x+1)**64*(log(x)+x+2)**64", "log() of an expression in x is not allowed"),
+    (CHAIN, "dividing by an expression in x is not allowed"),
+    (SQRT_FACTORS, "sqrt() of an expression in x is not allowed"),
+    # Polynomials, but too much work to multiply out, or too large.
+    ("+".join(["(x+1)**32*(x+2)**32"] * 20), "more than 10,000 products of terms"),
+    ("(x+1)**33*(x+2)**32", "degree would be 65, more than 64"),
+    ("(10**40*x + 10**40)**64", "a coefficient with more than 400 digits"),
+    ("(x+1)**-1", "a negative power of an expression in x"),
+    ("exp(2)*x", "exp(2) is not a rational number"),
+    ("pi*x", "pi is not a rational number"),
+]
+
+
+@pytest.mark.parametrize("text, message", EXPLOSIVE, ids=lambda v: str(v)[:30])
+def test_explosive_expressions_are_refused_fast(text, message):
+    assert len(CHAIN) > 100
+    outcome, said, seconds = run_bounded(parse_answer, text, ("x",))
+    assert outcome == "refused" and message in said, said
+    assert seconds < 2.0, f"refused, but only after {seconds:.1f} s"
+
+
+@pytest.mark.parametrize("text, message", EXPLOSIVE[:4], ids=lambda v: str(v)[:30])
+def test_explosive_expressions_cost_only_their_own_part(text, message):
+    # Through the marking of Exercise 2's derivative, as the grader calls it.
+    x = sp.Symbol("x")
+    p = part(EXPRESSION, 2 * x + 3, points=3, symbols=("x",))
+    outcome, said, seconds = run_bounded(lambda t: mark(p, t).diagnosis, text)
+    assert outcome == "accepted" and said.startswith("could not read the answer"), said
+    assert message in said and seconds < 2.0
+
+
+def test_large_polynomials_are_still_read_exactly_and_quickly():
+    # The expected values come from sympy's own expand on trees built here, not from
+    # the parser's multiplication.
+    x = sp.Symbol("x")
+    for text, expected in (("(x+1)**64", (x + 1) ** 64),
+                           ("(x+1)**32*(x+2)**32", (x + 1) ** 32 * (x + 2) ** 32),
+                           ("(x/2 - 3/7)**5*sqrt(9) + log(1) - exp(0)",
+                            (x / 2 - Q(3, 7)) ** 5 * 3 - 1),
+                           ("(x**8+x**7+x**6+x**5+x**4+x**3+x**2+x+1)**8",
+                            sum(x**k for k in range(9)) ** 8)):
+        outcome, said, seconds = run_bounded(lambda t: parse_answer(t, ("x",)).value, text)
+        assert outcome == "accepted" and seconds < 2.0
+        assert sp.expand(parse_answer(text, ("x",)).value - sp.expand(expected)) == 0
+    assert mark(part(EXPRESSION, 2 * x + 3, points=3, symbols=("x",)),
+                "(x+1)**2 - x**2 + 2 - 0*(x+5)**60").passed     # = 2x + 3
 
 
 def test_parser_never_calls_eval_or_sympify(monkeypatch):

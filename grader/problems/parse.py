@@ -1,7 +1,7 @@
 """Read a student's answer text as an exact value, without eval and without sympify.
 
 The text is parsed by Python's own parser (`ast.parse`, which builds a tree and runs
-nothing), and then a whitelist walker builds the sympy value node by node. Anything the
+nothing), and then a whitelist walker builds the value node by node. Anything the
 walker does not know is refused with a message that says what and where.
 
 Accepted:
@@ -12,14 +12,27 @@ Accepted:
     variables    only those a question names (x in "f'(x) = 2*x + 3"), only there
     whole numbers may use thousands separators: 102,036
 
+Expressions (answers in the variables a question names) are polynomials with rational
+coefficients: that is all the questions ask for (the derivative of a quadratic), and it
+makes their cost predictable. The walker builds them itself, as {exponents: Fraction}
+dictionaries, never through sympy's Poly or expand, and refuses before computing:
+    - a function of a variable (exp(x), sqrt(x)) and a division by an expression in a
+      variable (1/(x + 2)), including negative powers of one;
+    - a number that is not rational (pi, sqrt(2)); sqrt(4) = 2 and log(1) = 0 are fine;
+    - a degree above MAX_DEGREE, known from the degrees of the operands before a product
+      or a power is multiplied out;
+    - more than MAX_TERM_PRODUCTS products of terms in all (the work of multiplying out).
+
 Limits (each gets its own message):
-    MAX_CHARS      2,000 characters per answer
-    MAX_DEPTH      20 levels of brackets, 100 levels of operators
-    MAX_EXPONENT   |n| <= 64 in a ** n, and n must be a whole number (use sqrt for ½)
-    MAX_DIGITS     40 digits in one number, 40 in its exponent (1e-40 is fine, 1e400 is not)
-    MAX_RESULT     a result may not exceed 400 digits (so 10**64**64 fails before it runs)
-    MAX_ELEMENTS   400 numbers in a vector or matrix
-    MAX_DEGREE     64: the polynomial degree of an expression answer
+    MAX_CHARS          2,000 characters per answer
+    MAX_DEPTH          20 levels of brackets, 100 levels of operators
+    MAX_EXPONENT       |n| <= 64 in a ** n, and n must be a whole number (use sqrt for ½)
+    MAX_DIGITS         40 digits in one number, 40 in its exponent (1e-40 is fine, 1e400 is not)
+    MAX_RESULT         a result (or a coefficient) may not exceed 400 digits
+                       (so 10**64**64 fails before it runs)
+    MAX_ELEMENTS       400 numbers in a vector or matrix
+    MAX_DEGREE         64: the polynomial degree of an expression answer
+    MAX_TERM_PRODUCTS  10,000 products of two terms while multiplying out an expression
 """
 from __future__ import annotations
 
@@ -27,6 +40,7 @@ import ast
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from math import isqrt
 
 import sympy as sp
 
@@ -38,7 +52,10 @@ MAX_DIGITS = 40
 MAX_RESULT_DIGITS = 400
 MAX_ELEMENTS = 400
 MAX_DEGREE = 64
+MAX_TERM_PRODUCTS = 10_000
 MAX_EXP_ARGUMENT = 1000
+# A coefficient's size is checked in bits (cheap) against MAX_RESULT_DIGITS decimal digits.
+MAX_RESULT_BITS = int(MAX_RESULT_DIGITS * 3.3219280948873626) + 1
 
 FUNCTIONS = {"sqrt": sp.sqrt, "exp": sp.exp, "log": sp.log}
 CONSTANTS = {"pi": sp.pi}
@@ -84,7 +101,7 @@ def parse_answer(text: str, symbols: tuple[str, ...] = ()) -> Parsed:
     except (RecursionError, MemoryError, ValueError):
         raise ParseError("the answer is too deeply nested to read") from None
     _refuse_calls(tree)
-    walker = _Walker(text, tuple(symbols))
+    walker = (_ExpressionWalker if symbols else _Walker)(text, tuple(symbols))
     body = tree.body
     if isinstance(body, ast.List):
         return walker.array(body)
@@ -187,6 +204,12 @@ class _Walker:
         raise ParseError(f"{self.where(node)}: {_describe(node)} is not allowed in an answer")
 
     def number(self, node: ast.Constant):
+        f = self.literal(node)
+        return sp.Rational(f.numerator, f.denominator)
+
+    def literal(self, node: ast.Constant) -> Fraction:
+        """The exact value of a number as written (its type, digits and exponent checked
+        first)."""
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             kind = ("text in quotes" if isinstance(node.value, str)
                     else repr(node.value) if isinstance(node.value, bool)
@@ -200,10 +223,9 @@ class _Walker:
             raise ParseError(f"{self.where(node)}: the exponent {exponent} is out of range "
                              f"(|e| <= {MAX_DIGITS})")
         try:
-            f = Fraction(literal)      # exact: Fraction("0.1") == 1/10, unlike float 0.1
+            return Fraction(literal)   # exact: Fraction("0.1") == 1/10, unlike float 0.1
         except ValueError:
             raise ParseError(f"{self.where(node)}: cannot read the number {literal!r}") from None
-        return sp.Rational(f.numerator, f.denominator)
 
     def name(self, node: ast.Name):
         if node.id in self.symbols:
@@ -276,9 +298,6 @@ class _Walker:
             if digits * abs(n) > MAX_RESULT_DIGITS:
                 raise ParseError(f"{self.where(node)}: the result would have about "
                                  f"{digits * abs(n)} digits (the limit is {MAX_RESULT_DIGITS})")
-        if not base.is_number and _degree(base) * abs(n) > MAX_DEGREE:
-            raise ParseError(f"{self.where(node)}: the expression's degree would exceed "
-                             f"{MAX_DEGREE}")
         return base**n
 
     def limit_size(self, node: ast.AST, value) -> None:
@@ -287,23 +306,197 @@ class _Walker:
             if digits > MAX_RESULT_DIGITS:
                 raise ParseError(f"{self.where(node)}: a number with more than "
                                  f"{MAX_RESULT_DIGITS} digits")
-        elif not value.is_number and _degree(value) > MAX_DEGREE:
-            raise ParseError(f"{self.where(node)}: the expression's degree exceeds {MAX_DEGREE}")
 
     def where(self, node: ast.AST) -> str:
         col = getattr(node, "col_offset", None)
         return f"column {col + 1}" if col is not None else "here"
 
 
-def _degree(expr) -> int:
-    """The total polynomial degree if expr is a polynomial in its symbols, else 1.
+class _ExpressionWalker(_Walker):
+    """An expression answer: a polynomial with rational coefficients in the question's
+    variables, built as {exponents: Fraction} without sympy, every cost known in advance.
 
-    Only used to bound the cost of expanding a student's expression.
+    Nothing here calls sympy's Poly, expand or simplify on the student's text: a
+    product's degree is the sum of its operands' degrees and its cost the product of
+    their numbers of terms, both checked before the product is formed.
     """
-    try:
-        return int(sp.Poly(expr, *sorted(expr.free_symbols, key=str)).total_degree())
-    except (sp.PolynomialError, sp.GeneratorsNeeded, ValueError):
-        return 1
+
+    def __init__(self, text: str, symbols: tuple[str, ...]):
+        super().__init__(text, symbols)
+        self.names = tuple(symbols)
+        self.zero = (0,) * len(self.names)
+        self.products = 0              # products of two terms so far, for this answer
+
+    # The array code of _Walker calls scalar() for every entry.
+    def scalar(self, node: ast.AST, depth: int):
+        return self.to_sympy(self.poly(node, depth))
+
+    def to_sympy(self, poly: dict):
+        terms = []
+        for exps, c in sorted(poly.items()):
+            term = sp.Rational(c.numerator, c.denominator)
+            for name, k in zip(self.names, exps):
+                if k:
+                    term = term * self.symbols[name] ** k
+            terms.append(term)
+        return sp.Add(*terms)
+
+    # ----------------------------------------------------------------- polynomials
+    def const(self, value: Fraction) -> dict:
+        return {self.zero: value} if value else {}
+
+    def is_const(self, poly: dict) -> bool:
+        return all(e == self.zero for e in poly)
+
+    def value(self, poly: dict) -> Fraction:
+        return poly.get(self.zero, Fraction(0))
+
+    @staticmethod
+    def degree(poly: dict) -> int:
+        return max((sum(e) for e in poly), default=0)
+
+    def variables(self) -> str:
+        return ", ".join(self.names)
+
+    def polynomial_only(self) -> str:
+        return f"the answer is a polynomial in {self.variables()} with rational coefficients"
+
+    def poly(self, node: ast.AST, depth: int) -> dict:
+        if depth > MAX_AST_DEPTH:
+            raise ParseError(f"the answer is nested more than {MAX_AST_DEPTH} operators deep")
+        if isinstance(node, ast.Constant):
+            return self.const(self.literal(node))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            inner = self.poly(node.operand, depth + 1)
+            return {e: -c for e, c in inner.items()} if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.BinOp):
+            return self.binop_poly(node, depth)
+        if isinstance(node, ast.Name):
+            if node.id in self.symbols:
+                i = self.names.index(node.id)
+                return {tuple(int(j == i) for j in range(len(self.names))): Fraction(1)}
+            if node.id in CONSTANTS:
+                raise ParseError(f"{self.where(node)}: {node.id} is not a rational number, and "
+                                 f"{self.polynomial_only()}")
+            self.name(node)                              # raises with the right message
+        if isinstance(node, ast.Call):
+            return self.call_poly(node, depth)
+        if isinstance(node, ast.List):
+            raise ParseError(f"{self.where(node)}: a vector cannot be used inside arithmetic")
+        raise ParseError(f"{self.where(node)}: {_describe(node)} is not allowed in an answer")
+
+    def call_poly(self, node: ast.Call, depth: int) -> dict:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            return self.call(node, depth)                # raises with the right message
+        name = node.func.id
+        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            raise ParseError(f"{self.where(node)}: {name}() takes exactly one argument")
+        arg = self.poly(node.args[0], depth + 1)
+        if not self.is_const(arg):
+            raise ParseError(f"{self.where(node)}: {name}() of an expression in "
+                             f"{self.variables()} is not allowed: {self.polynomial_only()}, "
+                             "so functions may only be applied to numbers")
+        r = self.value(arg)
+        shown = f"{name}({r})"
+        if name == "sqrt":
+            if r < 0:
+                raise ParseError(f"{self.where(node)}: the square root of a negative number")
+            top, bottom = isqrt(r.numerator), isqrt(r.denominator)
+            if top * top == r.numerator and bottom * bottom == r.denominator:
+                return self.const(Fraction(top, bottom))
+        elif name == "log":
+            if r <= 0:
+                raise ParseError(f"{self.where(node)}: log of a number that is not positive")
+            if r == 1:
+                return {}
+        elif r == 0:                                     # exp(0) = 1
+            return self.const(Fraction(1))
+        raise ParseError(f"{self.where(node)}: {shown} is not a rational number, and "
+                         f"{self.polynomial_only()}")
+
+    def binop_poly(self, node: ast.BinOp, depth: int) -> dict:
+        op = type(node.op)
+        if op not in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow):
+            raise ParseError(f"{self.where(node)}: the operator {_describe(node.op)} "
+                             "is not allowed; use + - * / ** (or ^)")
+        left = self.poly(node.left, depth + 1)
+        right = self.poly(node.right, depth + 1)
+        if op is ast.Add or op is ast.Sub:
+            sign = 1 if op is ast.Add else -1
+            out = dict(left)
+            for e, c in right.items():
+                out[e] = out.get(e, 0) + sign * c
+            return {e: c for e, c in out.items() if c}
+        if op is ast.Mult:
+            return self.multiply(node, left, right)
+        if op is ast.Div:
+            if not self.is_const(right):
+                raise ParseError(f"{self.where(node)}: dividing by an expression in "
+                                 f"{self.variables()} is not allowed: {self.polynomial_only()}, "
+                                 "so divide only by numbers")
+            if not right:
+                raise ParseError(f"{self.where(node)}: division by zero")
+            r = self.value(right)
+            return self.checked(node, {e: c / r for e, c in left.items()})
+        return self.power_poly(node, left, right)
+
+    def power_poly(self, node: ast.BinOp, base: dict, exponent: dict) -> dict:
+        n = self.value(exponent)
+        if not self.is_const(exponent) or n.denominator != 1:
+            raise ParseError(f"{self.where(node)}: exponents must be whole numbers "
+                             f"(write sqrt(...) for a square root)")
+        n = int(n)
+        if abs(n) > MAX_EXPONENT:
+            shown = str(n) if len(str(n)) <= 20 else f"with {len(str(abs(n)))} digits"
+            raise ParseError(f"{self.where(node)}: the exponent {shown} is too large "
+                             f"(the limit is {MAX_EXPONENT})")
+        if self.is_const(base):
+            b = self.value(base)
+            if b == 0 and n < 0:
+                raise ParseError(f"{self.where(node)}: division by zero (0 to a negative power)")
+            digits = max(len(str(abs(b.numerator))), len(str(b.denominator)))
+            if digits * abs(n) > MAX_RESULT_DIGITS:
+                raise ParseError(f"{self.where(node)}: the result would have about "
+                                 f"{digits * abs(n)} digits (the limit is {MAX_RESULT_DIGITS})")
+            return self.const(b**n)
+        if n < 0:
+            raise ParseError(f"{self.where(node)}: a negative power of an expression in "
+                             f"{self.variables()} divides by it, which is not allowed: "
+                             f"{self.polynomial_only()}")
+        if self.degree(base) * n > MAX_DEGREE:
+            raise ParseError(f"{self.where(node)}: the expression's degree would be "
+                             f"{self.degree(base) * n}, more than {MAX_DEGREE}")
+        result, square = self.const(Fraction(1)), base
+        while n:
+            if n & 1:
+                result = self.multiply(node, result, square)
+            n >>= 1
+            if n:
+                square = self.multiply(node, square, square)
+        return result
+
+    def multiply(self, node: ast.AST, a: dict, b: dict) -> dict:
+        if self.degree(a) + self.degree(b) > MAX_DEGREE:
+            raise ParseError(f"{self.where(node)}: the expression's degree would be "
+                             f"{self.degree(a) + self.degree(b)}, more than {MAX_DEGREE}")
+        cost = len(a) * len(b)
+        if self.products + cost > MAX_TERM_PRODUCTS:
+            raise ParseError(f"{self.where(node)}: multiplying this expression out would take "
+                             f"more than {MAX_TERM_PRODUCTS:,} products of terms; simplify it")
+        self.products += cost
+        out: dict = {}
+        for ea, ca in a.items():
+            for eb, cb in b.items():
+                e = tuple(i + j for i, j in zip(ea, eb))
+                out[e] = out.get(e, 0) + ca * cb
+        return self.checked(node, {e: c for e, c in out.items() if c})
+
+    def checked(self, node: ast.AST, poly: dict) -> dict:
+        for c in poly.values():
+            if max(c.numerator.bit_length(), c.denominator.bit_length()) > MAX_RESULT_BITS:
+                raise ParseError(f"{self.where(node)}: a coefficient with more than "
+                                 f"{MAX_RESULT_DIGITS} digits")
+        return poly
 
 
 def _describe(node: ast.AST) -> str:
