@@ -240,7 +240,7 @@ def test_stubbed_functions_point_to_their_exercise_and_give_nothing_away(release
     for key, doc in stubs.items():
         where = f"tt/{key[0]} {key[1]}"
         assert len(doc.splitlines()) <= 4 and "student edition" in doc, f"{where}: {doc!r}"
-        if key in TWINS or not key[1].startswith("_"):
+        if not key[1].startswith("_"):           # tt.ops._marked_bodies_are_here answers nothing
             assert re.search(r"[Ee]xercise \d+", doc), f"{where} does not name its exercise: {doc!r}"
         # nothing of the real docstring is left, in this function or anywhere in the released tt
         for line in real[key].splitlines():
