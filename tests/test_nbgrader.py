@@ -203,11 +203,57 @@ def test_notebook_text_is_true_in_a_notebook(tmp_path):
             if md["solution"]:       # a solution cell is one function: nothing given after it
                 assert cell.source.rstrip().endswith("### END SOLUTION"), (path.name, md["grade_id"])
                 assert "for the autograder" not in cell.source, (path.name, md["grade_id"])
-    given = cells_of(tmp_path / "source" / "stage10" / "ex10_gradient_check.ipynb")["ex10_gradient_check_given_3"]
-    assert given.source.startswith("# ---") and "for the autograder (given)" in given.source
-    assert "def _numerical_gradient_probe" in given.source and "`tt grade` runs your code" in given.source
-    ex13 = cells_of(tmp_path / "source" / "stage10" / "ex13_learning_rate.ipynb")
-    assert "the introduction at the top of this notebook" in ex13["ex13_learning_rate_classify_lr"].source
+    for path in export(tmp_path / "again"):               # any given block "for the autograder": with its helpers
+        for cell in nbformat.read(path, as_version=4).cells:
+            if "for the autograder" in cell.source and cell.cell_type == "code":
+                assert cell.source.startswith("# ---") and re.search(r"^(def|class) ", cell.source, re.M), path.name
+
+
+SOURCE = '''"""Exercise 99: a test.
+
+Hint: the module docstring says so.
+Check your work:  python -m pytest exercises -m ex99      (or: tt check 99)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def mine(x):
+    """Hint: four lines, one per line of the forward pass in the module docstring."""
+    ### BEGIN SOLUTION
+    return x
+    ### END SOLUTION
+
+
+# ---------------------------------------------------------- for the autograder (given)
+# The autograder runs your code in a process of its own and can send it arrays, not
+# functions: this helper calls yours there.
+def _helper(x):
+    return mine(x)
+'''
+
+
+def test_cells_of_a_solution_file(tmp_path):
+    """The cells of a small solution file: the comments after a function go with the helper
+    they describe, not into the student's cell; the future import moves to the first cell;
+    wording that is false in a notebook is replaced."""
+    from grader.export.nbgrader import _code_cells, _intro
+    cells = _code_cells(SOURCE, "ex99_test")
+    assert [c.metadata["nbgrader"]["grade_id"] for c in cells] == [
+        "ex99_test_setup", "ex99_test_given_1", "ex99_test_mine", "ex99_test_given_2"]
+    setup, given, mine, helper = (c.source for c in cells)
+    assert setup.startswith("from __future__ import annotations\n") and "__future__" not in given
+    assert given == "import numpy as np"
+    assert mine.startswith("def mine(x):") and mine.endswith("    ### END SOLUTION")
+    assert "introduction at the top of this notebook" in mine and "module docstring" not in mine
+    assert helper.startswith("# ------") and helper.rstrip().endswith("return mine(x)")
+    assert "`tt grade` runs your code in a process of its own" in helper and "The autograder runs" not in helper
+    compile("\n\n".join([setup, given, mine, helper]), "ex99", "exec")   # as tt grade joins them: valid
+    intro = _intro(ast.get_docstring(ast.parse(SOURCE)), 99)
+    assert "tt check" not in intro and "module docstring" not in intro
+    assert intro.endswith("nbgrader's *Validate* reports it.")
+    assert "says so.\n\n**Check your work:** run the public-checks cell below" in intro
 
 
 def test_released_notebooks_have_stubs_and_no_hidden_tests(course):
