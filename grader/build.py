@@ -109,9 +109,10 @@ def stub_source(text: str, message, filename: str = "<text>", docstring=None) ->
         docs = _docstring_spans(text, filename)
         stubbed = {docs[r.begin] for r in regions if r.begin in docs}   # one per function
         for fn, (a, b, indent) in stubbed:
-            parts = docstring(fn).split("\n")    # indented like the old one, no trailing blanks
-            body = "\n".join([parts[0], *((indent + t) if t or i == len(parts) - 2 else t
-                                          for i, t in enumerate(parts[1:]))])
+            first, *rest = docstring(fn).split("\n")
+            # indented like the old one; blank lines stay empty; the last holds the closing quotes
+            rest = [indent + t if t else "" for t in rest[:-1]] + [indent + t for t in rest[-1:]]
+            body = "\n".join([first, *rest])
             edits.append((a, b, [f'{indent}"""{body}"""\n']))
     for a, b, new in sorted(edits, reverse=True):    # bottom up: earlier line numbers stay valid
         lines[a:b + 1] = new

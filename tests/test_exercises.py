@@ -117,6 +117,16 @@ def test_stub_source_keeps_everything_but_the_region():
                    'class A:\n    def g(self):\n        raise NotImplementedError("Exercise 3: g")\n        return 2\n')
 
 
+def test_stub_source_can_replace_the_docstrings_of_stubbed_functions():
+    src = ('def f(x):\n    """The answer: x + 1.\n\n    Really.\n    """\n    ### BEGIN SOLUTION\n'
+           '    return x + 1\n    ### END SOLUTION\n\n\ndef g():\n    """Given."""\n    return 2\n')
+    out = stub_source(src, lambda fn: f"Exercise 3: {fn}", docstring=lambda fn: f"Exercise 3: {fn}.\n\nSee there.\n")
+    assert out == ('def f(x):\n    """Exercise 3: f.\n\n    See there.\n    """\n'
+                   '    raise NotImplementedError("Exercise 3: f")\n\n\ndef g():\n    """Given."""\n    return 2\n')
+    one_line = stub_source(src, str, docstring=lambda fn: "Not here.")
+    assert one_line.startswith('def f(x):\n    """Not here."""\n    raise NotImplementedError("f")\n')
+
+
 @pytest.mark.parametrize("src,problem", [
     (f"def f():\n    {BEGIN}\n    pass\n", "never closed"),
     (f"def f():\n    pass\n    {END}\n", "without a"),
