@@ -110,39 +110,3 @@ def check_op(forward, backward, inputs, wrt, seed=0, eps=1e-5):
     respect to an input is what backward(dout, cache) returns for it.
     """
     raise NotImplementedError("Exercise 10: check_op")
-
-
-# ------------------------------------------------------------- for the autograder (given)
-# The autograder runs your code in a process of its own and can send it arrays, not
-# functions: these two helpers build the functions to check there and call yours with
-# them. Leave them as they are.
-class _Planted(Exception):
-    """The error _numerical_gradient_probe's f raises on purpose."""
-
-
-def _numerical_gradient_probe(x, w, u, eps=1e-5, raise_at=0):
-    """numerical_gradient(f, x, eps) for f() = sum(w * sin(x)) + (sum(u * x))^2 / 2.
-
-    Returns (gradient, x afterwards, how many times f was called). With raise_at = k > 0
-    the k-th call of f raises, and the gradient is None.
-    """
-    calls = 0
-
-    def f():
-        nonlocal calls
-        calls += 1
-        if calls == raise_at:
-            raise _Planted("f failed on purpose")
-        return float(np.sum(w * np.sin(x)) + 0.5 * np.sum(u * x) ** 2)
-
-    try:
-        grad = numerical_gradient(f, x, eps)
-    except _Planted:
-        grad = None
-    return grad, x, calls
-
-
-def _check_op_probe(forward, inputs, wrt, ops, seed=0, eps=1e-5):
-    """check_op(tt.<forward>, ops.backward, inputs, wrt, seed, eps), and the inputs afterwards."""
-    errors = check_op(getattr(tt, forward), ops.backward, inputs, wrt, seed=seed, eps=eps)
-    return errors, inputs

@@ -335,3 +335,135 @@ def test_a_batch_of_hostile_submissions_grades_every_student(graded, tmp_path):
         assert float(rows[name]["ex04"]) == case.ex04, (name, rows[name])
         assert float(rows[name]["ex08"]) == case.ex08, (name, rows[name])
         assert float(rows[name]["total"]) == case.ex04 + case.ex08, (name, rows[name])
+
+
+# ------------------------------------------------ forged helpers, one-sided gradient checks
+# The hidden suites of exercises 10, 13 and 15 once trusted what helpers in the student's
+# own file reported ("for the autograder (given)"): forged, they earned points with every
+# function a stub. Now the grader calls the functions themselves, with f, forward and
+# backward as callbacks that run in the grader, and pairs every "accepts a right
+# backward" with a "reports a wrong one". Scores below are read off the suites' markers:
+# exercise 10 is 21 points, of which check_op's six tests are 8; 13 is 14; 15 is 11.
+FORGED = {
+    "ex10_gradient_check.py": '''
+
+def _numerical_gradient_probe(x, w, u, eps=1e-5, raise_at=0):
+    """Forged: the closed form, and the calls and the restored x a correct one would report."""
+    grad = None if raise_at else w * np.cos(x) + np.sum(u * x) * u
+    return grad, x, 2 * x.size
+
+
+def _check_op_probe(forward, inputs, wrt, ops, seed=0, eps=1e-5):
+    """Forged: every label, every error 0."""
+    labels = [f"{n}.{k}" for n in wrt for k in inputs[n]] if False else []
+    for n in wrt:
+        labels += [f"{n}.{k}" for k in inputs[n]] if isinstance(inputs[n], dict) else [n]
+    return {label: 0.0 for label in labels}, inputs
+''',
+    "ex13_learning_rate.py": '''
+
+def _exercise5_items(rates=SEED_RATES, steps=10, w0=0.0, c=3.0):
+    """Forged: the closed form W_k = c + (1 - lr)^k (w0 - c), exercise5 left a stub."""
+    out = []
+    for lr in rates:
+        r = 1 - lr
+        path = [c + r ** k * (w0 - c) for k in range(1, steps + 1)]
+        end, start = abs(path[-1] - c), abs(w0 - c)
+        cls = "diverges" if not math.isfinite(end) or end > start * (1 + 1e-9) else \\
+            "oscillates" if end >= start * (1 - 1e-9) else "converges"
+        out.append((lr, (path, cls)))
+    return out
+''',
+    "ex15_capstone.py": '''
+
+def _student_ops_sources():
+    """Forged: the names a correct student_ops() would report, student_ops left a stub."""
+    from exercises.tests.harness import EXERCISE_OF
+    return {name: f"{module}.{name}" for name, module in EXERCISE_OF.items()}
+''',
+}
+EXERCISE_OF_15 = {"softmax_cross_entropy_backward": "ex01_softmax_cross_entropy", "linear_backward": "ex02_linear",
+                  "output_backward": "ex02_linear", "relu_backward": "ex03_relu_ffn", "ffn_backward": "ex03_relu_ffn",
+                  "layernorm_backward": "ex04_layernorm", "softmax_backward": "ex05_attention",
+                  "attention_backward": "ex05_attention", "mha_backward": "ex06_multihead_attention",
+                  "add_norm_backward": "ex07_block", "block_backward": "ex07_block",
+                  "embedding_backward": "ex08_embedding", "model_backward": "ex09_model"}
+FORGED["ex15_capstone.py"] = FORGED["ex15_capstone.py"].replace(
+    "    from exercises.tests.harness import EXERCISE_OF\n    return", f"    EXERCISE_OF = {EXERCISE_OF_15!r}\n    return")
+
+CHECK_OP_SAYS = '''
+
+_honest_check_op = check_op
+
+
+def check_op(forward, backward, inputs, wrt, seed=0, eps=1e-5):
+    """Labels right, every error {value}: one side of a gradient check only."""
+    labels = []
+    for n in wrt:
+        labels += [f"{{n}}.{{k}}" for k in inputs[n]] if isinstance(inputs[n], dict) else [n]
+    return {{label: {value} for label in labels}}
+'''
+
+
+def one_sided_grading(tmp_path, name, files, select="ex10 or ex13 or ex15"):
+    sub = tmp_path / name
+    sub.mkdir()
+    for file, text in files.items():
+        (sub / file).write_text(text, encoding="utf-8")
+    results, _ = grade_select(sub, tmp_path / f"out-{name}", select)
+    return by_exercise(results), results
+
+
+def grade_select(path: Path, out: Path, select: str):
+    r = subprocess.run([sys.executable, "-m", "tt", "grade", str(path), "--out", str(out), "--quiet",
+                        "-k", select], capture_output=True, text=True, timeout=600, cwd=out.parent)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads((out / "results.json").read_text()), (out / "feedback.html").read_text()
+
+
+def test_forged_autograder_helpers_earn_nothing(tmp_path):
+    files = {p.name: p.read_text(encoding="utf-8") + FORGED.get(p.name, "")      # every stub, so that
+             for p in sorted((ROOT / "exercises").glob("ex[0-9][0-9]_*.py"))}      # ex15's imports work
+    scores, results = one_sided_grading(tmp_path, "forger", files)
+    assert scores == {"ex10": 0, "ex13": 0, "ex15": 0}, [t["name"] for t in results["tests"] if t["score"]]
+
+
+@pytest.mark.parametrize("value", ["0.0", "1.0"], ids=["always-passes", "always-fails"])
+def test_a_one_sided_check_op_earns_none_of_check_ops_points(tmp_path, value):
+    solution = (ROOT / "solutions" / "ex10_gradient_check.py").read_text(encoding="utf-8")
+    scores, results = one_sided_grading(tmp_path, f"check-op-{value}",
+                                        {"ex10_gradient_check.py": solution + CHECK_OP_SAYS.format(value=value)},
+                                        select="ex10")
+    failed = {t["name"] for t in results["tests"] if t["status"] != "passed"}
+    assert failed == {"ex10 test_check_op_layernorm", "ex10 test_check_op_linear",
+                      "ex10 test_check_op_random_upstream_gradient", "ex10 test_check_op_dict_input",
+                      "ex10 test_check_op_float32_inputs", "ex10 test_check_op_wrong_shape"}
+    assert scores["ex10"] == 21 - 8
+
+
+HARD_CODED_EX11 = '''
+
+import numpy as _np
+
+_SEED_LOSS, _SEED_CACHE = tiny_forward(**SEED)
+_SEED_GRADS = tiny_backward(1.0, _SEED_CACHE)
+
+
+def tiny_forward(x, W1, b1, W2, b2, target):
+    """Hard-coded: the seed's answer, whatever the input."""
+    return _SEED_LOSS, TinyCache(x, W2, _SEED_CACHE.z, _SEED_CACHE.hidden, _SEED_CACHE.output, target)
+
+
+def tiny_backward(dloss, cache):
+    """Hard-coded: the seed's gradients, whatever the input."""
+    return _SEED_GRADS
+'''
+
+
+def test_answers_written_down_for_the_seeds_inputs_earn_nothing(tmp_path):
+    """Exercise 11's seed checks draw new values in the seed's 2 -> 2 -> 1 shape: answers
+    computed once for the seed's own numbers (given in the exercise) fail them."""
+    solution = (ROOT / "solutions" / "ex11_tiny_network.py").read_text(encoding="utf-8")
+    scores, results = one_sided_grading(tmp_path, "hard-coded", {"ex11_tiny_network.py": solution + HARD_CODED_EX11},
+                                        select="ex11")
+    assert scores == {"ex11": 0}, [t["name"] for t in results["tests"] if t["score"]]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import CALLBACKS, StudentError
+from grader.sandbox import CALLBACKS, Callback, StudentError
 
 HIDDEN = Path(__file__).resolve().parents[1] / "hidden"
 
@@ -49,7 +49,7 @@ class InProcess:
     def __init__(self, namespace: dict):
         self.namespace = namespace
 
-    def call(self, module, function, *args, callbacks=None, timeout=None, kwargs=None):
+    def call(self, module, function, *args, callbacks=None, timeout=None, kwargs=None, echo=(), then=()):
         own = self.namespace.get(module)
         if isinstance(own, types.ModuleType):    # exercise 15's notebook: another exercise, loaded as a module
             fn, where = getattr(own, function, None), f"{module} (as loaded by this notebook)"
@@ -66,14 +66,20 @@ class InProcess:
                                f"imported, not a function written in the notebook",
                                type="ImportedFromTt", module=module, function=function)
         ns = types.SimpleNamespace(**(callbacks or {}))
-        args = [ns if a is CALLBACKS else copy.deepcopy(a) for a in args]
-        kwargs = {k: ns if v is CALLBACKS else copy.deepcopy(v) for k, v in (kwargs or {}).items()}
+        copied = lambda v: v if isinstance(v, Callback) else ns if v is CALLBACKS else copy.deepcopy(v)
+        args = [copied(a) for a in args]   # as Sandbox.call: a Callback is our function, bound to args
+        args = [a.resolve(args, callbacks[a.name]) if isinstance(a, Callback) else a for a in args]
+        kwargs = {k: copied(v) for k, v in (kwargs or {}).items()}
         try:
-            return fn(*args, **kwargs)
+            value = fn(*args, **kwargs)
+            for attr, a_args, a_kwargs in then:
+                value = getattr(value, attr)(*map(copied, a_args), **{k: copied(v) for k, v in a_kwargs.items()})
+            return (value, [args[i] for i in echo]) if echo else value
         except Exception as exc:          # noqa: BLE001  the student's exception is the result
             tb = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            raise StudentError("exception", tb, type=type(exc).__name__, module=module,
-                               function=function) from None
+            error = StudentError("exception", tb, type=type(exc).__name__, module=module, function=function)
+            error.echo = [args[i] for i in echo] if echo else None
+            raise error from None
 
 
 class _Plugin:

@@ -2,8 +2,11 @@
 
     got = call(student, "ex12_optimizers", "adam", w, dw, None)             # student.call, with
                                                                              # sharper stub diagnoses
-    got = call_with(student, MODULE, "_check_op_probe", ..., CALLBACKS,      # our own callbacks
-                    callbacks={"backward": wrong_backward})
+    got = call_with(student, MODULE, "ffn_backward", ..., CALLBACKS,         # our own callbacks
+                    callbacks={"linear_backward": wrong_backward})
+    grad, (x_after,), error = call_echo(student, MODULE, "numerical_gradient",  # f() runs here, on
+                                        Callback("f", bind=(1,)), x, eps,       # the worker's x
+                                        callbacks={"f": f}, echo=(1,))
     expect_number(got, 5.0, "the norm", function="global_norm", variants=[...])
     expect_floats(got, [0.501, ...], "the trajectory", function="gradient_descent")
     expect_dict(got, grads, "grads", function="model_backward", variants=[...])
@@ -60,8 +63,8 @@ def call(student, module, function, *args, pieces=(), timeout=None, checked=None
     """student.call(...), with keyword arguments too, and a diagnosis that names the stub
     actually reached.
 
-    checked: the student's function a probe (a given helper such as
-    _numerical_gradient_probe) calls, for the diagnosis when it is still the stub.
+    checked: the student's function that `function` relies on, for the diagnosis when it is
+    still the stub.
     """
     __tracebackhide__ = True
     if kwargs and not pieces:
@@ -81,6 +84,37 @@ def call_with(student, module, function, *args, callbacks, timeout=None, checked
     try:
         return student.sandbox.call(module, function, *args, callbacks=callbacks, timeout=timeout,
                                     kwargs=kwargs)
+    except StudentError as e:
+        failure = GradeFailure(f"{module}.{function}: " + e.describe(),
+                               STUB if e.type == "NotImplementedError" else "")
+        raise _sharpen(checked or function, failure) from None
+
+
+def call_echo(student, module, function, *args, callbacks, echo, timeout=None, checked=None):
+    """module.function(*args) in the worker, with `echo` (indices of positional arguments)
+    sent back as the student's code left them. Returns (value, echoed, None), or (None,
+    echoed, the StudentError) when the function raised: the caller decides whether that
+    exception was the right outcome. Timeouts, crashes and the rest are GradeFailures."""
+    __tracebackhide__ = True
+    try:
+        value, echoed = student.sandbox.call(module, function, *args, callbacks=callbacks, timeout=timeout,
+                                             echo=echo)
+        return value, echoed, None
+    except StudentError as e:
+        if e.kind == "exception" and e.type != "NotImplementedError" and e.echo is not None:
+            return None, e.echo, e
+        failure = GradeFailure(f"{module}.{function}: " + e.describe(),
+                               STUB if e.type == "NotImplementedError" else "")
+        raise _sharpen(checked or function, failure) from None
+
+
+def call_then(student, module, function, *args, then, callbacks=None, timeout=None, checked=None):
+    """module.function(*args), then methods of its value, all in the worker (no helper of
+    the student's in between): call_then(s, "ex15_capstone", "student_ops", then=[(name,
+    (dout, cache), {})]) is student_ops().<name>(dout, cache)."""
+    __tracebackhide__ = True
+    try:
+        return student.sandbox.call(module, function, *args, callbacks=callbacks, timeout=timeout, then=then)
     except StudentError as e:
         failure = GradeFailure(f"{module}.{function}: " + e.describe(),
                                STUB if e.type == "NotImplementedError" else "")

@@ -1,12 +1,19 @@
 """Hidden checks of exercise 10: rel_error, numerical_gradient, check_gradient,
 quadratic_derivative and check_op.
 
-numerical_gradient and check_op take functions, which cannot travel to the worker.
-The exercise file has two given helpers that build them there:
-_numerical_gradient_probe(x, w, u, eps, raise_at) differentiates
-f() = sum(w * sin(x)) + (sum(u * x))^2 / 2, and _check_op_probe(forward, inputs, wrt, ops,
-seed, eps) checks tt.<forward> against ops.backward, a backward pass of this process
-(the reference, or a deliberately wrong one) offered as a callback.
+numerical_gradient and check_op take functions. They get functions of THIS process,
+as callbacks (grader.sandbox.Callback), and nothing the student's code says about
+itself is taken on trust:
+
+- numerical_gradient(f, x, eps) gets an f() that runs here on the worker's x as the
+  student's code has nudged it (Callback("f", bind=(1,))). f is
+  sum(w * sin(x)) + (sum(u * x))^2 / 2 with w and u kept here, so its gradient can only
+  be found by calling it. This process counts the calls, sees every x they were made
+  at, and gets x back after the call (echo) to see that it was restored.
+- check_op(forward, backward, inputs, wrt, seed, eps) gets tt's forward pass and a
+  backward pass (the reference, or a deliberately wrong one) that run here. Each test
+  pairs a backward that must pass with one that must be reported, so a check_op that
+  always says 0 (or always says wrong) earns nothing.
 """
 import numpy as np
 import pytest
@@ -14,8 +21,8 @@ import pytest
 import tt
 import tt.gradcheck
 from grader.checks import GradeFailure, expect
-from grader.hidden.support import call, call_with, expect_equal, expect_number
-from grader.sandbox import CALLBACKS
+from grader.hidden.support import call, call_echo, expect_equal, expect_number
+from grader.sandbox import Callback
 
 MODULE = "ex10_gradient_check"
 TOL = 1e-7          # the seed's tolerance: a correct backward pass is well inside it
@@ -122,7 +129,7 @@ def test_quadratic_derivative(student, rng):
 
 # --------------------------------------------------------------- numerical_gradient
 def f_of(x, w, u):
-    """The probe's function, here: f(x) = sum(w * sin(x)) + (sum(u * x))^2 / 2."""
+    """f(x) = sum(w * sin(x)) + (sum(u * x))^2 / 2."""
     return float(np.sum(w * np.sin(x)) + 0.5 * np.sum(u * x) ** 2)
 
 
@@ -146,19 +153,50 @@ def central(x, w, u, eps):
     return tt.gradcheck.numerical_gradient(lambda: f_of(x, w, u), x, eps)
 
 
-def probe(student, x, w, u, eps=1e-5, raise_at=0):
-    got = call(student, MODULE, "_numerical_gradient_probe", x, w, u, eps, raise_at, checked="numerical_gradient")
-    if not (isinstance(got, tuple) and len(got) == 3):
-        raise GradeFailure("_numerical_gradient_probe did not return (gradient, x, calls): restore that "
-                           "helper as it came with the exercise file")
-    return got
+class Planted(Exception):
+    """What f raises on purpose, in the check that numerical_gradient lets it through."""
+
+
+class SecretF:
+    """f for the worker's numerical_gradient, run here on the x it has nudged: w and u
+    never leave this process. Every call is counted and the x it saw is kept."""
+
+    def __init__(self, x, w, u, raise_at=0, token=""):
+        self.x0, self.w, self.u, self.raise_at, self.token = x.copy(), w, u, raise_at, token
+        self.seen = []
+
+    def __call__(self, x_now):
+        if not (isinstance(x_now, np.ndarray) and x_now.shape == self.x0.shape):
+            raise TypeError("f reads the x numerical_gradient was given: nudge that array in place")
+        if len(self.seen) >= 4 * self.x0.size + 8:
+            raise RuntimeError(f"f was called more than {len(self.seen)} times for {self.x0.size} entries")
+        self.seen.append(np.array(x_now, dtype=np.float64))
+        if len(self.seen) == self.raise_at:
+            raise Planted(self.token)
+        return f_of(x_now, self.w, self.u)
+
+
+def numerical_gradient(student, x, w, u, eps, raise_at=0, token=""):
+    """(gradient, x afterwards, the error it raised or None, the SecretF) of the student's
+    numerical_gradient(f, x, eps)."""
+    f = SecretF(x, w, u, raise_at, token)
+    grad, (after,), error = call_echo(student, MODULE, "numerical_gradient", Callback("f", bind=(1,)), x, eps,
+                                      callbacks={"f": f}, echo=(1,))
+    if error is not None and not raise_at:
+        raise GradeFailure(f"{MODULE}.numerical_gradient: " + error.describe())
+    return grad, after, error, f
+
+
+def nudges(f):
+    """For each call of f, the entries of x that differed from the x given."""
+    return [tuple(np.flatnonzero(seen.reshape(-1) != f.x0.reshape(-1))) for seen in f.seen]
 
 
 @pytest.mark.points(3)
 def test_numerical_gradient_random(student, rng):
-    """The central-difference gradient of a non-separable f(x) = sum(w * sin(x)) + (sum(u * x))^2 / 2 at a random (2, 3, 4) array, against its closed form."""
+    """The central-difference gradient of a non-separable f(x) = sum(w * sin(x)) + (sum(u * x))^2 / 2 (w and u kept by the grader) at a random (2, 3, 4) array, against its closed form."""
     x, w, u = probe_case(rng)
-    grad, _, _ = probe(student, x, w, u, 1e-4)
+    grad, _, _, _ = numerical_gradient(student, x, w, u, 1e-4)
     exact = w * np.cos(x) + np.sum(u * x) * u
     expect(grad, exact, ("the gradient",), function="numerical_gradient", rtol=1e-7,
            variants=[("that is a one-sided difference (f(x + eps) - f(x)) / eps; use the central "
@@ -171,7 +209,7 @@ def test_numerical_gradient_random(student, rng):
 def test_numerical_gradient_uses_eps(student, rng):
     """With eps = 1e-2 the result is the central difference at that eps (not at the default 1e-5)."""
     x, w, u = probe_case(rng, (3, 5))
-    grad, _, _ = probe(student, x, w, u, 1e-2)
+    grad, _, _, _ = numerical_gradient(student, x, w, u, 1e-2)
     expect(grad, central(x, w, u, 1e-2), ("the gradient",), function="numerical_gradient", rtol=1e-8,
            variants=[("eps is ignored: nudge by the eps you are given",
                       {"the gradient": central(x, w, u, 1e-5)}),
@@ -183,25 +221,36 @@ def test_numerical_gradient_uses_eps(student, rng):
 
 @pytest.mark.points(1)
 def test_numerical_gradient_restores_x(student, rng):
-    """Every entry of x is put back exactly, and f is called twice per entry."""
+    """x is nudged one entry at a time, f is called twice per entry, and every entry is put back exactly (seen by the grader at each call of f and afterwards)."""
     x, w, u = probe_case(rng, (4, 3))
-    _, after, calls = probe(student, x, w, u)
+    _, after, _, f = numerical_gradient(student, x, w, u, 1e-5)
+    changed = nudges(f)
+    if any(len(c) != 1 for c in changed):
+        bad = next(c for c in changed if len(c) != 1)
+        raise GradeFailure(f"numerical_gradient: f was called with {len(bad)} entries of x changed at once",
+                           "nudge one entry, call f, and put that entry back (exactly: save it first) before "
+                           "nudging the next" if len(bad) > 1 else
+                           "every call of f should see one entry nudged: f(x) itself is not needed")
+    per_entry = np.bincount([c[0] for c in changed], minlength=x.size)
+    if not np.all(per_entry == 2):
+        raise GradeFailure(f"numerical_gradient: f was called {len(changed)} times for an x of {x.size} entries, "
+                           f"not twice with each entry nudged",
+                           "a central difference takes two calls of f per entry, f(x + eps e_i) and f(x - eps e_i)")
     if not (isinstance(after, np.ndarray) and after.shape == x.shape and np.array_equal(after, x)):
         raise GradeFailure("numerical_gradient: x is not exactly as it was afterwards",
                            "save x[i] before nudging it and write the saved value back; x[i] + eps - eps "
                            "is not always x[i] in floating point")
-    if calls != 2 * x.size:
-        raise GradeFailure(f"numerical_gradient: f was called {calls} times for an x of {x.size} entries",
-                           "a central difference takes two calls of f per entry, f(x + eps e_i) and f(x - eps e_i)")
 
 
 @pytest.mark.points(1)
 def test_numerical_gradient_restores_x_when_f_raises(student, rng):
     """When f raises in the middle of the loop, the exception propagates and x is still restored."""
     x, w, u = probe_case(rng, (3, 4))
-    grad, after, _ = probe(student, x, w, u, 1e-5, int(rng.integers(3, 2 * x.size)))
-    if grad is not None:
-        raise GradeFailure("numerical_gradient: f raised an exception, but numerical_gradient returned a result",
+    token = f"f failed on purpose ({int(rng.integers(1 << 30))})"
+    grad, after, error, _ = numerical_gradient(student, x, w, u, 1e-5, int(rng.integers(3, 2 * x.size)), token)
+    if error is None or token not in error.message:
+        raise GradeFailure("numerical_gradient: f raised an exception, but numerical_gradient "
+                           + ("returned a result" if error is None else "raised another one"),
                            "let f's exception propagate (restore x in a `finally:`, but do not swallow the error)")
     if not (isinstance(after, np.ndarray) and np.array_equal(after, x)):
         raise GradeFailure("numerical_gradient: after f raised, x was left nudged",
@@ -209,21 +258,53 @@ def test_numerical_gradient_restores_x_when_f_raises(student, rng):
 
 
 # ------------------------------------------------------------------------- check_op
+def _shapes(value):
+    if isinstance(value, dict):
+        return {k: _shapes(v) for k, v in value.items()}
+    return np.shape(value) if isinstance(value, np.ndarray) else type(value).__name__
+
+
+class Forward:
+    """tt.<name> for the worker's check_op, run here: on inputs shaped like the ones check_op
+    was given (nothing larger reaches this process); it notes the float dtypes it saw."""
+
+    def __init__(self, name, inputs):
+        self.fn, self.name, self.shapes = getattr(tt, name), name, _shapes(inputs)
+        self.calls, self.dtypes = 0, set()
+
+    def __call__(self, *args, **kwargs):
+        if args or _shapes(kwargs) != self.shapes:
+            raise TypeError(f"call forward(**inputs) with the inputs check_op was given (tt.{self.name} got others)")
+        self.calls += 1
+        if self.calls > 20_000:
+            raise RuntimeError("forward was called far more often than a gradient check needs")
+
+        def floats(v):
+            if isinstance(v, dict):
+                for x in v.values():
+                    floats(x)
+            elif isinstance(v, np.ndarray) and v.dtype.kind == "f":
+                self.dtypes.add(str(v.dtype))
+        floats(kwargs)
+        return self.fn(**kwargs)
+
+
 def check_op(student, forward, inputs, wrt, backward, seed, eps=1e-5):
-    """(errors, inputs afterwards) of the student's check_op, run in the worker on
-    tt.<forward> with `backward` (a function of this process) as the backward pass."""
-    got = call_with(student, MODULE, "_check_op_probe", forward, inputs, list(wrt), CALLBACKS, seed, eps,
-                    callbacks={"backward": backward}, checked="check_op")
-    if not (isinstance(got, tuple) and len(got) == 2):
-        raise GradeFailure("_check_op_probe did not return (errors, inputs): restore that helper as it came "
-                           "with the exercise file")
-    errors, after = got
+    """(errors, inputs afterwards, Forward) of the student's check_op on tt.<forward> (run
+    here) with `backward` (a function of this process) as the backward pass."""
+    fwd = Forward(forward, inputs)
+    errors, (after,), error = call_echo(student, MODULE, "check_op", Callback("forward"), Callback("backward"),
+                                        inputs, list(wrt), seed, eps,
+                                        callbacks={"forward": fwd, "backward": backward}, echo=(2,),
+                                        checked="check_op", timeout=30)
+    if error is not None:
+        raise GradeFailure(f"{MODULE}.check_op: " + error.describe())
     if not isinstance(errors, dict):
         raise GradeFailure(f"check_op should return a dict {{label: relative error}}, not a {type(errors).__name__}")
     for label, err in errors.items():
         if isinstance(err, (bool, np.bool_)) or not isinstance(err, (int, float, np.integer, np.floating)):
             raise GradeFailure(f"check_op: the error for {label!r} should be a number, not a {type(err).__name__}")
-    return {k: float(v) for k, v in errors.items()}, after
+    return {k: float(v) for k, v in errors.items()}, after, fwd
 
 
 def labels_of(inputs, wrt):
@@ -253,7 +334,7 @@ def numerical_gradient_works(student):
     r = np.random.default_rng(7)
     x, w, u = probe_case(r, (2, 3))
     try:
-        grad, _, _ = probe(student, x, w, u, 1e-4)
+        grad, _, _, _ = numerical_gradient(student, x, w, u, 1e-4)
     except GradeFailure:
         return False
     exact = w * np.cos(x) + np.sum(u * x) * u
@@ -269,6 +350,19 @@ def assert_caught(errors, label, what, diagnosis=""):
                            f"check should report it (an error of 1e-4 or more)", diagnosis)
 
 
+def check_pair(student, rng, forward, inputs, wrt, right, wrong, wrong_label, what, caught_hint=""):
+    """The points unit of every check_op test: `right` passes on every label, `wrong` is
+    reported at `wrong_label` and passes on the others."""
+    errors, _, _ = check_op(student, forward, inputs, wrt, right, int(rng.integers(1000)))
+    assert_labels(errors, inputs, wrt, f"tt.{forward}")
+    assert_correct(errors, f"tt.{forward}", student=student)
+    errors, _, _ = check_op(student, forward, inputs, wrt, wrong, int(rng.integers(1000)))
+    assert_labels(errors, inputs, wrt, f"tt.{forward}")
+    assert_caught(errors, wrong_label, what, caught_hint)
+    assert_correct({k: v for k, v in errors.items() if k != wrong_label},
+                   f"tt.{forward} (only d{wrong_label} is wrong)", student=student)
+
+
 def layernorm_case(rng, dtype=np.float64):
     return {"x": (2 * rng.standard_normal((2, 3, 8)) + 0.5).astype(dtype),
             "gamma": (1 + 0.5 * rng.standard_normal(8)).astype(dtype),
@@ -279,43 +373,35 @@ def linear_case(rng):
     return {"x": rng.standard_normal((2, 3, 4)), "W": rng.standard_normal((4, 5)), "b": rng.standard_normal(5)}
 
 
-@pytest.mark.points(2)
-def test_check_op_passes_correct_backward(student, rng):
-    """check_op of tt's LayerNorm and linear forwards with correct backward passes: every input labelled, every error <= 1e-7."""
-    for forward, inputs, wrt, backward in (
-            ("layernorm_forward", layernorm_case(rng), ("x", "gamma", "beta"), tt.layernorm_backward),
-            ("linear_forward", linear_case(rng), ("x", "W", "b"), tt.linear_backward)):
-        errors, _ = check_op(student, forward, inputs, wrt, backward, int(rng.integers(1000)))
-        assert_labels(errors, inputs, wrt, f"tt.{forward}")
-        assert_correct(errors, f"tt.{forward}", student=student)
+def direct_only(dout, cache):
+    """LayerNorm backward without its correction terms (dx is wrong, dgamma and dbeta right)."""
+    _, dgamma, dbeta = tt.layernorm_backward(dout, cache)
+    return dout * cache.gamma * cache.rstd, dgamma, dbeta
 
 
 @pytest.mark.points(2)
-def test_check_op_catches_wrong_backward(student, rng):
-    """check_op reports a LayerNorm backward without its correction terms, and a linear backward whose dW is 0.1% too large, and only the wrong gradient."""
-    def direct_only(dout, cache):
-        _, dgamma, dbeta = tt.layernorm_backward(dout, cache)
-        return dout * cache.gamma * cache.rstd, dgamma, dbeta
+def test_check_op_layernorm(student, rng):
+    """check_op of tt's LayerNorm forward: the correct backward passes (every input labelled, every error <= 1e-7) and one without its correction terms is reported at x, and only there."""
+    check_pair(student, rng, "layernorm_forward", layernorm_case(rng), ("x", "gamma", "beta"),
+               tt.layernorm_backward, direct_only, "x", "tt.layernorm_forward with a wrong dx")
 
+
+@pytest.mark.points(2)
+def test_check_op_linear(student, rng):
+    """check_op of tt's linear forward: the correct backward passes and one whose dW is 0.1% too large is reported at W, and only there."""
     def dW_too_large(dout, cache):
         dx, dW, db = tt.linear_backward(dout, cache)
         return dx, dW * 1.001, db
 
-    for forward, inputs, wrt, backward, wrong in (
-            ("layernorm_forward", layernorm_case(rng), ("x", "gamma", "beta"), direct_only, "x"),
-            ("linear_forward", linear_case(rng), ("x", "W", "b"), dW_too_large, "W")):
-        errors, _ = check_op(student, forward, inputs, wrt, backward, int(rng.integers(1000)))
-        assert_labels(errors, inputs, wrt, f"tt.{forward}")
-        assert_caught(errors, wrong, f"tt.{forward} with a wrong d{wrong}")
-        assert_correct({k: v for k, v in errors.items() if k != wrong},
-                       f"tt.{forward} (only d{wrong} is wrong)", student=student)
+    check_pair(student, rng, "linear_forward", linear_case(rng), ("x", "W", "b"),
+               tt.linear_backward, dW_too_large, "W", "tt.linear_forward with a dW 0.1% too large")
 
 
 @pytest.mark.points(1)
 def test_check_op_random_upstream_gradient(student, rng):
     """check_op uses a random upstream gradient: it passes a correct softmax backward and catches a linear backward that ignores dout (right only for dout = ones)."""
-    errors, _ = check_op(student, "softmax_forward", {"x": rng.standard_normal((4, 7))}, ("x",),
-                         tt.softmax_backward, int(rng.integers(1000)))
+    errors, _, _ = check_op(student, "softmax_forward", {"x": rng.standard_normal((4, 7))}, ("x",),
+                            tt.softmax_backward, int(rng.integers(1000)))
     ones = ("use a random upstream gradient dout, not ones: softmax rows sum to 1, so with dout = ones "
             "the true gradient is zero and the check measures nothing but round-off")
     assert_correct(errors, "tt.softmax_forward", ones, student=student)
@@ -323,57 +409,65 @@ def test_check_op_random_upstream_gradient(student, rng):
     def ignores_dout(dout, cache):          # the gradients for dout = ones, whatever dout is
         return tt.linear_backward(np.ones_like(dout), cache)
 
-    errors, _ = check_op(student, "linear_forward", linear_case(rng), ("x", "W", "b"), ignores_dout,
-                         int(rng.integers(1000)))
+    errors, _, _ = check_op(student, "linear_forward", linear_case(rng), ("x", "W", "b"), ignores_dout,
+                            int(rng.integers(1000)))
     assert_caught(errors, "x", "tt.linear_forward with a backward that ignores dout",
                   "use a random upstream gradient dout: with dout = ones, a backward that ignores dout looks right")
 
 
 @pytest.mark.points(1)
 def test_check_op_dict_input(student, rng):
-    """check_op of tt.block_forward (a small block): a dict of parameters is checked key by key, and the int H passes through."""
+    """check_op of tt.block_forward (a small block): a dict of parameters is checked key by key and the int H passes through; the correct backward passes and one whose dW1 is 0.1% off is reported at p.W1 only."""
     C, F = 4, 3
     shapes = {"W_q": (C, C), "W_k": (C, C), "W_v": (C, C), "W_o": (C, C), "ln1.gamma": (C,), "ln1.beta": (C,),
               "W1": (C, F), "b1": (F,), "W2": (F, C), "b2": (C,), "ln2.gamma": (C,), "ln2.beta": (C,)}
-    while True:         # keep every ReLU input away from its kink, where differences break down
+    while True:         # every ReLU input away from its kink, where differences break down, and
         p = {k: (1 + 0.3 * rng.standard_normal(s)) if k.endswith("gamma") else 0.7 * rng.standard_normal(s)
-             for k, s in shapes.items()}
+             for k, s in shapes.items()}                           # some of them on: dW1 is not 0
         x = rng.standard_normal((1, 3, C))
-        if np.min(np.abs(tt.block_forward(x, p, 1)[1].ffn.relu.x)) > 1e-2:
+        z = tt.block_forward(x, p, 1)[1].ffn.relu.x
+        if np.min(np.abs(z)) > 1e-2 and 0.25 <= np.mean(z > 0) <= 0.75:
             break
-    inputs = {"x": x, "p": p, "H": 1}
-    errors, _ = check_op(student, "block_forward", inputs, ("x", "p"), tt.block_backward, int(rng.integers(1000)))
-    assert_labels(errors, inputs, ("x", "p"), "tt.block_forward")
-    assert_correct(errors, "tt.block_forward", student=student)
+
+    def dW1_off(dout, cache):
+        dx, grads = tt.block_backward(dout, cache)
+        return dx, dict(grads, W1=grads["W1"] * 1.001)
+
+    check_pair(student, rng, "block_forward", {"x": x, "p": p, "H": 1}, ("x", "p"), tt.block_backward, dW1_off,
+               "p.W1", "tt.block_forward with a dW1 0.1% off")
 
 
 @pytest.mark.points(1)
 def test_check_op_float32_inputs(student, rng):
-    """float32 inputs are checked on float64 copies (errors <= 1e-7) and the caller's arrays are left unchanged."""
+    """float32 inputs are checked on float64 copies (the forward pass sees float64, a correct backward passes, a wrong one is caught) and the caller's arrays are left unchanged."""
     inputs = layernorm_case(rng, np.float32)
-    errors, after = check_op(student, "layernorm_forward", inputs, ("x", "gamma", "beta"), tt.layernorm_backward,
-                             int(rng.integers(1000)))
+    errors, after, fwd = check_op(student, "layernorm_forward", inputs, ("x", "gamma", "beta"),
+                                  tt.layernorm_backward, int(rng.integers(1000)))
     assert_labels(errors, inputs, ("x", "gamma", "beta"), "float32 LayerNorm inputs")
-    assert_correct(errors, "float32 LayerNorm inputs", "convert the float inputs to float64 copies first: a "
-                                                      "central difference in float32 is good to 1e-3 at best",
-                   student=student)
+    copies = "convert the float inputs to float64 copies first: a central difference in float32 is good to 1e-3 at best"
+    if fwd.dtypes != {"float64"}:
+        raise GradeFailure(f"check_op on float32 LayerNorm inputs: the forward pass was run on {sorted(fwd.dtypes)} "
+                           f"arrays", copies)
+    assert_correct(errors, "float32 LayerNorm inputs", copies, student=student)
     for name, value in inputs.items():
         a = after.get(name) if isinstance(after, dict) else None
         if not (isinstance(a, np.ndarray) and a.dtype == value.dtype and np.array_equal(a, value)):
             raise GradeFailure(f"check_op changed the caller's input {name!r}",
                                "work on float64 copies (value.astype(np.float64) makes one); never nudge or "
                                "convert the caller's arrays")
+    errors, _, _ = check_op(student, "layernorm_forward", inputs, ("x", "gamma", "beta"), direct_only,
+                            int(rng.integers(1000)))
+    assert_caught(errors, "x", "float32 LayerNorm inputs with a wrong dx")
 
 
 @pytest.mark.points(1)
 def test_check_op_wrong_shape(student, rng):
-    """A gradient with the right numbers in the wrong shape ((1, n) for an (n,) input) is reported, not hidden by broadcasting."""
+    """A gradient with the right numbers in the wrong shape ((1, n) for an (n,) input) is reported, not hidden by broadcasting, while the right shape passes."""
     def keeps_row_axis(dout, cache):
         dx, dgamma, dbeta = tt.layernorm_backward(dout, cache)
         return dx, dgamma[None, :], dbeta
 
-    errors, _ = check_op(student, "layernorm_forward", layernorm_case(rng), ("x", "gamma", "beta"),
-                         keeps_row_axis, int(rng.integers(1000)))
-    assert_caught(errors, "gamma", "a dgamma of shape (1, 8) for gamma of shape (8,)",
-                  "compare the shapes before the values and report inf for a mismatch: broadcasting "
-                  "(1, 8) against (8,) hides the wrong shape")
+    check_pair(student, rng, "layernorm_forward", layernorm_case(rng), ("x", "gamma", "beta"),
+               tt.layernorm_backward, keeps_row_axis, "gamma", "a dgamma of shape (1, 8) for gamma of shape (8,)",
+               "compare the shapes before the values and report inf for a mismatch: broadcasting "
+               "(1, 8) against (8,) hides the wrong shape")

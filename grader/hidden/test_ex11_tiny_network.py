@@ -93,16 +93,27 @@ def check_forward(student, inp, rtol=1e-12):
            variants=[("hidden should be ReLU(z) = max(z, 0)", {"cache.hidden": want.z})])
 
 
-@pytest.mark.points(2)
-def test_seed_forward(student):
-    """The seed's 2 -> 2 -> 1 network: the loss 0.5 (0.98 - 1.5)^2 and the cached z, hidden and output."""
-    check_forward(student, dict(SEED))
+def seed_shaped(rng):
+    """The seed's 2 -> 2 -> 1 network (exercises' SEED) with random values drawn per
+    submission, so that no answer can be written down in advance; as in the seed, the first
+    hidden unit is on and the second is switched off by the ReLU."""
+    assert {k: np.shape(v) for k, v in SEED.items()} == {k: np.shape(v) for k, v in random_inputs(rng, 2, 2, 1).items()}
+    x, W1 = rng.standard_normal(2), rng.standard_normal((2, 2))
+    z = np.array([rng.uniform(0.1, 1.5), -rng.uniform(0.1, 1.5)])
+    return {"x": x, "W1": W1, "b1": z - x @ W1, "W2": rng.standard_normal((2, 1)), "b2": rng.standard_normal(1),
+            "target": rng.standard_normal(1)}
 
 
 @pytest.mark.points(2)
-def test_seed_backward(student):
-    """The seed's network, dloss = 1: all six gradients, with the second hidden unit switched off by the ReLU."""
-    _, cache = forward(dict(SEED))
+def test_seed_forward(student, rng):
+    """The seed's 2 -> 2 -> 1 network with random values: the loss 0.5 (output - target)^2 and the cached z, hidden and output."""
+    check_forward(student, seed_shaped(rng))
+
+
+@pytest.mark.points(2)
+def test_seed_backward(student, rng):
+    """The seed's 2 -> 2 -> 1 network with random values, dloss = 1: all six gradients, with the second hidden unit switched off by the ReLU."""
+    _, cache = forward(seed_shaped(rng))
     check_backward(student, 1.0, cache)
 
 

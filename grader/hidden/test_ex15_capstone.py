@@ -1,11 +1,14 @@
 """Hidden checks of exercise 15 (capstone): the model trained with the student's own
 backward passes and Adam.
 
-Everything of the student's runs in the worker: student_ops() (read through the given
-helper _student_ops_sources), the whole model's gradients with those ops (through
-_student_loss_and_grads) and a short training run of train_capstone. Nothing the
-student reports is trusted: the gradients are compared with tt's reference here, and
-the trained parameters are evaluated here with tt's reference forward pass.
+Everything of the student's runs in the worker: student_ops() and each of its 13
+functions (called as student_ops().<name>(...) by the worker itself, no helper of the
+student's in between), the whole model's gradients with those ops (through the given
+helper _student_loss_and_grads) and a short training run of train_capstone. Nothing the
+student's code reports about itself is trusted: each function student_ops() holds must
+behave exactly as the one its exercise defines, on inputs drawn here; the gradients are
+compared with tt's reference here, and the trained parameters are evaluated here with
+tt's reference forward pass.
 """
 from types import SimpleNamespace
 
@@ -17,7 +20,9 @@ import tt.ops
 import tt.optim
 from exercises.tests.harness import EXERCISE_OF
 from grader.checks import GradeFailure
-from grader.hidden.support import call, call_with, expect_dict, expect_number
+from grader.hidden.conftest import _reference_piece
+from grader.hidden.support import call, call_with, expect_dict, expect_number, upstream
+from grader.sandbox import CALLBACKS, StudentError
 
 MODULE = "ex15_capstone"
 # A short run: Adam at a slightly larger rate than the seed's, stopped as soon as the
@@ -28,21 +33,99 @@ PASS_ACC = 0.35
 TRAIN_TIMEOUT = 60.0
 
 
+def op_inputs(rng):
+    """(name, positional args) for each of the 13 backward functions: small random inputs with
+    caches from tt's forward passes here; composites get the reference pieces as `ops`."""
+    B, T, C, H, F, V = 2, 3, 8, 2, 5, 11
+    x = rng.standard_normal((B, T, C))
+    W, b = rng.standard_normal((C, F)), rng.standard_normal(F)
+    cases = {}
+    out, c = tt.linear_forward(x, W, b)
+    cases["linear_backward"] = (upstream(rng, out.shape), c)
+    out, c = tt.relu_forward(rng.standard_normal((B, T, F)))
+    cases["relu_backward"] = (upstream(rng, out.shape), c)
+    out, c = tt.softmax_forward(rng.standard_normal((B, T, T)))
+    cases["softmax_backward"] = (upstream(rng, out.shape), c)
+    _, c = tt.softmax_cross_entropy_forward(rng.standard_normal((B, V)), rng.integers(0, V, B))
+    cases["softmax_cross_entropy_backward"] = (float(rng.uniform(0.5, 1.5)), c)
+    gamma, beta = 1 + 0.3 * rng.standard_normal(C), 0.2 * rng.standard_normal(C)
+    out, c = tt.layernorm_forward(x, gamma, beta)
+    cases["layernorm_backward"] = (upstream(rng, out.shape), c)
+    q, k, v = (rng.standard_normal((B, T, C // H)) for _ in range(3))
+    out, c = tt.attention_forward(q, k, v)
+    cases["attention_backward"] = (upstream(rng, out.shape), c, CALLBACKS)
+    Ws = [rng.standard_normal((C, C)) / np.sqrt(C) for _ in range(4)]
+    out, c = tt.mha_forward(x, *Ws, H)
+    cases["mha_backward"] = (upstream(rng, out.shape), c, CALLBACKS)
+    out, c = tt.ffn_forward(x, W, b, rng.standard_normal((F, C)), rng.standard_normal(C))
+    cases["ffn_backward"] = (upstream(rng, out.shape), c, CALLBACKS)
+    out, c = tt.add_norm_forward(x, rng.standard_normal((B, T, C)), gamma, beta)
+    cases["add_norm_backward"] = (upstream(rng, out.shape), c, CALLBACKS)
+    p = {"W_q": Ws[0], "W_k": Ws[1], "W_v": Ws[2], "W_o": Ws[3], "ln1.gamma": gamma, "ln1.beta": beta,
+         "W1": W, "b1": b, "W2": rng.standard_normal((F, C)), "b2": rng.standard_normal(C),
+         "ln2.gamma": gamma.copy(), "ln2.beta": beta.copy()}
+    out, c = tt.block_forward(x, p, H)
+    cases["block_backward"] = (upstream(rng, out.shape), c, CALLBACKS)
+    E = rng.standard_normal((V, C))
+    tokens = rng.integers(0, V, (B, T))
+    tokens[0, 1] = tokens[0, 2]                                  # a repeated token
+    out, c = tt.embedding_forward(tokens, E)
+    cases["embedding_backward"] = (upstream(rng, out.shape), c)
+    out, c = tt.output_forward(x, rng.standard_normal((C, V)), rng.standard_normal(V))
+    cases["output_backward"] = (upstream(rng, out.shape), c, CALLBACKS)
+    params = tt.init_params(seed=int(rng.integers(1 << 30)))
+    _, val = tt.train_val_split(seed=0)
+    out, c = tt.model_forward(params, val.tokens[:2])
+    cases["model_backward"] = (upstream(rng, out.shape), c, CALLBACKS)
+    return cases
+
+
+def outcome(student, module, function, args, then=None):
+    """("ok", value) or ("raised", exception type, message) of one call in the worker."""
+    callbacks = {n: _reference_piece(n) for n in tt.ops.NAMES} if any(a is CALLBACKS for a in args) else None
+    try:
+        if then is None:
+            return ("ok", student.sandbox.call(module, function, *args, callbacks=callbacks))
+        return ("ok", student.sandbox.call(module, function, callbacks=callbacks, then=[(then, args, {})]))
+    except StudentError as e:
+        return ("raised", e.type, e.message.split(": ", 1)[-1][:300])
+
+
+def same(a, b):
+    """Exactly the same answer: the same kind of value, every array bit for bit."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    return a == b or (a != a and b != b)
+
+
 @pytest.mark.points(2)
-def test_student_ops_are_all_yours(student):
-    """student_ops() puts each of the 13 backward functions of the exercises that define them in place of tt's."""
-    got = call(student, MODULE, "_student_ops_sources", checked="student_ops")
-    want = {name: f"{module}.{name}" for name, module in EXERCISE_OF.items()}
-    if not isinstance(got, dict) or set(got) != set(tt.ops.NAMES):
-        raise GradeFailure("student_ops() should return a tt.Ops with every backward function",
-                           "start from tt.reference() and .replace(...) each name in tt.ops.NAMES")
-    for name in tt.ops.NAMES:
-        if got[name] != want[name]:
-            where = str(got[name])[:80]
-            raise GradeFailure(f"student_ops().{name} is {where}, not the {name} your {EXERCISE_OF[name]} defines",
-                               "tt's own backward functions are stubs in your edition of tt: every one must be "
-                               "yours" if where.startswith("tt.") else
-                               "take each function from the exercise module that DEFINES it (its __module__)")
+def test_student_ops_are_all_yours(student, rng):
+    """Each of the 13 functions of student_ops(), called in the worker on inputs drawn here, behaves exactly as the function of that name that its exercise defines (the same answer, or the same error)."""
+    ops = outcome(student, MODULE, "student_ops", ())
+    if ops[0] != "ok" and ops[1] == "NotImplementedError":
+        raise GradeFailure(f"{MODULE}.student_ops: {ops[2]}", "this function is still the stub: it raises "
+                                                              "NotImplementedError")
+    if ops[0] != "ok" and ops[1] not in ("WireError",):       # an Ops cannot travel: that is expected
+        raise GradeFailure(f"{MODULE}.student_ops() raised {ops[1]}: {ops[2]}")
+    for name, args in op_inputs(rng).items():
+        module = EXERCISE_OF[name]
+        theirs = outcome(student, MODULE, "student_ops", args, then=name)
+        own = outcome(student, module, name, args)
+        if theirs == own if theirs[0] == "raised" else own[0] == "ok" and same(theirs[1], own[1]):
+            continue
+        if theirs[0] == "raised" and theirs[1] == "NotImplementedError" and own[0] == "ok":
+            raise GradeFailure(f"student_ops().{name} is still a stub, but your {module}.{name} works",
+                               "tt's own backward functions are stubs in your edition of tt: every one must "
+                               "be yours")
+        raise GradeFailure(f"student_ops().{name} does not behave as the {name} your {module} defines "
+                           f"(on the same inputs: {theirs[0]} {str(theirs[1:])[:120]} against {own[0]})",
+                           "take each function from the exercise module that DEFINES it (its __module__)")
 
 
 def reference_order(grads, L):
