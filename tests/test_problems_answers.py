@@ -36,9 +36,24 @@ def test_every_problem_is_listed_with_its_line():
     problems = err.value.problems
     assert "b.txt:2: expected 'key = value', got 'this is not an answer'" in problems
     assert "b.txt:3: q07.dlogits is given twice (first on line 1)" in problems
-    assert any(p.startswith("b.txt:4: unknown key 'bogus.key'") for p in problems)
     assert "b.txt:5: ex1.dW1: a bracket is opened and never closed" in problems
     assert "b.txt: no 'student_id = ...' line" in problems
+    # Unknown keys are reported in the same pass, as warnings (they alone never reject).
+    assert err.value.warnings == ["b.txt:4: unknown key 'bogus.key', not graded (the blank "
+                                  "answers file lists every key)"]
+
+
+def test_an_unknown_key_is_a_warning_with_a_suggestion_and_the_rest_is_read():
+    text = ("student_id = s001\n"
+            "q07.dlogits = [1, 2]\n"
+            "ex1.dw1 = [[1, 2], [3, 4]]\n"        # a typo of ex1.dW1
+            "ex2.derivative = 2*x\n"
+            "zzz = 1\n")
+    f = parse_answers(text, "c.txt", KEYS)
+    assert set(f.values) == {"q07.dlogits", "ex2.derivative"}
+    assert f.warnings == [
+        "c.txt:3: unknown key 'ex1.dw1', not graded (did you mean 'ex1.dW1'?)",
+        "c.txt:5: unknown key 'zzz', not graded (the blank answers file lists every key)"]
 
 
 def test_files_that_are_too_big_or_not_text(tmp_path):

@@ -13,15 +13,20 @@ Rules, which `read_answers` enforces:
     - a value may continue on the next lines while its brackets are open (a matrix
       written row by row);
     - text after '#' on a line is a comment;
-    - keys are the ones in the blank file: student_id, variant, and the answer keys of
-      the student's set; no key twice;
+    - no key twice, and a student_id line;
     - an empty value means "not answered".
 A file that breaks a rule is rejected with every problem listed as `file:line: what`.
+
+A key that is not in the blank file (a typo such as `q08.row` for `q08.rows`) is not a
+reason to reject the file: it is a warning, with the closest known key as a suggestion,
+and every known key is graded. Everything is reported in one pass: a rejected file
+lists its unknown keys too, so the student fixes the file once.
 Values themselves are read later, one by one (parse.py), so one unreadable value costs
 only its own points.
 """
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,20 +43,34 @@ class AnswersFile:
     student_id: str
     variant: str
     values: dict[str, tuple[str, int]] = field(default_factory=dict)   # key -> (text, line)
+    warnings: list[str] = field(default_factory=list)     # unknown keys: not graded
 
 
 class AnswersError(ValueError):
-    """The file cannot be graded as it is; `problems` lists every place that is wrong."""
+    """The file cannot be graded as it is; `problems` lists every place that is wrong,
+    `warnings` the unknown keys found in the same pass, and `student_id` and `variant`
+    what the file says ("" if nothing), so the report reaches its student."""
 
-    def __init__(self, path: str, problems: list[str]):
+    def __init__(self, path: str, problems: list[str], warnings: list[str] | None = None,
+                 student_id: str = "", variant: str = ""):
         self.path = path
         self.problems = problems
-        super().__init__("\n".join(problems))
+        self.warnings = list(warnings or [])
+        self.student_id = student_id
+        self.variant = variant
+        super().__init__("\n".join([*problems, *self.warnings]))
+
+
+def unknown_key_warning(name: str, lineno: int, key: str, known) -> str:
+    """'file:line: unknown key 'q08.row', not graded (did you mean 'q08.rows'?)'."""
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else " (the blank answers file lists every key)"
+    return f"{name}:{lineno}: unknown key {key[:60]!r}, not graded{hint}"
 
 
 def read_answers(path: str | Path, allowed_keys: set[str] | None = None) -> AnswersFile:
-    """Read and validate an answers file. `allowed_keys=None` skips the key check
-    (used to find out whose file it is before the student's keys are known)."""
+    """Read and validate an answers file. Keys outside `allowed_keys` become warnings;
+    `allowed_keys=None` skips that check."""
     path = Path(path)
     name = str(path)
     try:
@@ -75,6 +94,7 @@ def read_answers(path: str | Path, allowed_keys: set[str] | None = None) -> Answ
 
 def parse_answers(text: str, name: str, allowed_keys: set[str] | None = None) -> AnswersFile:
     problems: list[str] = []
+    warnings: list[str] = []
     entries: dict[str, tuple[str, int]] = {}
     lines = text.splitlines()
     i = 0
@@ -103,8 +123,8 @@ def parse_answers(text: str, name: str, allowed_keys: set[str] | None = None) ->
                             f"{entries[key][1]})")
             continue
         if allowed_keys is not None and key not in allowed_keys and key not in HEADER_KEYS:
-            problems.append(f"{name}:{lineno}: unknown key {key!r} (the blank answers file "
-                            "lists every key)")
+            warnings.append(unknown_key_warning(name, lineno, key,
+                                                {*allowed_keys, *HEADER_KEYS}))
             continue
         entries[key] = (value, lineno)
     student = entries.pop("student_id", ("", 0))[0]
@@ -112,8 +132,8 @@ def parse_answers(text: str, name: str, allowed_keys: set[str] | None = None) ->
     if not student:
         problems.append(f"{name}: no 'student_id = ...' line")
     if problems:
-        raise AnswersError(name, problems)
-    return AnswersFile(name, student, variant, entries)
+        raise AnswersError(name, problems, warnings, student, variant)
+    return AnswersFile(name, student, variant, entries, warnings)
 
 
 def _strip_comment(line: str) -> str:

@@ -5,9 +5,11 @@
     tt problems errata [--out docs/errata.md] [--check]
     tt problems preview [--student ID --secret-file F] [--show md|answers|key]
 
-Exit codes: 0 success; 1 grading finished but some files were unknown or unreadable
-(see grading_errors.txt), or `errata --check` found a difference; 2 bad input (roster,
-secret, options).
+Exit codes: 0 success; 1 grading finished but something was reported in
+grading_errors.txt (unknown, unreadable or other files, unknown keys, answers files
+naming another variant, answers that could not be checked), or `errata --check` found a
+difference; 2 bad input (roster, secret, options, or a secret/assignment under which most
+answers files name other variants).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 from grader.problems import build_set
 from grader.problems.errata import ERRATA, SEED, errata_text
 from grader.problems.generate import generate
-from grader.problems.grading import grade
+from grader.problems.grading import ANSWER_TIMEOUT, STUDENT_TIMEOUT, WrongSecret, grade
 from grader.problems.render import key_rows, render_answers, render_markdown
 from grader.problems.roster import RosterError, Student, read_roster
 from grader.problems.variants import student_seed, variant_id
@@ -26,6 +28,7 @@ from grader.report import VISIBILITIES
 from tt.io import atomic_write_text
 
 DEFAULT_ASSIGNMENT = "stage10"
+MIN_SECRET_BYTES = 16
 
 
 class UsageError(Exception):
@@ -48,6 +51,12 @@ def _secret(args) -> str:
         raise UsageError("a course secret is needed: --secret-file FILE (or --secret S)")
     if not secret:
         raise UsageError("the course secret is empty")
+    if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        print(f"tt problems: warning: the course secret is only {len(secret.encode('utf-8'))} "
+              f"bytes; use at least {MIN_SECRET_BYTES} random bytes (python -c \"import secrets; "
+              "print(secrets.token_hex(32))\"). Every set prints 48 bits of the secret's "
+              "HMAC as its variant id, enough to test guesses of a short secret offline.",
+              file=sys.stderr)
     return secret
 
 
@@ -86,6 +95,17 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--visibility", default="visible", choices=VISIBILITIES,
                    help="Gradescope visibility of each test (default visible)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--jobs", type=int, default=None,
+                   help="students graded at once, each in its own process (default: CPUs)")
+    r.add_argument("--force", action="store_true",
+                   help="regrade everyone (by default a re-run reuses every student whose "
+                        "answers files, variant, options and grader are unchanged)")
+    r.add_argument("--answer-timeout", type=float, default=ANSWER_TIMEOUT,
+                   help=f"seconds to check one answer; a slower one scores 0 as unreadable "
+                        f"(default {ANSWER_TIMEOUT:g})")
+    r.add_argument("--student-timeout", type=float, default=STUDENT_TIMEOUT,
+                   help=f"seconds for one student's whole file; past it the student is "
+                        f"listed with status error (default {STUDENT_TIMEOUT:g})")
 
     e = sub.add_parser("errata", help="check the seed's worked numbers; write docs/errata.md")
     e.add_argument("--out", default=str(ERRATA), help=f"default {ERRATA}")
@@ -133,13 +153,16 @@ def _grade(args) -> int:
     try:
         summary = grade(args.answers_dir, students, secret, args.assignment, args.out,
                         reveal=args.reveal_key, visibility=args.visibility,
-                        show_progress=not args.quiet, variant0=args.variant0)
-    except FileNotFoundError as exc:
+                        show_progress=not args.quiet, variant0=args.variant0,
+                        jobs=args.jobs, force=args.force, answer_timeout=args.answer_timeout,
+                        student_timeout=args.student_timeout)
+    except (FileNotFoundError, WrongSecret) as exc:
         raise UsageError(str(exc)) from None
     counts: dict[str, int] = {}
     for o in summary.outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
-    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    reused = f" ({summary.reused} unchanged since the last run)" if summary.reused else ""
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + reused
           + f"; gradebook in {Path(args.out) / 'class.csv'}")
     for error in summary.errors:
         print(f"tt problems grade: {error}", file=sys.stderr)
