@@ -49,3 +49,30 @@ def test_missing_column_unsafe_ids_and_empty_roster(tmp_path):
         read_roster(write(tmp_path, b""))
     with pytest.raises(RosterError, match="cannot read"):
         read_roster(tmp_path / "nope.csv")
+
+
+def test_an_unterminated_quote_is_an_error_naming_its_row(tmp_path):
+    # Without strict CSV the quote swallowed every following row: 1 student, no error.
+    p = write(tmp_path, b'student_id,name\ns1,"unterminated\ns2,B\n')
+    with pytest.raises(RosterError) as err:
+        read_roster(p)
+    assert len(err.value.problems) == 1
+    assert err.value.problems[0].startswith(f"{p}:2: this row cannot be read as CSV")
+    assert "never closed" in err.value.problems[0]
+    p = write(tmp_path, b'student_id,name\ns0,A\ns1,"Ada" Lovelace\ns2,B\n')
+    with pytest.raises(RosterError, match=":3: this row cannot be read as CSV"):
+        read_roster(p)
+
+
+def test_line_breaks_inside_ids_names_and_emails_are_refused(tmp_path):
+    p = write(tmp_path, b'student_id,name,email\ns0,A,\ns1,"Ada\nLovelace",\n"s2\n",B,\n'
+              b's3,C,"c@x\r\n"\ns4,D,\n')
+    with pytest.raises(RosterError) as err:
+        read_roster(p)
+    assert err.value.problems == [
+        f"{p}:3: the name contains a line break (a quote that is not closed on its line?)",
+        f"{p}:5: the student_id contains a line break (a quote that is not closed on its line?)",
+        f"{p}:7: the email contains a line break (a quote that is not closed on its line?)"]
+    # Quoted fields without line breaks are fine.
+    ok = write(tmp_path, b'student_id,name\n"s1","Lovelace, Ada"\n')
+    assert [(s.student_id, s.name) for s in read_roster(ok)] == [("s1", "Lovelace, Ada")]

@@ -12,6 +12,11 @@ Columns (matched case-insensitively, in any order; other columns are ignored):
 
 Every problem is reported with its place, `roster.csv:LINE`, and all of them are
 reported at once: an instructor fixes the file in one pass.
+
+The CSV is read in strict mode: a quote that is never closed (`s1,"Ada`) is an error
+that names the row where the quoted field starts, instead of a field that swallows
+every following row. A student_id, name or email may not contain a line break (a
+quoted field can hold one; in a roster it is always a stray quote).
 """
 from __future__ import annotations
 
@@ -61,7 +66,7 @@ def read_roster(path: str | Path) -> list[Student]:
 
 
 def parse_roster(text: str, name: str = "roster.csv") -> list[Student]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     problems: list[str] = []
     try:
         header = next(reader)
@@ -69,7 +74,8 @@ def parse_roster(text: str, name: str = "roster.csv") -> list[Student]:
         raise RosterError([f"{name}: the roster is empty (it needs a header row with "
                            "student_id)"]) from None
     except csv.Error as exc:
-        raise RosterError([f"{name}:1: {exc}"]) from None
+        raise RosterError([f"{name}:1: the header row cannot be read as CSV: {exc}"
+                           + _quote_hint(str(exc))]) from None
     columns = [h.strip().lower() for h in header]
     if "student_id" not in columns:
         raise RosterError([f"{name}:1: no student_id column (the header has: "
@@ -81,20 +87,28 @@ def parse_roster(text: str, name: str = "roster.csv") -> list[Student]:
     students: list[Student] = []
     first_line: dict[str, int] = {}
     while True:
+        line = reader.line_num + 1                     # where the next record starts
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append(f"{name}:{reader.line_num}: {exc}")
+            # The reader cannot resynchronize after a broken quote: stop at this row.
+            problems.append(f"{name}:{line}: this row cannot be read as CSV: {exc}"
+                            + _quote_hint(str(exc)))
             break
-        line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue                                   # blank lines are not students
         def cell(col: str) -> str:
             i = where.get(col)
-            return row[i].strip() if i is not None and i < len(row) else ""
-        sid, student_name, email = cell("student_id"), cell("name"), cell("email")
+            return row[i] if i is not None and i < len(row) else ""
+        broken = [col for col in ("student_id", "name", "email")
+                  if "\n" in cell(col) or "\r" in cell(col)]
+        if broken:
+            problems.append(f"{name}:{line}: the {broken[0]} contains a line break (a quote "
+                            "that is not closed on its line?)")
+            continue
+        sid, student_name, email = (cell(c).strip() for c in ("student_id", "name", "email"))
         if not sid:
             problems.append(f"{name}:{line}: empty student_id")
             continue
@@ -116,3 +130,9 @@ def parse_roster(text: str, name: str = "roster.csv") -> list[Student]:
     if problems:
         raise RosterError(problems)
     return students
+
+
+def _quote_hint(message: str) -> str:
+    if "quote" in message or "end of data" in message or "EOF" in message:
+        return " (a quote opened in this row is never closed)"
+    return ""
