@@ -322,11 +322,40 @@ def fmt_value(kind: str, value) -> str:
     return fmt(value)
 
 
+def rational_digits(q: sp.Rational, sig: int = 30) -> str:
+    """A rational as a decimal: exactly when it terminates, else rounded (half-even) to
+    `sig` significant digits, '0.0333333333333333333333333333333' for 1/30. Integer
+    arithmetic only; exponent notation only when the integer part alone has more than
+    `sig` digits."""
+    if _terminating(q) is not None:
+        return fmt(q)
+    p, d = abs(int(q.p)), int(q.q)
+    sign = "-" if q < 0 else ""
+    e = len(str(p)) - len(str(d))          # 10^e <= p/d < 10^(e+1), after the fix-up
+    if (p * 10 ** max(-e, 0)) < d * 10 ** max(e, 0):
+        e -= 1
+    shift = sig - 1 - e
+    num, den = (p * 10**shift, d) if shift >= 0 else (p, d * 10**-shift)
+    digits, rest = divmod(num, den)
+    if 2 * rest > den or (2 * rest == den and digits % 2):
+        digits += 1
+    if digits == 10**sig:                  # 9.99… rounded up to 10.0…
+        digits //= 10
+        e += 1
+    text = str(digits)
+    if e >= sig:
+        return f"{sign}{text[0]}.{text[1:]}e{e}"
+    if e >= 0:
+        return f"{sign}{text[:e + 1]}.{text[e + 1:]}"
+    return f"{sign}0.{'0' * (-e - 1)}{text}"
+
+
 def decimal30(value, kind: str = NUMBER) -> str:
-    """The key to 30 significant digits (exact values print exactly)."""
+    """The key to 30 significant digits: terminating decimals exactly, other rationals
+    and irrational values rounded to 30 significant digits."""
     def one(x):
         x = as_sym(x)
-        return fmt(x) if x.is_Rational else str(sp.N(numeric(x), 30))
+        return rational_digits(x, 30) if x.is_Rational else str(sp.N(numeric(x), 30))
     if kind == VECTOR:
         return "[" + ", ".join(one(x) for x in value) + "]"
     if kind == MATRIX:

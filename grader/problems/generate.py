@@ -4,28 +4,39 @@
     OUT/students/<student_id>/problem_set.html    the set, one self-contained page
     OUT/students/<student_id>/problem_set.ipynb   the set as a notebook, scratch cells
     OUT/students/<student_id>/answers.txt         the blank answers file to fill in
-    OUT/key/answer_key.json                       every student's exact answers
+    OUT/key/answer_key.json                       every student's exact answers (canonical)
     OUT/key/answer_key.csv                        the same, one row per answer
+    OUT/key/manifest/<student_id>.json            what the set was made from, and its files' hashes
 
-Every file is written atomically, so an interrupted run leaves whole files; running the
-same command again skips students whose four files are already there for the same
-variant (`force=True` rewrites them) and always rewrites the key. Outputs are a pure
-function of (secret, assignment, roster): a second run gives the same bytes.
+Every file is written atomically, so an interrupted run leaves whole files. Running the
+same command again skips a student only when the manifest says the four files were made
+from the same inputs (id, name, assignment, variant, and the bank's code and templates:
+fingerprint.set_inputs) and the files are still the ones written; anything else is
+rewritten (`force=True` rewrites everyone). The key is always rewritten. Outputs are a
+pure function of (secret, assignment, roster, code): a second run gives the same bytes.
 Students are built in parallel processes (`jobs`); the order of the outputs does not
 depend on it.
+
+The key CSV is for the instructor's scripts, not for a spreadsheet: its cells are
+written as they are (a key of -0.25 is `-0.25`, with no formula guard), and it holds no
+text from students. answer_key.json is the canonical key.
 """
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
+import json
 import multiprocessing
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.problems import build_set
+from grader.problems.fingerprint import bank_version, set_inputs
 from grader.problems.render import key_rows, render_all
 from grader.problems.roster import Student
 from grader.problems.variants import student_seed, variant_id
-from grader.report import write_class_csv
 from tt.io import atomic_write_json, atomic_write_text
 from tt.progress import Progress
 
@@ -46,15 +57,25 @@ def student_dir(out: Path, student_id: str) -> Path:
     return Path(out) / "students" / student_id
 
 
-def _already_done(folder: Path, variant: str) -> bool:
-    """All four files exist and the answers file names this variant."""
-    if not all((folder / f).is_file() for f in FILES):
-        return False
+def manifest_path(out: Path, student_id: str) -> Path:
+    return Path(out) / "key" / "manifest" / f"{student_id}.json"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _already_done(out: Path, student: Student, inputs: str) -> bool:
+    """The manifest names these inputs, and the four files are the ones it lists."""
     try:
-        head = (folder / "answers.txt").read_text(encoding="utf-8")[:4096]
-    except (OSError, UnicodeDecodeError):
+        manifest = json.loads(manifest_path(out, student.student_id).read_text("utf-8"))
+        if manifest.get("inputs") != inputs or sorted(manifest.get("files", {})) != sorted(FILES):
+            return False
+        folder = student_dir(out, student.student_id)
+        return all(_sha256((folder / name).read_bytes()) == digest
+                   for name, digest in manifest["files"].items())
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError):
         return False
-    return f"\nvariant = {variant}\n" in head
 
 
 def build_student(student: Student, seed: bytes | None, assignment: str, out: Path,
@@ -63,10 +84,18 @@ def build_student(student: Student, seed: bytes | None, assignment: str, out: Pa
     variant = variant_id(seed) if seed is not None else "0"
     instances = build_set(seed)
     folder = student_dir(out, student.student_id)
+    inputs = set_inputs(student, variant, assignment)
     written = False
-    if force or not _already_done(folder, variant):
+    if force or not _already_done(out, student, inputs):
+        files = {}
         for name, text in render_all(student, variant, assignment, instances).items():
+            data = text.encode("utf-8")
             atomic_write_text(folder / name, text)
+            files[name] = _sha256(data)
+        # Last: the manifest says the four files are complete and what they were made from.
+        atomic_write_json(manifest_path(out, student.student_id),
+                          {"student_id": student.student_id, "variant": variant,
+                           "inputs": inputs, "files": files})
         written = True
     rows = key_rows(student, variant, instances)
     entry = {"student_id": student.student_id, "name": student.name, "variant": variant,
@@ -90,6 +119,7 @@ def generate(students: list[Student], secret: str, assignment: str, out: str | P
     """Generate every student's set and the key. `variant0=True` gives everyone the
     seed's own numbers (for checking the bank against the seed document)."""
     out = Path(out)
+    bank_version()             # hashed once here; forked workers inherit it
     tasks = [(s, None if variant0 else student_seed(secret, assignment, s.student_id),
               assignment, out, force) for s in students]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
@@ -115,9 +145,20 @@ def generate(students: list[Student], secret: str, assignment: str, out: str | P
         if show_progress:
             bar.close()
     all_rows = [row for rows, _, _ in results for row in rows]
-    write_class_csv(all_rows, KEY_COLUMNS, out / "key" / "answer_key.csv")
+    write_key_csv(all_rows, KEY_COLUMNS, out / "key" / "answer_key.csv")
     atomic_write_json(out / "key" / "answer_key.json",
                       {"assignment": assignment, "generator": "tt problems generate",
                        "students": [entry for _, entry, _ in results]})
     written = sum(1 for _, _, w in results if w)
     return Summary(len(tasks), written, len(tasks) - written, out)
+
+
+def write_key_csv(rows: list[dict], columns: list[str], path: Path) -> Path:
+    """The key as plain CSV: every cell exactly as in the key (no spreadsheet formula
+    guard, which would turn -0.25 into '-0.25). Nothing in it comes from a student."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else str(row[c]) for c in columns])
+    return atomic_write_text(path, buf.getvalue())
