@@ -64,7 +64,6 @@ GIVEN = {
     "ops = ops or reference()": "tt.loss_and_grads (given): None means the reference",
     "logits, cache = tt.model_forward(params, tokens, last_only=False)":
         "the forward call exercise 14's docstring prescribes; exercise 9's tests make it too",
-    "ops = student_ops()": "exercise 15's given helpers call student_ops()",
     "hs = C // H": "tt.mha_forward (given): the head size",
     "g = grads[name]": "a lookup; the tests and tt.optim.step (given) do it",
     "rng = np.random.default_rng(seed)": "seeding, everywhere",
@@ -129,6 +128,20 @@ def test_no_solution_body_appears_in_the_release(release):
             if code in distinctive:
                 found.append(f"{path.relative_to(folder)}:{n} holds {distinctive[code]}: {code!r}")
     assert not found, "solution code in the release:\n" + "\n".join(found)
+
+
+def test_every_given_line_is_needed(release):
+    """GIVEN lists only lines that are both solution code and in the release: no stale excuses."""
+    folder, _, _ = release
+    released = {normalize(line) for path in folder.rglob("*") if path.is_file()
+                for line in path.read_text(errors="replace").splitlines()}
+    inside = set()
+    for path in source_files():
+        lines = path.read_text().splitlines()
+        for r in solution_regions("\n".join(lines), str(path)):
+            inside.update(normalize(lines[i]) for i in range(r.begin + 1, r.end))
+    stale = [line for line in GIVEN if line not in released or line not in inside]
+    assert not stale, f"GIVEN excuses lines that are no longer solution code in the release: {stale}"
 
 
 def test_the_line_check_sees_unmarked_copies(tmp_path):
