@@ -380,3 +380,52 @@ def test_same_seed_same_set_and_students_differ():
         answers = {repr(key(s, problem + "." + s[[i.problem.key for i in s].index(problem)]
                             .parts[0].name)) for s in sets}
         assert len(answers) >= 6, problem      # 8 students, (almost) all different
+
+
+# ------------------------------------------------- every part has a second derivation
+def perturbed(part):
+    """(what, answer) for every small change of one entry of a part's key: +1e-6 to a
+    number (and ±1 to a count), another word for a choice, +1e-6 or +1e-6·x to an
+    expression."""
+    d = sp.Rational(1, 10**6)
+    if part.kind == "choice":
+        return [(c, c) for c in part.choices if c != part.answer]
+    if part.kind == "expression":
+        x = sp.Symbol(part.symbols[0])
+        return [("+1e-6", part.answer + d), ("+1e-6 x", part.answer + d * x)]
+    steps = [d, -d] + ([sp.Integer(1), sp.Integer(-1)] if part.kind == "integer" else [])
+    if part.kind in ("number", "integer"):
+        return [(f"{'+' if s > 0 else ''}{s}", part.answer + s) for s in steps]
+    if part.kind == "vector":
+        return [(f"[{i}] +{s}", tuple(v + s if k == i else v for k, v in enumerate(part.answer)))
+                for i in range(len(part.answer)) for s in steps[:1]]
+    return [(f"[{i}][{j}] +{s}",
+             tuple(tuple(v + s if (a, b) == (i, j) else v for b, v in enumerate(row))
+                   for a, row in enumerate(part.answer)))
+            for i in range(len(part.answer)) for j in range(len(part.answer[0]))
+            for s in steps[:1]]
+
+
+@pytest.mark.parametrize("problem", BANK, ids=lambda p: p.key)
+def test_every_part_of_every_problem_has_an_independent_check(problem):
+    # Change one entry of one part of the key at a time: the second derivation must
+    # notice, for variant 0 and for generated variants. A part that survives has no
+    # independent check at all.
+    import dataclasses
+    unchecked = []
+    for seed in [None, *SEEDS[:3]]:
+        inst = make_instance(problem, seed)
+        for n, part in enumerate(inst.parts):
+            for what, answer in perturbed(part):
+                parts = list(inst.parts)
+                parts[n] = dataclasses.replace(part, answer=answer)
+                try:
+                    problem.verify(inst.params, parts)
+                except DerivationMismatch:
+                    continue
+                except Exception as exc:    # a check that cannot even compare is no check
+                    unchecked.append(f"{problem.key}.{part.name} {what}: verify raised "
+                                     f"{type(exc).__name__}: {exc}")
+                    continue
+                unchecked.append(f"{problem.key}.{part.name} {what} (seed {seed and seed[:2]})")
+    assert not unchecked, "passed verification when changed:\n" + "\n".join(unchecked)

@@ -13,8 +13,9 @@ Backward, undoing one line at a time:
     ∂loss/∂W1  = x^T ∂loss/∂z         (2, 2)      ∂loss/∂b1 = ∂loss/∂z
 
 The second derivation writes the loss as one sympy expression in all nine parameters
-(ReLU as a Piecewise) and takes sympy.diff with respect to each; the well-posedness
-check keeps every z away from 0, where ReLU has no derivative.
+(ReLU as a Piecewise), evaluates it (the output and the loss) and takes sympy.diff with
+respect to each parameter; the well-posedness check keeps every z away from 0, where
+ReLU has no derivative.
 """
 from __future__ import annotations
 
@@ -106,6 +107,8 @@ def _symbolic():
              "dhidden": [sp.diff(loss_of_h, hs[j]).subs(dict(zip(hs, h))) for j in range(2)],
              "dW1": [sp.diff(loss, W1[i, j]) for i in range(2) for j in range(2)],
              "db1": [sp.diff(loss, b1[j]) for j in range(2)]}
+    # The forward pass itself, from the same expression: output and loss are checked too.
+    grads.update(output=[out_expr], loss=[loss])
     names = list(grads)
     sizes = [len(grads[n]) for n in names]
     return (x, W1, b1, W2, b2, target), names, sizes, Compiled([e for n in names for e in grads[n]])
@@ -128,7 +131,8 @@ def verify(p: dict, parts: list[Part]) -> None:
             got = got[0]
         else:
             got = tuple(got)
-        agree(f"ex1 {name}: chain rule vs sympy.diff", key[name], got)
+        what = "forward" if name in ("output", "loss") else "chain rule vs sympy.diff"
+        agree(f"ex1 {name}: {what} vs the symbolic loss", key[name], got)
 
 
 PROBLEM = Problem("ex1", "A complete backward pass by hand", "Exercise 1", "ex1.md.j2",

@@ -19,8 +19,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from grader.problems.core import (EXPRESSION, NUMBER, RELATIVE, STANDARD, Part, Problem, R,
-                                  agree, fmt)
+from grader.problems.core import (EXPRESSION, NUMBER, RELATIVE, STANDARD, DerivationMismatch,
+                                  Part, Problem, R, agree, fmt)
 from grader.problems.variants import Dice
 
 x, e = sp.symbols("x epsilon")
@@ -108,7 +108,9 @@ def _identities():
 def verify(p: dict, parts: list[Part]) -> None:
     slope, central, forward = _identities()
     coef = {_a: p["a"], _b: p["b"], _c: p["c"]}
-    agree("ex2 sympy.diff vs power rule", 0, sp.expand(parts[0].answer - slope.xreplace(coef)))
+    if sp.expand(parts[0].answer - slope.xreplace(coef)) != 0:
+        raise DerivationMismatch(f"ex2: the power rule's {parts[0].answer} is not sympy.diff's "
+                                 f"{slope.xreplace(coef)}")
     at = {**coef, x: p["x0"], e: p["eps"]}
     agree("ex2 analytic", parts[1].answer, slope.xreplace(at))
     agree("ex2 central", parts[2].answer, central.xreplace(at))

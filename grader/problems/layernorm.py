@@ -10,7 +10,10 @@ the gradient has no component along the all-ones direction or along x̂.
 
 Inputs are x = μ + s·scale for an integer pattern s whose biased variance is a perfect
 square, so σ is rational. The seed gives no LayerNorm numbers; variant 0 is our own
-example. The second derivation is sympy.diff of Σ ∂loss/∂y ⊙ y(x) with x symbolic.
+example. The second derivation is sympy.diff of Σ ∂loss/∂y ⊙ y(x) with x symbolic (for
+y and the gradients); μ as the minimizer of Σ (x − m)² (sympy.solve), σ² as
+E[x²] − E[x]², and x̂ by its defining properties (mean 0, mean square 1, a positive
+multiple of x − μ).
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ from math import gcd, isqrt
 
 import sympy as sp
 
-from grader.problems.core import NUMBER, STANDARD, VECTOR, Compiled, Part, Problem, R, agree
+from grader.problems.core import (NUMBER, STANDARD, VECTOR, Compiled, DerivationMismatch, Part,
+                                  Problem, R, agree)
 from grader.problems.variants import Dice
 
 N = 4
@@ -108,6 +112,14 @@ def _symbolic():
     return (x, gamma, beta, dy), Compiled(grads)
 
 
+@lru_cache(maxsize=None)
+def _moments():
+    x = sp.symbols(f"x0:{N}")
+    m = sp.Symbol("m")
+    mean = sp.solve(sp.diff(sum((v - m) ** 2 for v in x), m), m)[0]
+    return x, mean, sum(v * v for v in x) / N - mean**2
+
+
 def verify(p: dict, parts: list[Part]) -> None:
     (x, gamma, beta, dy), compiled = _symbolic()
     values = {}
@@ -116,6 +128,20 @@ def verify(p: dict, parts: list[Part]) -> None:
     out = compiled.at(values)
     dx, dgamma, dbeta, y = out[0:N], out[N:2 * N], out[2 * N:3 * N], out[3 * N:]
     key = {part.name: part.answer for part in parts}
+    # μ as the point that minimizes Σ (x - m)², σ² as E[x²] - E[x]² (not the forward's
+    # formulas), and x̂ by what defines it: mean 0, mean square 1, parallel to x - μ.
+    xs, mean, variance = _moments()
+    at = dict(zip(xs, p["x"]))
+    agree("layernorm mean: argmin of Σ (x - m)²", key["mean"], mean.xreplace(at))
+    agree("layernorm variance: E[x²] - E[x]²", key["variance"], variance.xreplace(at))
+    xhat, centred = key["xhat"], [v - key["mean"] for v in p["x"]]
+    agree("layernorm x̂ has mean 0", sum(xhat), 0)
+    agree("layernorm x̂ has mean square 1", sum(v * v for v in xhat) / N, 1)
+    far = max(range(N), key=lambda i: abs(centred[i]))
+    if not xhat[far] * centred[far] > 0:
+        raise DerivationMismatch("layernorm: x̂ points against x - μ")
+    for i in range(N):
+        agree(f"layernorm x̂[{i}] parallel to x - μ", xhat[i] * centred[far], xhat[far] * centred[i])
     agree("layernorm y", key["y"], y)
     agree("layernorm dx: formula vs sympy.diff", key["dx"], dx)
     agree("layernorm dgamma", key["dgamma"], dgamma)

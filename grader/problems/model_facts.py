@@ -28,14 +28,17 @@ Memory in bytes, b bytes per number (4 for float32, 8 for float64):
 
 The key is built from explicit lists (every parameter tensor, every matmul, every
 stored activation); the second derivation is the closed-form polynomials above in
-sympy symbols, and tt's own parameter count and shapes.
+sympy symbols, tt's own parameter count and shapes, numpy's size of the dtype, and the
+number of moments the bank's Adam (Exercise 4) keeps.
 """
 from __future__ import annotations
 
 from math import prod
 
+import numpy as np
 import sympy as sp
 
+from grader.problems import ex4_optimizers
 from grader.problems.core import EXACT, INTEGER, Part, Problem, agree
 from grader.problems.variants import Dice
 from tt.config import Config, n_params
@@ -145,6 +148,17 @@ def verify(p: dict, parts: list[Part]) -> None:
     A = CLOSED["activations"].xreplace(values)
     agree("model activation bytes", key["activation_bytes"], p["B"] * A * b)
     agree("model total bytes", key["total_bytes"], 4 * N * b + p["B"] * A * b)
+    # Bytes from numpy's size of the dtype (not the BYTES table), the parameter count
+    # from tt.config, one gradient per tt.model parameter tensor, and as many moments per
+    # parameter as the bank's own Adam (Exercise 4) keeps.
+    size = np.dtype(p["dtype"]).itemsize
+    agree("model param_bytes: tt.config.n_params × itemsize", key["param_bytes"],
+          n_params(cfg) * size)
+    agree("model grad_bytes: a gradient per tt.model tensor", key["grad_bytes"],
+          sum(prod(s) * size for s in param_shapes(cfg).values()))
+    moments = len(ex4_optimizers.adam_moments({"grads": [sp.Integer(1)]})[0])
+    agree("model adam_bytes: Adam's moments per parameter", key["adam_bytes"],
+          moments * n_params(cfg) * size)
 
 
 PROBLEM = Problem("model", "Parameters, FLOPs and memory of the model", "Practical Insights",

@@ -5,7 +5,7 @@
 
 so column j is final_repr scaled by the one number ∂loss/∂logits[j]: an outer product.
 The second derivation builds loss = Σ_j g_j · logits_j symbolically and asks sympy for
-∂loss/∂W[i, j].
+∂loss/∂W[i, j]; the number of rows is the number of rows of W the loss mentions.
 """
 from __future__ import annotations
 
@@ -66,6 +66,15 @@ def verify(p: dict, parts: list[Part]) -> None:
     x, g, column = _symbolic(len(p["x"]), p["V"], p["j"])
     values = {**dict(zip(x, p["x"])), g[p["j"]]: p["g"]}
     agree("q08 column", parts[0].answer, tuple(c.xreplace(values) for c in column))
+    agree("q08 rows: the rows of W in the symbolic loss", parts[1].answer,
+          _rows_in_loss(len(p["x"]), p["V"]))
+
+
+@lru_cache(maxsize=None)
+def _rows_in_loss(n: int, V: int) -> int:
+    """How many rows of W the symbolic loss mentions (W_a_b has row a)."""
+    *_, loss = _loss(n, V)
+    return len({str(s).split("_")[1] for s in loss.free_symbols if str(s).startswith("W_")})
 
 
 PROBLEM = Problem("q08", "A column of ∂loss/∂W_output", "Question 8", "q08.md.j2",

@@ -7,8 +7,9 @@ seed's own worked example slips exactly there (0.024 for 0.000024, see the errat
 
 Generated variants come from a quadratic loss around W, loss(w) = L0 + g (w - W) +
 (c/2)(w - W)^2, whose central difference is exactly g however large ε is. The second
-derivation evaluates that loss symbolically: both the central difference and sympy.diff
-at W must equal the key.
+derivation evaluates that loss symbolically at W ± ε: the difference of the two values,
+the distance between the two points, their central difference and sympy.diff at W
+must equal the key's three parts.
 """
 from __future__ import annotations
 
@@ -83,8 +84,13 @@ def verify(p: dict, parts: list[Part]) -> None:
     minus = loss.xreplace({**coef, w: p["W"] - p["eps"]})
     if (plus, minus) != (p["loss_plus"], p["loss_minus"]):
         raise DerivationMismatch("q12: the stated losses do not come from the loss function")
-    agree("q12 central difference", parts[2].answer, (plus - minus) / (2 * p["eps"]))
-    agree("q12 sympy.diff", parts[2].answer, slope.xreplace({**coef, w: p["W"]}))
+    key = {part.name: part.answer for part in parts}
+    agree("q12 difference of the losses", key["difference"], plus - minus)
+    # The denominator is the distance between the two points the loss was evaluated at.
+    agree("q12 denominator", key["denominator"], (p["W"] + p["eps"]) - (p["W"] - p["eps"]))
+    agree("q12 central difference", key["gradient"], (plus - minus) / (2 * p["eps"]))
+    agree("q12 sympy.diff", key["gradient"], slope.xreplace({**coef, w: p["W"]}))
+    agree("q12 quotient of the parts", key["gradient"] * key["denominator"], key["difference"])
 
 
 PROBLEM = Problem("q12", "A numerical gradient", "Question 12", "q12.md.j2",

@@ -69,6 +69,8 @@ def verify(p: dict, parts: list[Part]) -> None:
     ratios = {c / x for c, x in zip(clipped, p["g"])}
     if len(ratios) != 1 or not next(iter(ratios)) > 0:
         raise DerivationMismatch("q33: the clipped vector is not a positive multiple of g")
+    # The factor is what g was multiplied by: clipped / g, entry by entry.
+    agree("q33 scale = clipped / g", parts[1].answer, next(iter(ratios)))
 
 
 PROBLEM = Problem("q33", "Gradient clipping", "Question 33", "q33.md.j2",
