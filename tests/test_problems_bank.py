@@ -429,3 +429,33 @@ def test_every_part_of_every_problem_has_an_independent_check(problem):
                     continue
                 unchecked.append(f"{problem.key}.{part.name} {what} (seed {seed and seed[:2]})")
     assert not unchecked, "passed verification when changed:\n" + "\n".join(unchecked)
+
+
+def terminates(q: F) -> bool:
+    d = q.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def test_question33_numbers_are_nice_for_every_student():
+    # The seed's question 33 has ||g|| = 2.5 and max_norm = 1.0 (variant 0: g = [1.5, -2]).
+    p = BY_KEY["q33"].seed_params()
+    assert fracs(p["g"]) == [F(3, 2), -2] and frac(p["max_norm"]) == 1
+    vectors = set()
+    for i in range(400):
+        inst = make_instance(BY_KEY["q33"], student_seed("k", "hw", f"s{i:03d}"))
+        g, max_norm = fracs(inst.params["g"]), frac(inst.params["max_norm"])
+        norm_sq = sum(v * v for v in g)
+        norm = F(math.isqrt(norm_sq.numerator), math.isqrt(norm_sq.denominator))
+        assert norm * norm == norm_sq, g                  # the norm is rational ...
+        scale = max_norm / norm
+        assert scale < 1                                  # ... and there is something to clip
+        for v in [*g, norm, scale, *(scale * v for v in g)]:
+            assert terminates(v), (i, g, v)               # ... and every number terminates
+        got = {q.name: q.answer for q in inst.parts}
+        assert frac(got["norm"]) == norm and frac(got["scale"]) == scale
+        assert fracs(got["clipped"]) == [scale * v for v in g]
+        vectors.add(tuple(g))
+    assert len(vectors) > 300                             # still different for (nearly) everyone

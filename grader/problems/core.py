@@ -265,6 +265,12 @@ def _terminating(q: sp.Rational) -> int | None:
     return max(twos, fives) if d == 1 else None
 
 
+def decimals(x) -> int | None:
+    """How many decimals the exact number x needs, or None if it does not terminate."""
+    x = as_sym(x)
+    return _terminating(x) if x.is_Rational else None
+
+
 def fmt(x) -> str:
     """An exact number as text: '-0.025', '3', '1/3'; an irrational one to 12 digits.
 

@@ -7,21 +7,35 @@ The direction is kept and only the length changes. (The seed's Part 7 writes
 `gradient = min(gradient, max_norm)`, which clamps entries instead; see the errata.)
 
 The seed gives only ||g|| = 2.5 and max_norm = 1.0; variant 0 adds the vector
-[1.5, -2.0], which has that norm. Generated vectors are scaled Pythagorean tuples, so
-every norm is an exact decimal. The second derivation recomputes the norm as
-sympy.sqrt of the sum of squares and checks that the clipped vector has norm max_norm
-and is parallel to g.
+[1.5, -2.0], which has that norm.
+
+Generated numbers are all terminating decimals, by construction: g = (norm / L) · e for
+an integer vector e of integer length L, where L has no prime factors but 2 and 5 (so
+dividing by it terminates), and the norm is a one-decimal number whose numerator has no
+prime factors but 2 and 5 (so max_norm / norm terminates too). Then g, ||g||, the scale
+and the clipped vector (max_norm · e / L) are all exact decimals of at most five places;
+the check rejects anything else.
+
+The second derivation recomputes the norm as sympy.sqrt of the sum of squares, checks
+that the clipped vector has norm max_norm and is a positive multiple of g, and that the
+scale is that multiple.
 """
 from __future__ import annotations
 
 import sympy as sp
 
-from grader.problems.core import NUMBER, STANDARD, VECTOR, DerivationMismatch, Part, Problem, R, agree
+from grader.problems.core import (NUMBER, STANDARD, VECTOR, DerivationMismatch, Part, Problem, R,
+                                  agree, decimals)
 from grader.problems.variants import Dice
 
-# Integer vectors whose length is an integer: (entries..., length).
-PYTHAGOREAN = [(3, 4, 5), (5, 12, 13), (8, 15, 17), (7, 24, 25), (20, 21, 29),
-               (1, 2, 2, 3), (2, 3, 6, 7), (1, 4, 8, 9), (4, 4, 7, 9), (2, 6, 9, 11)]
+# Integer vectors whose length is an integer with no prime factors but 2 and 5:
+# (entries..., length).
+PYTHAGOREAN = [(3, 4, 5), (7, 24, 25), (9, 12, 20, 25), (12, 15, 16, 25), (1, 1, 1, 1, 2),
+               (1, 2, 2, 4, 5), (1, 1, 7, 7, 10), (1, 3, 3, 9, 10), (1, 5, 5, 7, 10)]
+# Norms whose numerator has no prime factors but 2 and 5 (1.6 = 8/5, 2.5 = 5/2, ...).
+NORMS = [R(v) for v in ("1.6", "2", "2.5", "3.2", "4", "5")]
+MAX_NORMS = [R("0.5"), R("1.0"), R("1.5"), R("2.0")]
+MAX_DECIMALS = 5
 
 
 def seed_params() -> dict:
@@ -30,9 +44,9 @@ def seed_params() -> dict:
 
 def generate(dice: Dice) -> dict:
     *entries, length = dice.choice(PYTHAGOREAN)
-    norm = dice.decimal("1.5", 6, 1)
+    norm = dice.choice(NORMS)
     g = [dice.sign() * sp.Rational(e, length) * norm for e in dice.shuffle(entries)]
-    return {"g": g, "max_norm": dice.choice([R("0.5"), R("1.0"), R("1.5"), R("2.0")])}
+    return {"g": g, "max_norm": dice.choice(MAX_NORMS)}
 
 
 def norm(g) -> sp.Expr:
@@ -50,6 +64,11 @@ def check(p: dict) -> list[str]:
         reasons.append("the gradient is already short enough: nothing to clip")
     if any(x == 0 for x in p["g"]):
         reasons.append("a zero entry")
+    if not reasons:
+        scale = p["max_norm"] / n
+        values = [*p["g"], n, scale, *(scale * x for x in p["g"])]
+        if any(decimals(v) is None or decimals(v) > MAX_DECIMALS for v in values):
+            reasons.append(f"not every number is a decimal of at most {MAX_DECIMALS} places")
     return reasons
 
 
