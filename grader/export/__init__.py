@@ -28,7 +28,8 @@ def main(argv=None) -> int:
         from grader.export.nbgrader import export
         written = export(args.dir, args.assignment)
         print(f"wrote {len(written)} notebooks to {written[0].parent}")
-        print(f"next: cd {args.dir} && nbgrader generate_assignment {args.assignment} --create")
+        print(f"next: a nbgrader_config.py in {args.dir} (docs/nbgrader.md), then "
+              f"cd {args.dir} && nbgrader generate_assignment {args.assignment} --create")
     else:
         from grader.export.gradescope import export
         try:
