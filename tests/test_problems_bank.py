@@ -73,7 +73,34 @@ def test_variant0_question12_numerical_gradient(v0):
 def test_variant0_question17_residual(v0):
     assert frac(key(v0, "q17.plain")) == F(8, 10) ** 10           # 0.1073741824
     assert frac(key(v0, "q17.residual")) == F(18, 10) ** 10       # 357.0467226624
-    assert frac(key(v0, "q17.identity_path")) == 1
+    assert frac(key(v0, "q17.k_paths")) == 45 * F(64, 100)        # C(10, 2) · 0.8² = 28.8
+
+
+def test_question17_paths_by_enumeration():
+    # Every one of the 2^n paths, as the set of layers whose branch it passes through.
+    import itertools
+    ks = set()
+    for seed in [None, *SEEDS]:
+        inst = make_instance(BY_KEY["q17"], seed)
+        a, n, k = frac(inst.params["a"]), inst.params["n"], inst.params["k"]
+        paths = [frozenset(c) for j in range(n + 1) for c in itertools.combinations(range(n), j)]
+        assert len(paths) == 2**n
+        carried = {p: a ** len(p) for p in paths}
+        got = {q.name: frac(q.answer) for q in inst.parts}
+        assert got["residual"] == sum(carried.values())
+        assert got["k_paths"] == sum(v for p, v in carried.items() if len(p) == k)
+        assert got["plain"] == carried[frozenset(range(n))]
+        ks.add((n, k))
+    assert len(ks) > 5                            # not the same answer for everyone
+
+
+def test_statements_use_a_or_an():
+    from grader.problems.render import statement
+    for n, word in ((8, "an"), (11, "an"), (18, "an"), (5, "a"), (10, "a"), (12, "a")):
+        p = {**BY_KEY["q17"].seed_params(), "n": n, "k": 2}
+        inst = make_instance(BY_KEY["q17"], None)
+        inst.params, inst.statement = p, ""
+        assert f" {word} {n}-layer network" in statement(inst), (n, word)
 
 
 def test_variant0_question18_sgd(v0):
@@ -202,7 +229,7 @@ def test_variant0_exercise5(v0):
 
 
 def test_exercise5_oscillation_at_two():
-    p = {"c": sp.Integer(1), "W0": sp.Integer(0),
+    p = {"c": sp.Integer(1), "W0": sp.Integer(0), "h": sp.Integer(1),
          "rates": [sp.Rational(1, 2), sp.Integer(2), sp.Rational(5, 2), sp.Rational(1, 10)]}
     parts = {q.name: q.answer for q in BY_KEY["ex5"].solve(p)}
     assert parts["lr2.behaviour"] == "oscillates"
@@ -342,10 +369,48 @@ def test_rejected_draws_are_regenerated():
     assert calls["n"] == 500
 
 
-def test_every_divergent_rate_set_straddles_two():
-    for seed in SEEDS:
-        rates = make_instance(BY_KEY["ex5"], seed).params["rates"]
-        assert min(rates) < 2 < max(rates)
+def test_exercise5_rate_sets_straddle_a_critical_rate_that_varies():
+    # Simulated in Fractions: a rate diverges when |W_k - c| keeps growing. The critical
+    # rate 2/h is where 1 - lr·h = -1, for the curvature h of 0.5·h·(W - c)².
+    criticals = set()
+    for i in range(60):
+        inst = make_instance(BY_KEY["ex5"], student_seed("k", "hw", f"s{i}"))
+        p, got = inst.params, {q.name: q.answer for q in inst.parts}
+        h, c, W0 = frac(p["h"]), frac(p["c"]), frac(p["W0"])
+        lr_c = frac(got["critical_lr"])
+        assert lr_c == 2 / h
+        criticals.add(lr_c)
+        kinds = []
+        for j, lr in enumerate(fracs(p["rates"]), start=1):
+            w, err = W0, []
+            for _ in range(10):
+                w = w - lr * h * (w - c)
+                err.append(abs(w - c))
+            kind = ("diverges" if err[-1] > err[0] > abs(W0 - c) else
+                    "oscillates" if err[-1] == abs(W0 - c) else "converges")
+            assert got[f"lr{j}.behaviour"] == kind, (p, lr)
+            assert (lr < lr_c, lr == lr_c, lr > lr_c) == (kind == "converges",
+                                                          kind == "oscillates",
+                                                          kind == "diverges")
+            kinds.append(kind)
+        assert "converges" in kinds and "diverges" in kinds
+        assert min(p["rates"]) < lr_c < max(p["rates"])
+        assert all(decimals_ok(lr) for lr in fracs(p["rates"]))
+    assert len(criticals) >= 4                    # ex5.critical_lr differs between students
+
+
+def decimals_ok(q: F) -> bool:
+    return terminates(q) and len(str(q.denominator)) <= 5
+
+
+def test_variant0_exercise5_is_the_seeds_loss():
+    p = BY_KEY["ex5"].seed_params()
+    assert (frac(p["h"]), frac(p["c"]), frac(p["W0"])) == (1, 3, 0)
+    from grader.problems.render import statement
+    text = statement(make_instance(BY_KEY["ex5"], None))
+    assert "loss = 0.5 × (W − 3)²" in text
+    for lr in ("0.1", "0.5", "1", "2.1"):
+        assert f"- lr = {lr}\n" in text
 
 
 # ------------------------------------------------------------------------ variants

@@ -30,6 +30,17 @@ def _vec1(x) -> str:
     return "[" + fmt(x) + "]"
 
 
+def article(n) -> str:
+    """'a' or 'an' before a number read aloud: an 8-layer, an 11-layer, an 18-layer,
+    an 80-layer, an 800-layer, a 5-layer, a 100-layer."""
+    digits = str(int(n))
+    if digits.startswith("8"):
+        return "an"
+    if len(digits) % 3 == 2 and digits[:2] in ("11", "18"):    # eleven, eighteen (thousand)
+        return "an"
+    return "a"
+
+
 def md_escape(text: str) -> str:
     """Roster text inside Markdown: HTML-escaped, and Markdown's own marks neutralized."""
     text = html.escape(str(text), quote=True)
@@ -42,7 +53,7 @@ def _env(autoescape: bool) -> jinja2.Environment:
                              autoescape=autoescape, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=False)
     env.filters.update(num=fmt, vec=fmt_vec, mat=fmt_mat, vec1=_vec1, md=md_escape,
-                       markdown=markdown_to_html)
+                       markdown=markdown_to_html, article=article)
     return env
 
 
