@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import sympy as sp
 
 from grader.problems.cli import main
 from grader.problems.errata import ERRATA, errata_text
@@ -197,6 +198,28 @@ def test_errata_is_generated_and_up_to_date():
     for needle in ("0.000024", "- exact: 1.2", "-0.0720", "1,608,192", "FFN second matmul",
                    "102,036", "Q, K, V projections"):
         assert needle in text, needle
+
+
+def test_errata_rounding_accepts_every_correct_rounding_and_nothing_else():
+    from decimal import Decimal
+    from fractions import Fraction as F
+
+    from grader.problems.errata import printed_agrees
+    q = lambda f: sp.Rational(f.numerator, f.denominator)
+    # An exact tie at 4 decimals: half-up, half-down and half-even each give one of the
+    # two neighbours, so both are correct roundings; the next ones out are not.
+    for tie in (F("0.00125"), F("-0.00125"), F("0.07195")):
+        lo = F(int(tie * 10**4 // 1), 10**4)            # floor to 4 decimals
+        for printed, ok in ((lo, True), (lo + F(1, 10**4), True), (lo - F(1, 10**4), False),
+                            (lo + F(2, 10**4), False)):
+            text = format(Decimal(printed.numerator) / Decimal(printed.denominator), ".4f")
+            assert printed_agrees(text, q(tie)) is ok, (tie, text)
+    # The seed's 0.234 × (-0.3075) = -0.071955 is 719.55 units of 1e-4 from 0: not a
+    # tie, so only -0.0720 (0.45 units away) is a correct rounding; -0.0719 is 0.55 away.
+    exact = F("0.234") * F("-0.3075")
+    assert exact == F("-0.071955") and abs(exact * 10**4) == F("719.55")
+    assert printed_agrees("-0.0720", q(exact)) and not printed_agrees("-0.0719", q(exact))
+    assert printed_agrees("0.00007", q(F("0.0000719")))  # the seed's SGD step: 0.000002 away
 
 
 def test_cli_errors_are_clear(course, tmp_path, capsys):

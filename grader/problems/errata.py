@@ -7,8 +7,16 @@ problem bank's own `solve` functions where a problem covers it. If the seed chan
 a quote is no longer there, the check fails loudly instead of reporting stale numbers.
 
 When does a seed value agree?
-    a number printed with d decimals:   the exact value rounded half-up to d decimals
-                                        equals it (0.071955 prints as 0.0720, not 0.0719)
+    a number printed with d decimals:   it is a correct rounding of the exact value to d
+                                        decimals, i.e. within half a unit of its last
+                                        decimal: |printed - exact| <= 0.5·10^-d. At an
+                                        exact tie both neighbours are correct roundings
+                                        (half-up, half-down and half-even all exist), so
+                                        a value is an erratum only when no rounding rule
+                                        gives the printed number. 0.071955 to 4 decimals:
+                                        0.0720 (0.45 units away) agrees, 0.0719 (0.55
+                                        units away) does not; 0.00125 agrees with both
+                                        0.0012 and 0.0013.
     a value marked "~" (approximate):   within APPROX = 10% of the exact value
 Memory uses decimal units as the seed does: 1 KB = 1,000 bytes, 1 MB = 1,000,000 bytes.
 """
@@ -71,12 +79,19 @@ def num(text: str) -> sp.Rational:
     return R(text.replace(",", ""))
 
 
+def places_of(printed: str) -> int:
+    return len(printed.split(".")[1]) if "." in printed else 0
+
+
+def ulps_away(printed: str, exact):
+    """|printed - exact| in units of the printed number's last decimal."""
+    return abs(num(printed) - exact) * 10 ** places_of(printed)
+
+
 def printed_agrees(printed: str, exact) -> bool:
-    """The exact value rounded half-up to the printed number of decimals equals it."""
-    places = len(printed.split(".")[1]) if "." in printed else 0
-    scale = 10**places
-    rounded = sp.floor(abs(exact) * scale + sp.Rational(1, 2)) / scale * sp.sign(exact)
-    return rounded == num(printed)
+    """The printed number is a correct rounding of `exact` to its own number of decimals:
+    at most half a unit of its last decimal away (so at an exact tie, both neighbours)."""
+    return bool(2 * ulps_away(printed, exact) <= 1)
 
 
 def approx_agrees(claimed, exact) -> bool:
@@ -111,14 +126,20 @@ def output_column(seed: Seed) -> list[Finding]:
         out.append(Finding("Part 2, a column of ∂loss/∂W_output", [line_no], quote, printed,
                            fmt(exact), ok, "" if ok else
                            f"{fmt(exact)} rounds to {round_to(exact, printed)} at "
-                           f"{len(printed.split('.')[1])} decimals, not {printed}"))
+                           f"{places_of(printed)} decimals, not {printed}: {printed} is "
+                           f"{fmt(ulps_away(printed, exact))} units of the last decimal away, "
+                           "and a correct rounding is at most 0.5 away (not a tie, so no "
+                           "rounding rule gives it)"))
     return out
 
 
 def round_to(exact, printed: str) -> str:
-    places = len(printed.split(".")[1])
-    value = sp.floor(abs(exact) * 10**places + sp.Rational(1, 2)) / 10**places
-    return ("-" if exact < 0 else "") + f"{float(value):.{places}f}"
+    """The nearest number with as many decimals as `printed` (for the text; at a tie, the
+    one away from zero, though printed_agrees accepts both)."""
+    places = places_of(printed)
+    units = str(int(sp.floor(abs(exact) * 10**places + sp.Rational(1, 2)))).rjust(places + 1, "0")
+    text = units[:-places] + "." + units[-places:] if places else units
+    return ("-" if exact < 0 else "") + text
 
 
 def gradient_check(seed: Seed) -> list[Finding]:
@@ -401,8 +422,11 @@ def render(findings, notes, tt_notes, seed: Seed) -> str:
            "Do not edit by hand: run `tt problems errata` to regenerate it.", "",
            "Each entry quotes the seed's line, reads the seed's numbers from it, and recomputes",
            "the value exactly with sympy (using the problem bank's own solvers where a problem",
-           "covers the passage). A printed number agrees when the exact value rounds to it at",
-           "the printed number of decimals; a value marked `~` agrees when it is within 10%.",
+           "covers the passage). A printed number agrees when it is a correct rounding of the",
+           "exact value at its own number of decimals: at most half a unit of its last decimal",
+           "away, so at an exact tie both neighbours agree, whatever the rounding rule. A value",
+           "is an erratum only when no rounding rule gives the printed number. A value marked",
+           "`~` agrees when it is within 10%.",
            "Memory is in decimal units (1 KB = 1,000 bytes), float32 as in the seed.", "",
            f"**{len(wrong)} disagreements**, {len(right)} checked values that agree.", "",
            "## Disagreements", ""]
