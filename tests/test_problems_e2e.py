@@ -251,3 +251,16 @@ def test_preview_prints_variant0(capsys):
     out = capsys.readouterr().out
     assert re.search(r"q07\.dlogits\s+\[0\.12, 0\.24, 0\.05, -0\.41\]", out)
     assert re.search(r"model\.n_params\s+102036", out)
+
+
+def test_a_short_secret_gets_a_warning(tmp_path, capsys):
+    (tmp_path / "r.csv").write_text("student_id\nx1\n", encoding="utf-8")
+    args = ["generate", "--roster", str(tmp_path / "r.csv"), "--jobs", "1", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "a"), "--secret", "fifteen-bytes!!"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the course secret is only 15 bytes" in err and "48 bits" in err
+    assert main([*args, "--out", str(tmp_path / "b"), "--secret", "sixteen-bytes!!!"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    (tmp_path / "s.txt").write_text("é" * 8 + "\n", encoding="utf-8")      # 16 bytes in UTF-8
+    assert main([*args, "--out", str(tmp_path / "c"), "--secret-file", str(tmp_path / "s.txt")]) == 0
+    assert "warning" not in capsys.readouterr().err
