@@ -194,8 +194,8 @@ def _submission_digest(path: Path) -> str:
         return "raw:" + h.hexdigest()
 
 
-def _child_env(tmp: str) -> dict:
-    env = dict(os.environ, TMPDIR=tmp, TT_GRADE_ALL_PARENT=str(os.getpid()))
+def _child_env(tmp: str, library: str) -> dict:
+    env = dict(os.environ, TMPDIR=tmp, TT_GRADE_ALL_PARENT=str(os.getpid()), TT_STUDENT_LIBRARY=library)
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(name, "1")           # N children on N cores: no BLAS threads on top
     return env
@@ -205,8 +205,8 @@ class _Batch:
     """Runs `tt grade` children, each in a process group and a TMPDIR of its own, and stops
     them all on request."""
 
-    def __init__(self, timeout: float, call_timeout: float, flags: list[str]):
-        self.timeout, self.call_timeout, self.flags = timeout, call_timeout, flags
+    def __init__(self, timeout: float, call_timeout: float, flags: list[str], library: str):
+        self.timeout, self.call_timeout, self.flags, self.library = timeout, call_timeout, flags, library
         self.lock = threading.Lock()
         self.running: dict[str, subprocess.Popen] = {}
         self.stopping = False
@@ -223,7 +223,8 @@ class _Batch:
                 if self.stopping:
                     return None
                 proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        stdin=subprocess.DEVNULL, env=_child_env(tmp), start_new_session=True)
+                                        stdin=subprocess.DEVNULL, env=_child_env(tmp, self.library),
+                                        start_new_session=True)
                 self.running[sid] = proc
             try:
                 stdout, stderr = proc.communicate(timeout=self.timeout)
@@ -306,7 +307,8 @@ def _row(sid: str, out: Path, exercises: list[str], problem: str) -> dict:
 
 def main_grade_all(argv=None) -> int:
     """`tt grade-all SUBMISSIONS_DIR -j N`: grade a class."""
-    from grader.grading import check_sandbox, exercise_names, grading_digest, insecure_warning, write_not_graded
+    from grader.grading import (check_sandbox, exercise_names, grading_digest, insecure_warning, student_library,
+                                write_not_graded)
     from grader.report import write_class_csv
     from grader.sandbox import SandboxError
 
@@ -350,7 +352,7 @@ def main_grade_all(argv=None) -> int:
         todo.append((sid, path, digest))
     print(f"{len(entries)} submissions, {len(entries) - len(todo)} unchanged since last graded, "
           f"{len(todo)} to grade with {args.jobs} job(s)", flush=True)
-    batch = _Batch(args.timeout, args.call_timeout, flags)
+    batch = _Batch(args.timeout, args.call_timeout, flags, str(student_library()))   # built once, for all
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs))
     bar = Progress(len(todo), desc="grading")
     graded = 0

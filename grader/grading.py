@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -57,10 +58,17 @@ def exercise_titles() -> dict[str, str]:
 _LIBRARY: Path | None = None
 
 
+LIBRARY_ENV = "TT_STUDENT_LIBRARY"   # grade-all builds the student edition once for its children
+
+
 def student_library() -> Path:
     """The student edition of tt, built once per process into a temporary folder
-    that is removed when the process exits."""
+    that is removed when the process exits (or the one grade-all built, named by
+    $TT_STUDENT_LIBRARY, which grade-all removes)."""
     global _LIBRARY
+    shared = os.environ.get(LIBRARY_ENV)
+    if shared and (Path(shared) / "tt" / "__init__.py").is_file():
+        return Path(shared)
     if _LIBRARY is None or not (_LIBRARY / "tt" / "__init__.py").exists():
         _LIBRARY = Path(tempfile.mkdtemp(prefix="tt-student-lib-"))
         atexit.register(shutil.rmtree, _LIBRARY, True)

@@ -11,9 +11,10 @@ itself is taken on trust:
   be found by calling it. This process counts the calls, sees every x they were made
   at, and gets x back after the call (echo) to see that it was restored.
 - check_op(forward, backward, inputs, wrt, seed, eps) gets tt's forward pass and a
-  backward pass (the reference, or a deliberately wrong one) that run here. Each test
-  pairs a backward that must pass with one that must be reported, so a check_op that
-  always says 0 (or always says wrong) earns nothing.
+  backward pass (the reference, or a deliberately wrong one) that run here. Every test
+  asks for both verdicts: a backward wrong in exactly one gradient must be reported
+  there AND pass everywhere else (or a right backward must pass beside a wrong one), so
+  a check_op that always says 0, or always says wrong, earns nothing.
 """
 import numpy as np
 import pytest
@@ -350,17 +351,16 @@ def assert_caught(errors, label, what, diagnosis=""):
                            f"check should report it (an error of 1e-4 or more)", diagnosis)
 
 
-def check_pair(student, rng, forward, inputs, wrt, right, wrong, wrong_label, what, caught_hint=""):
-    """The points unit of every check_op test: `right` passes on every label, `wrong` is
-    reported at `wrong_label` and passes on the others."""
-    errors, _, _ = check_op(student, forward, inputs, wrt, right, int(rng.integers(1000)))
-    assert_labels(errors, inputs, wrt, f"tt.{forward}")
-    assert_correct(errors, f"tt.{forward}", student=student)
-    errors, _, _ = check_op(student, forward, inputs, wrt, wrong, int(rng.integers(1000)))
+def check_pair(student, rng, forward, inputs, wrt, wrong, wrong_label, what, caught_hint=""):
+    """The points unit of a check_op test: `wrong`, a backward wrong in the gradient for
+    `wrong_label` only, is reported there and passes on every other label. Returns the
+    errors, the inputs afterwards and the Forward."""
+    errors, after, fwd = check_op(student, forward, inputs, wrt, wrong, int(rng.integers(1000)))
     assert_labels(errors, inputs, wrt, f"tt.{forward}")
     assert_caught(errors, wrong_label, what, caught_hint)
     assert_correct({k: v for k, v in errors.items() if k != wrong_label},
-                   f"tt.{forward} (only d{wrong_label} is wrong)", student=student)
+                   f"tt.{forward} (only d{wrong_label} is wrong, the others are right)", student=student)
+    return errors, after, fwd
 
 
 def layernorm_case(rng, dtype=np.float64):
@@ -382,19 +382,24 @@ def direct_only(dout, cache):
 @pytest.mark.points(2)
 def test_check_op_layernorm(student, rng):
     """check_op of tt's LayerNorm forward: the correct backward passes (every input labelled, every error <= 1e-7) and one without its correction terms is reported at x, and only there."""
-    check_pair(student, rng, "layernorm_forward", layernorm_case(rng), ("x", "gamma", "beta"),
-               tt.layernorm_backward, direct_only, "x", "tt.layernorm_forward with a wrong dx")
+    inputs = layernorm_case(rng)
+    errors, _, _ = check_op(student, "layernorm_forward", inputs, ("x", "gamma", "beta"), tt.layernorm_backward,
+                            int(rng.integers(1000)))
+    assert_labels(errors, inputs, ("x", "gamma", "beta"), "tt.layernorm_forward")
+    assert_correct(errors, "tt.layernorm_forward", student=student)
+    check_pair(student, rng, "layernorm_forward", inputs, ("x", "gamma", "beta"), direct_only, "x",
+               "tt.layernorm_forward with a wrong dx")
 
 
 @pytest.mark.points(2)
 def test_check_op_linear(student, rng):
-    """check_op of tt's linear forward: the correct backward passes and one whose dW is 0.1% too large is reported at W, and only there."""
+    """check_op of tt's linear forward: a backward whose dW is 0.1% too large is reported at W, and its right dx and db pass."""
     def dW_too_large(dout, cache):
         dx, dW, db = tt.linear_backward(dout, cache)
         return dx, dW * 1.001, db
 
-    check_pair(student, rng, "linear_forward", linear_case(rng), ("x", "W", "b"),
-               tt.linear_backward, dW_too_large, "W", "tt.linear_forward with a dW 0.1% too large")
+    check_pair(student, rng, "linear_forward", linear_case(rng), ("x", "W", "b"), dW_too_large, "W",
+               "tt.linear_forward with a dW 0.1% too large")
 
 
 @pytest.mark.points(1)
@@ -417,14 +422,14 @@ def test_check_op_random_upstream_gradient(student, rng):
 
 @pytest.mark.points(1)
 def test_check_op_dict_input(student, rng):
-    """check_op of tt.block_forward (a small block): a dict of parameters is checked key by key and the int H passes through; the correct backward passes and one whose dW1 is 0.1% off is reported at p.W1 only."""
-    C, F = 4, 3
+    """check_op of tt.block_forward (a small block): a dict of parameters is checked key by key and the int H passes through; a backward whose dW1 is 0.1% off is reported at p.W1, and every other gradient passes."""
+    C, F = 3, 3
     shapes = {"W_q": (C, C), "W_k": (C, C), "W_v": (C, C), "W_o": (C, C), "ln1.gamma": (C,), "ln1.beta": (C,),
               "W1": (C, F), "b1": (F,), "W2": (F, C), "b2": (C,), "ln2.gamma": (C,), "ln2.beta": (C,)}
     while True:         # every ReLU input away from its kink, where differences break down, and
         p = {k: (1 + 0.3 * rng.standard_normal(s)) if k.endswith("gamma") else 0.7 * rng.standard_normal(s)
              for k, s in shapes.items()}                           # some of them on: dW1 is not 0
-        x = rng.standard_normal((1, 3, C))
+        x = rng.standard_normal((1, 2, C))
         z = tt.block_forward(x, p, 1)[1].ffn.relu.x
         if np.min(np.abs(z)) > 1e-2 and 0.25 <= np.mean(z > 0) <= 0.75:
             break
@@ -433,41 +438,40 @@ def test_check_op_dict_input(student, rng):
         dx, grads = tt.block_backward(dout, cache)
         return dx, dict(grads, W1=grads["W1"] * 1.001)
 
-    check_pair(student, rng, "block_forward", {"x": x, "p": p, "H": 1}, ("x", "p"), tt.block_backward, dW1_off,
-               "p.W1", "tt.block_forward with a dW1 0.1% off")
+    check_pair(student, rng, "block_forward", {"x": x, "p": p, "H": 1}, ("x", "p"), dW1_off, "p.W1",
+               "tt.block_forward with a dW1 0.1% off")
 
 
 @pytest.mark.points(1)
 def test_check_op_float32_inputs(student, rng):
-    """float32 inputs are checked on float64 copies (the forward pass sees float64, a correct backward passes, a wrong one is caught) and the caller's arrays are left unchanged."""
+    """float32 inputs are checked on float64 copies (the forward pass sees float64; right gradients pass to 1e-7, a wrong dx is caught) and the caller's arrays are left unchanged."""
     inputs = layernorm_case(rng, np.float32)
-    errors, after, fwd = check_op(student, "layernorm_forward", inputs, ("x", "gamma", "beta"),
-                                  tt.layernorm_backward, int(rng.integers(1000)))
+    errors, after, fwd = check_op(student, "layernorm_forward", inputs, ("x", "gamma", "beta"), direct_only,
+                                  int(rng.integers(1000)))
     assert_labels(errors, inputs, ("x", "gamma", "beta"), "float32 LayerNorm inputs")
     copies = "convert the float inputs to float64 copies first: a central difference in float32 is good to 1e-3 at best"
     if fwd.dtypes != {"float64"}:
         raise GradeFailure(f"check_op on float32 LayerNorm inputs: the forward pass was run on {sorted(fwd.dtypes)} "
                            f"arrays", copies)
-    assert_correct(errors, "float32 LayerNorm inputs", copies, student=student)
+    assert_correct({k: v for k, v in errors.items() if k != "x"}, "float32 LayerNorm inputs (dgamma, dbeta)", copies,
+                   student=student)
+    assert_caught(errors, "x", "float32 LayerNorm inputs with a wrong dx")
     for name, value in inputs.items():
         a = after.get(name) if isinstance(after, dict) else None
         if not (isinstance(a, np.ndarray) and a.dtype == value.dtype and np.array_equal(a, value)):
             raise GradeFailure(f"check_op changed the caller's input {name!r}",
                                "work on float64 copies (value.astype(np.float64) makes one); never nudge or "
                                "convert the caller's arrays")
-    errors, _, _ = check_op(student, "layernorm_forward", inputs, ("x", "gamma", "beta"), direct_only,
-                            int(rng.integers(1000)))
-    assert_caught(errors, "x", "float32 LayerNorm inputs with a wrong dx")
 
 
 @pytest.mark.points(1)
 def test_check_op_wrong_shape(student, rng):
-    """A gradient with the right numbers in the wrong shape ((1, n) for an (n,) input) is reported, not hidden by broadcasting, while the right shape passes."""
+    """A gradient with the right numbers in the wrong shape ((1, n) for an (n,) input) is reported, not hidden by broadcasting, while the right dx and dbeta beside it pass."""
     def keeps_row_axis(dout, cache):
         dx, dgamma, dbeta = tt.layernorm_backward(dout, cache)
         return dx, dgamma[None, :], dbeta
 
     check_pair(student, rng, "layernorm_forward", layernorm_case(rng), ("x", "gamma", "beta"),
-               tt.layernorm_backward, keeps_row_axis, "gamma", "a dgamma of shape (1, 8) for gamma of shape (8,)",
+               keeps_row_axis, "gamma", "a dgamma of shape (1, 8) for gamma of shape (8,)",
                "compare the shapes before the values and report inf for a mismatch: broadcasting "
                "(1, 8) against (8,) hides the wrong shape")
