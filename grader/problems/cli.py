@@ -51,9 +51,10 @@ def _secret(args) -> str:
         raise UsageError("a course secret is needed: --secret-file FILE (or --secret S)")
     if not secret:
         raise UsageError("the course secret is empty")
-    if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
-        print(f"tt problems: warning: the course secret is only {len(secret.encode('utf-8'))} "
-              f"bytes; use at least {MIN_SECRET_BYTES} random bytes (python -c \"import secrets; "
+    size = len(secret.encode("utf-8"))
+    if size < MIN_SECRET_BYTES:
+        print(f"tt problems: warning: the course secret is only {size} "
+              f"byte{'' if size == 1 else 's'}; use at least {MIN_SECRET_BYTES} random bytes (python -c \"import secrets; "
               "print(secrets.token_hex(32))\"). Every set prints 48 bits of the secret's "
               "HMAC as its variant id, enough to test guesses of a short secret offline.",
               file=sys.stderr)
