@@ -467,3 +467,29 @@ def test_the_progress_bar_draws_at_zero():
     bar.refresh()
     assert "0/4" in stream.getvalue()
     bar.close()
+
+
+def test_sigterm_stops_tt_grade_cleanly(tmp_path):
+    """A `tt grade` stopped by SIGTERM (what `timeout` sends) writes nothing and leaves no
+    temporary copy of the student's code behind."""
+    sub, out, tmp = tmp_path / "slow", tmp_path / "out", tmp_path / "tmp"
+    sub.mkdir()
+    tmp.mkdir()
+    (sub / "ex04_layernorm.py").write_text(SLOW_EX04)
+    proc = subprocess.Popen([sys.executable, "-m", "tt", "grade", str(sub), "--out", str(out), "-k", "ex04"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TMPDIR=str(tmp)))
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(tmp.glob("tt-sandbox-*/run-*")):    # its worker is up
+            time.sleep(0.05)
+        assert list(tmp.glob("tt-sandbox-*")), "the grading never started its sandbox"
+        time.sleep(0.5)
+        proc.terminate()                              # SIGTERM to our own child
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted: nothing was written" in stderr, stderr
+    assert not out.exists()
+    assert os.listdir(tmp) == [] and processes_naming(str(tmp)) == []

@@ -467,3 +467,14 @@ def test_answers_written_down_for_the_seeds_inputs_earn_nothing(tmp_path):
     scores, results = one_sided_grading(tmp_path, "hard-coded", {"ex11_tiny_network.py": solution + HARD_CODED_EX11},
                                         select="ex11")
     assert scores == {"ex11": 0}, [t["name"] for t in results["tests"] if t["score"]]
+
+
+def test_a_hang_at_import_in_an_exercise_that_another_imports_is_named(tmp_path):
+    """Exercise 15 imports exercises 1 to 9: when exercise 1 loops at import, exercise 15's
+    feedback names exercise 1, not only "the import of ex15_capstone timed out"."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "solutions").glob("ex[0-9][0-9]_*.py"))}
+    files["ex01_softmax_cross_entropy.py"] = "while True:\n    pass\n"
+    scores, results = one_sided_grading(tmp_path, "loops-in-ex01", files, select="ex15")
+    assert scores == {"ex15": 0}
+    text = "\n".join(t["output"] for t in results["tests"])
+    assert "while importing ex01_softmax_cross_entropy" in text, text[:2000]

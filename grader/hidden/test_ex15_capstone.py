@@ -21,7 +21,7 @@ import tt.optim
 from exercises.tests.harness import EXERCISE_OF
 from grader.checks import GradeFailure
 from grader.hidden.conftest import _reference_piece
-from grader.hidden.support import call, call_with, expect_dict, expect_number, upstream
+from grader.hidden.support import STUB, _sharpen, call, call_with, expect_dict, expect_number, upstream
 from grader.sandbox import CALLBACKS, StudentError
 
 MODULE = "ex15_capstone"
@@ -81,14 +81,15 @@ def op_inputs(rng):
 
 
 def outcome(student, module, function, args, then=None):
-    """("ok", value) or ("raised", exception type, message) of one call in the worker."""
+    """("ok", value) or ("raised", exception type (or the failure's kind), message, the
+    whole description) of one call in the worker."""
     callbacks = {n: _reference_piece(n) for n in tt.ops.NAMES} if any(a is CALLBACKS for a in args) else None
     try:
         if then is None:
             return ("ok", student.sandbox.call(module, function, *args, callbacks=callbacks))
         return ("ok", student.sandbox.call(module, function, callbacks=callbacks, then=[(then, args, {})]))
     except StudentError as e:
-        return ("raised", e.type, e.message.split(": ", 1)[-1][:300])
+        return ("raised", e.type or e.kind, e.message.split(": ", 1)[-1][:300], e.describe())
 
 
 def same(a, b):
@@ -108,23 +109,22 @@ def same(a, b):
 def test_student_ops_are_all_yours(student, rng):
     """Each of the 13 functions of student_ops(), called in the worker on inputs drawn here, behaves exactly as the function of that name that its exercise defines (the same answer, or the same error)."""
     ops = outcome(student, MODULE, "student_ops", ())
-    if ops[0] != "ok" and ops[1] == "NotImplementedError":
-        raise GradeFailure(f"{MODULE}.student_ops: {ops[2]}", "this function is still the stub: it raises "
-                                                              "NotImplementedError")
-    if ops[0] != "ok" and ops[1] not in ("WireError",):       # an Ops cannot travel: that is expected
-        raise GradeFailure(f"{MODULE}.student_ops() raised {ops[1]}: {ops[2]}")
+    if ops[0] != "ok" and ops[1] != "WireError":                # an Ops cannot travel: that is expected
+        raise _sharpen("student_ops", GradeFailure(f"{MODULE}.student_ops: {ops[3]}",
+                                                   STUB if ops[1] == "NotImplementedError" else ""))
     for name, args in op_inputs(rng).items():
         module = EXERCISE_OF[name]
         theirs = outcome(student, MODULE, "student_ops", args, then=name)
         own = outcome(student, module, name, args)
-        if theirs == own if theirs[0] == "raised" else own[0] == "ok" and same(theirs[1], own[1]):
+        if theirs[:3] == own[:3] if theirs[0] == "raised" else own[0] == "ok" and same(theirs[1], own[1]):
             continue
         if theirs[0] == "raised" and theirs[1] == "NotImplementedError" and own[0] == "ok":
             raise GradeFailure(f"student_ops().{name} is still a stub, but your {module}.{name} works",
                                "tt's own backward functions are stubs in your edition of tt: every one must "
                                "be yours")
-        raise GradeFailure(f"student_ops().{name} does not behave as the {name} your {module} defines "
-                           f"(on the same inputs: {theirs[0]} {str(theirs[1:])[:120]} against {own[0]})",
+        said = lambda o: "an answer" if o[0] == "ok" else f"{o[1]}: {o[2][:100]}"
+        raise GradeFailure(f"student_ops().{name} does not behave as the {name} your {module} defines: on the "
+                           f"same inputs it gave {said(theirs)}, and {module}.{name} gave {said(own)}",
                            "take each function from the exercise module that DEFINES it (its __module__)")
 
 
