@@ -249,6 +249,8 @@ class _Batch:
     def stop(proc: subprocess.Popen) -> None:
         """SIGTERM to the child's own process group, SIGKILL after GRACE seconds."""
         for sig, wait in ((signal.SIGTERM, GRACE), (signal.SIGKILL, None)):
+            if proc.poll() is not None:             # reaped: its pid may belong to another now
+                return
             try:
                 os.killpg(proc.pid, sig)            # the group of a child we started: only it
             except ProcessLookupError:
@@ -352,7 +354,8 @@ def main_grade_all(argv=None) -> int:
         todo.append((sid, path, digest))
     print(f"{len(entries)} submissions, {len(entries) - len(todo)} unchanged since last graded, "
           f"{len(todo)} to grade with {args.jobs} job(s)", flush=True)
-    batch = _Batch(args.timeout, args.call_timeout, flags, str(student_library()))   # built once, for all
+    batch = _Batch(args.timeout, args.call_timeout, flags,
+                   str(student_library()) if todo else "")          # built once, for every child
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs))
     bar = Progress(len(todo), desc="grading")
     graded = 0
