@@ -201,12 +201,35 @@ def _child_env(tmp: str, library: str) -> dict:
     return env
 
 
+WORK_PREFIX = "tt-grade-all-"
+
+
+def _work_root() -> Path:
+    """grade-all's own temporary folder, tt-grade-all-<pid>-*, private (the workers' group
+    may enter it): the student edition of tt and each child's TMPDIR live in it, and it is
+    removed at the end. Those of grade-alls that died (SIGKILL) are removed first."""
+    from grader.sandbox.files import make_private, rmtree
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(WORK_PREFIX + "*-*"):
+        pid = old.name[len(WORK_PREFIX):].split("-", 1)[0]
+        try:
+            mine = old.is_dir() and not old.is_symlink() and old.stat().st_uid == os.geteuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and sys.platform.startswith("linux") and not Path(f"/proc/{pid}").exists():
+            rmtree(str(old))
+    root = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-"))
+    make_private(root, 65534 if os.geteuid() == 0 else None)       # the workers' copies live below
+    return root
+
+
 class _Batch:
     """Runs `tt grade` children, each in a process group and a TMPDIR of its own, and stops
     them all on request."""
 
-    def __init__(self, timeout: float, call_timeout: float, flags: list[str], library: str):
-        self.timeout, self.call_timeout, self.flags, self.library = timeout, call_timeout, flags, library
+    def __init__(self, timeout: float, call_timeout: float, flags: list[str], root: Path, library: str):
+        self.timeout, self.call_timeout, self.flags = timeout, call_timeout, flags
+        self.root, self.library = root, library
         self.lock = threading.Lock()
         self.running: dict[str, subprocess.Popen] = {}
         self.stopping = False
@@ -214,7 +237,7 @@ class _Batch:
     def grade(self, sid: str, path: Path, out: Path) -> str | None:
         """'' on success, what went wrong, or None if stopped (or never started)."""
         from grader.sandbox.files import make_private
-        tmp = tempfile.mkdtemp(prefix="tt-grade-all-")
+        tmp = tempfile.mkdtemp(prefix="child-", dir=self.root)
         make_private(tmp, 65534 if os.geteuid() == 0 else None)   # the worker's copies live below
         cmd = [sys.executable, "-m", "tt", "grade", f"--student={sid}", f"--out={out.resolve()}", "--quiet",
                f"--call-timeout={self.call_timeout}", *self.flags, "--", str(path.resolve())]
@@ -309,9 +332,7 @@ def _row(sid: str, out: Path, exercises: list[str], problem: str) -> dict:
 
 def main_grade_all(argv=None) -> int:
     """`tt grade-all SUBMISSIONS_DIR -j N`: grade a class."""
-    from grader.grading import (check_sandbox, exercise_names, grading_digest, insecure_warning, student_library,
-                                write_not_graded)
-    from grader.report import write_class_csv
+    from grader.grading import check_sandbox, exercise_names, grading_digest, insecure_warning
     from grader.sandbox import SandboxError
 
     ap = argparse.ArgumentParser(prog="tt grade-all", description=main_grade_all.__doc__)
@@ -345,7 +366,7 @@ def main_grade_all(argv=None) -> int:
     exercises = [n[:4] for n in exercise_names()]
     flags = (["--insecure"] if args.insecure else []) + [f"--disable-protection={p}" for p in args.disable_protection]
     options = {"call_timeout": args.call_timeout, "timeout": args.timeout, "flags": flags}
-    todo, problems = [], {}
+    todo = []
     for sid, path in entries:
         digest = grading_digest(_submission_digest(path), dict(options, student=sid))
         done = out / sid / DIGEST
@@ -354,8 +375,21 @@ def main_grade_all(argv=None) -> int:
         todo.append((sid, path, digest))
     print(f"{len(entries)} submissions, {len(entries) - len(todo)} unchanged since last graded, "
           f"{len(todo)} to grade with {args.jobs} job(s)", flush=True)
-    batch = _Batch(args.timeout, args.call_timeout, flags,
-                   str(student_library()) if todo else "")          # built once, for every child
+    root = _work_root()
+    try:
+        return _grade_batch(args, out, entries, exercises, todo, flags, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _grade_batch(args, out, entries, exercises, todo, flags, root) -> int:
+    from grader.build import student_tt
+    from grader.grading import write_not_graded
+    from grader.report import write_class_csv
+    problems = {}
+    if todo:
+        student_tt(root / "lib")                     # the student edition, built once for every child
+    batch = _Batch(args.timeout, args.call_timeout, flags, root, str(root / "lib"))
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs))
     bar = Progress(len(todo), desc="grading")
     graded = 0

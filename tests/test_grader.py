@@ -347,6 +347,10 @@ def test_a_failed_regrade_replaces_the_old_results(tmp_path, points):
     assert r.returncode == 0 and read_csv(out / "gradebook.csv")["alice"]["total"] == "8"
     # the new version hangs at import for longer than the whole submission may take
     (klass / "alice" / "ex04_layernorm.py").write_text("import time\ntime.sleep(60)\n")
+    # what a grade-all killed by SIGKILL leaves behind is removed; a live one's is not
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp / f"tt-grade-all-{gone.stdout.strip()}-dead" / "child-x").mkdir(parents=True)
+    (tmp / f"tt-grade-all-{os.getpid()}-alive").mkdir()
     r = subprocess.run([sys.executable, "-m", "tt", "grade-all", str(klass), "--out", str(out), "--timeout", "4"],
                        capture_output=True, text=True, timeout=300, cwd=ROOT, env=dict(os.environ, TMPDIR=str(tmp)))
     assert r.returncode == 0, r.stderr
@@ -357,7 +361,7 @@ def test_a_failed_regrade_replaces_the_old_results(tmp_path, points):
     assert data["score"] == 0 and data["tests"] == [] and "took longer than 4 s" in data["not_graded"]
     assert "NOT GRADED" in (out / "alice" / "feedback.html").read_text()
     assert not (out / "alice" / ".digest").exists()
-    assert os.listdir(tmp) == []                  # the killed child's copies were removed
+    assert os.listdir(tmp) == [f"tt-grade-all-{os.getpid()}-alive"]   # the killed child's copies were removed
     r = run_tt("grade-all", str(klass), "--out", str(out), "--timeout", "4")
     assert "0 unchanged since last graded, 1 to grade" in r.stdout
 
