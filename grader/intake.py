@@ -22,6 +22,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from exercises.tests.notebook import code_cells
+
 MAX_FILE = 256 * 1024          # bytes per exercise file
 MAX_NOTEBOOK = 8 * 1024 * 1024 # bytes per notebook (outputs, plots included)
 MAX_ENTRIES = 500              # entries in a zip, or files in a folder tree
@@ -121,16 +123,7 @@ def _take_notebook(intake: Intake, rel, read):
         intake.notes.append(f"ignored {rel}: larger than {MAX_NOTEBOOK // 2**20} MiB")
         return
     try:
-        cells = json.loads(data.decode("utf-8"))["cells"]
-        chunks = []
-        for cell in cells:
-            nbg = cell.get("metadata", {}).get("nbgrader", {})
-            if cell.get("cell_type") != "code" or nbg.get("grade") or str(nbg.get("grade_id", "")).endswith("_public"):
-                continue
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else str(source)
-            chunks.append("\n".join(line for line in source.splitlines()
-                                    if not line.lstrip().startswith(("%", "!"))))
+        chunks = code_cells(json.loads(data.decode("utf-8"))["cells"])
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         intake.notes.append(f"ignored {rel}: not a readable notebook ({type(exc).__name__})")
         return

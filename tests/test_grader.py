@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader.grading import HIDDEN, grade_submission, write_outputs
+from grader.sandbox.supervisor import children_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_STATUSES = {"passed", "failed"}
@@ -268,17 +269,6 @@ def layernorm_backward(dout, cache):
     _time.sleep(0.7)
     return _honest(dout, cache)
 '''
-
-
-def children_of(pid):
-    kids = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids += [int(p) for p in f.read().split()]
-    except OSError:
-        pass
-    return kids
 
 
 def processes_naming(text):

@@ -48,7 +48,11 @@ for _feature in __future__.all_feature_names:
 def notebook_cells(path) -> list[str]:
     """The code a notebook contributes as a module: its code cells in order, without the
     graded test cells, the public checks cell and IPython's `%` and `!` lines."""
-    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    return code_cells(json.loads(Path(path).read_text(encoding="utf-8"))["cells"])
+
+
+def code_cells(cells) -> list[str]:
+    """notebook_cells for the parsed `cells` list of a notebook."""
     out = []
     for cell in cells:
         nbg = cell.get("metadata", {}).get("nbgrader", {})

@@ -281,15 +281,19 @@ class _Walker:
         self.limit_size(node, value)
         return value
 
-    def power(self, node: ast.BinOp, base, exponent):
-        if not (exponent.is_Integer):
-            raise ParseError(f"{self.where(node)}: exponents must be whole numbers "
-                             f"(write sqrt(...) for a square root)")
-        n = int(exponent)
+    def bounded_exponent(self, node: ast.BinOp, n: int) -> int:
+        """n, or a ParseError when |n| is over the limit (10**10**10 stops here)."""
         if abs(n) > MAX_EXPONENT:
             shown = str(n) if len(str(n)) <= 20 else f"with {len(str(abs(n)))} digits"
             raise ParseError(f"{self.where(node)}: the exponent {shown} is too large "
                              f"(the limit is {MAX_EXPONENT})")
+        return n
+
+    def power(self, node: ast.BinOp, base, exponent):
+        if not (exponent.is_Integer):
+            raise ParseError(f"{self.where(node)}: exponents must be whole numbers "
+                             f"(write sqrt(...) for a square root)")
+        n = self.bounded_exponent(node, int(exponent))
         if base.is_number and base.is_zero and n < 0:
             raise ParseError(f"{self.where(node)}: division by zero (0 to a negative power)")
         if base.is_Rational:
@@ -445,11 +449,7 @@ class _ExpressionWalker(_Walker):
         if not self.is_const(exponent) or n.denominator != 1:
             raise ParseError(f"{self.where(node)}: exponents must be whole numbers "
                              f"(write sqrt(...) for a square root)")
-        n = int(n)
-        if abs(n) > MAX_EXPONENT:
-            shown = str(n) if len(str(n)) <= 20 else f"with {len(str(abs(n)))} digits"
-            raise ParseError(f"{self.where(node)}: the exponent {shown} is too large "
-                             f"(the limit is {MAX_EXPONENT})")
+        n = self.bounded_exponent(node, int(n))
         if self.is_const(base):
             b = self.value(base)
             if b == 0 and n < 0:
