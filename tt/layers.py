@@ -160,8 +160,9 @@ def softmax_cross_entropy_forward(logits, targets):
     e = np.exp(z)                                                   # (B, V)
     total = e.sum(axis=-1, keepdims=True)                           # (B, 1), >= 1
     B = logits.shape[0]
-    loss = (np.log(total[:, 0]) - z[np.arange(B), targets]).mean()  # -log p[target]
-    return float(loss), CrossEntropyCache(e / total, targets)
+    loss = float(np.log(total).sum() - z[np.arange(B), targets].sum()) / B  # mean -log p[target]
+    e /= total                                                      # the probabilities
+    return loss, CrossEntropyCache(e, targets)
 
 
 def softmax_cross_entropy_backward(dloss, cache):

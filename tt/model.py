@@ -153,7 +153,10 @@ def block_params(params, i):
 
 
 def n_blocks(params) -> int:
-    return sum(1 for k in params if k.endswith(".W_q"))
+    L = 0
+    while f"blocks.{L}.W_q" in params:
+        L += 1
+    return L
 
 
 HEAD_SIZE = 16
