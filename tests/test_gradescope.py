@@ -240,6 +240,8 @@ def test_setup_sh_on_this_machine_then_run_autograder(autograder, tmp_path):
     r = run_setup(root, os.environ["PATH"], TT_OS_RELEASE="/nonexistent")
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     assert "apt" not in r.stdout and "ready:" in r.stdout
+    for path in [root / "source", *(root / "source").rglob("*")]:   # private to the grader's uid
+        assert path.stat().st_mode & 0o077 == 0, path
     results = run_bare(root, None)
     assert results["score"] == hidden_points() and "isolated worker" in results["output"]
 
@@ -264,7 +266,7 @@ echo "  Candidate: (none)"
 def fake_image(tmp_path: Path, python3: str, candidates: str, os_release: str) -> dict:
     """A PATH with apt-get, apt-cache, add-apt-repository stand-ins that log what they are asked."""
     root = tmp_path / "fake"
-    bin_ = tool_dir(root / "bin", "grep", "rm", "id", "tr", "tail", "ln", "touch")
+    bin_ = tool_dir(root / "bin", "grep", "rm", "id", "tr", "tail", "ln", "touch", "chmod")
     fake(bin_ / "apt-get", APT)
     fake(bin_ / "apt-cache", APT_CACHE)
     fake(bin_ / "add-apt-repository", 'echo "add-apt-repository $*" >> "$FAKE/log"; exit 1\n')

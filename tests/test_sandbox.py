@@ -8,9 +8,11 @@ fail at import) and a stand-in for the student edition of tt in .../library.
 """
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -715,7 +717,7 @@ def test_the_core_isolation_holds_with_every_optional_protection_off():
     box = make(disable=OPTIONAL, uid=None, insecure=True)
     try:
         assert set(box.protections) <= {"process", "timeout", "rlimits", "caps-dropped"}
-        assert len(box.exposure) == 2                   # files and processes: said, not hidden
+        assert len(box.exposure) == 3          # secrets read, files and processes: said, not hidden
         assert OPTIONAL - {"user-namespace"} <= set(box.unavailable)
         e = fails(box, "hostile", "import_name", "grader", kind="exception")
         assert "ModuleNotFoundError" in e.message
@@ -800,10 +802,58 @@ def test_insecure_runs_and_says_what_the_worker_could_do(tmp_path):
     try:
         assert box.call("marks", "f") == 1
         gaps = box.exposure
-        assert len(gaps) == 2 and "repository" in gaps[0] and "kill(-1)" in gaps[1]
+        assert len(gaps) == 3 and "hidden tests" in gaps[0] and "grader/hidden" in gaps[0]
+        assert "repository" in gaps[1] and "kill(-1)" in gaps[2]
     finally:
         box.close()
     assert mark.read_text() == "ran"           # the exposure is real: it wrote outside the sandbox
+
+
+def world_readable_secret():
+    """A file outside every hidden directory (not /tmp, the cwd, $HOME or the repository),
+    readable by everyone: what an unhidden, world-readable hidden suite would be."""
+    folder = Path(tempfile.mkdtemp(prefix="tt-secret-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    secret = folder / "test_hidden.py"
+    secret.write_text("EXPECTED = 42\n")
+    secret.chmod(0o644)
+    return secret
+
+
+def test_a_readable_secret_is_refused_whatever_the_uid(tmp_path):
+    """A worker with a uid of its own but nothing that hides files (no Landlock here;
+    the secret lies outside what the mount namespace covers) could read the secret:
+    refused before any student code runs; fine once the file is not world-readable."""
+    sub, mark = marking_submission(tmp_path)
+    secret = world_readable_secret()
+    try:
+        box = Sandbox(sub, LIB, timeout=5, disable={"landlock"}, secrets=[str(secret)])
+        try:
+            with pytest.raises(SandboxError) as info:
+                box.call("marks", "f")
+            text = str(info.value)
+            assert type(info.value).__name__ == "InsecureSandboxError"
+            assert str(secret) in text and "chmod" in text and "--insecure" in text
+        finally:
+            box.close()
+        assert not mark.exists()
+        if os.geteuid() != 0:
+            return                  # the worker keeps our uid: it could read a 0600 file too
+        secret.chmod(0o600)                            # now only the grader's uid may read it
+        with Sandbox(sub, LIB, timeout=5, disable={"landlock"}, secrets=[str(secret)]) as box:
+            assert box.call("marks", "f") == 1 and box.exposure == []
+            assert any(p.startswith("uid:") for p in box.protections)
+    finally:
+        shutil.rmtree(secret.parent)
+
+
+def test_with_every_protection_the_default_secrets_stay_unread(tmp_path):
+    from grader.sandbox.files import default_secrets
+    sub, _ = marking_submission(tmp_path)
+    with Sandbox(sub, LIB, timeout=5) as box:
+        assert box.call("marks", "f") == 1
+        assert box.worker_info["readable"] == [] and box.exposure == []
+    assert any(p.endswith("grader/hidden") for p in default_secrets())
 
 
 FS = ("landlock-fs", "fs-readonly")                       # what the test counts as confinement,

@@ -136,6 +136,9 @@ fi
     die "pip could not install requirements.txt (the image needs the network while it is built)"
 "$VENV/bin/python" -c 'import numpy, pytest, tt, grader.grading' ||
     die "the grader does not import in $VENV"
+# The hidden suites and the reference stay unreadable to the student code's uid even
+# where the container allows neither Landlock nor a mount namespace to hide them.
+chmod -R go-rwx "$ROOT/source" || die "could not make $ROOT/source private"
 say "ready: $VENV ($("$VENV/bin/python" --version 2>&1))"
 """
 

@@ -37,6 +37,16 @@ def default_hide() -> list[str]:
     return sorted({os.path.realpath(d) for d in dirs if d and os.path.isdir(d)})
 
 
+def default_secrets() -> list[str]:
+    """What student code must never read, whatever else fails: the hidden suites, the
+    reference `tt` and the solutions, where this grader is installed. The worker tries
+    each after it is confined and before any student code runs (see Sandbox)."""
+    import grader
+    here = Path(grader.__file__).resolve().parent
+    paths = [here / "hidden", REPO / "tt" / "layers.py", REPO / "solutions"]
+    return sorted({str(p) for p in paths if p.exists()})
+
+
 def copy_tree(src: Path, dst: Path, max_files=2000, max_file=8 << 20,
                max_total=32 << 20) -> list[str]:
     """Copy regular files and directories (no symlinks, devices, __pycache__); returns

@@ -35,7 +35,8 @@ from typing import Any, Callable, Mapping
 
 from grader.sandbox import wire
 from grader.sandbox.errors import KINDS, SandboxError, StudentError, clean, exit_reason
-from grader.sandbox.files import copy_tree, default_hide, make_private, numpy_dirs, rmtree
+from grader.sandbox.files import (copy_tree, default_hide, default_secrets, make_private,
+                                  numpy_dirs, rmtree)
 from grader.sandbox.wire import Callback, Callbacks, Limits, Records, WireError
 
 HERE = Path(__file__).resolve().parent
@@ -48,20 +49,27 @@ FS_CONFINEMENT = ("landlock-fs", "fs-readonly")              # it cannot write t
 PROCESS_CONFINEMENT = ("pid-namespace", "seccomp", "landlock-scope")   # nor signal its processes
 
 
-def exposure(protections) -> list[str]:
+def exposure(protections, readable=()) -> list[str]:
     """What a worker with these protections could do to the machine that grades.
 
-    [] when the worker dropped to a uid of its own (a "uid:N" protection) or is confined
-    both ways; otherwise one sentence per missing confinement. A worker that runs as the
+    One sentence per gap, [] if none. `readable` lists the secrets (the hidden suites,
+    the reference, the solutions) the confined worker found it could still read: that
+    is a gap whatever the uid, e.g. a uid of its own but neither Landlock nor a mount
+    namespace, and a repository readable by everyone. Otherwise a worker that dropped to
+    a uid of its own (a "uid:N" protection) is confined enough. One that runs as the
     grader's own uid (root, or the instructor's user) with no filesystem confinement can
     rewrite the repository, the hidden tests (which the grader imports next time) and any
     file of that user; with no process confinement it can kill(-1) every process of that
     uid, which for root is every process on the machine.
     """
     active = set(protections)
-    if any(p.startswith("uid:") for p in active):
-        return []
     gaps = []
+    if readable:
+        shown = ", ".join(list(readable)[:3])
+        gaps.append(f"read the hidden tests or the reference ({shown}), which neither Landlock "
+                    f"nor a mount namespace hides here and whose permissions let it")
+    if any(p.startswith("uid:") for p in active):
+        return gaps
     if not active & set(FS_CONFINEMENT):
         gaps.append("write every file the grader's uid may write, the repository and the hidden "
                     "tests included (neither landlock-fs nor fs-readonly is active)")
@@ -137,6 +145,9 @@ class Sandbox:
     uid: "auto" (65534 when running as root), an int, or None: the uid the worker drops to.
     hide: directories the worker's mount namespace covers with an empty tmpfs; default:
         the repository, the site-packages directories, $HOME and the current directory.
+    secrets: files and directories student code must never read; the worker tries each
+        once it is confined, before any student code runs, and one it can read is refused
+        like an unconfined worker. Default: the hidden suites, the reference, the solutions.
     disable: protections not to attempt, from DISABLEABLE (e.g. {"seccomp"}), for tests;
         "uid-drop" (or uid=None) stops the uid change.
     insecure: run student code even when the worker keeps the grader's uid without
@@ -151,7 +162,7 @@ class Sandbox:
                  memory_limit: int = 2 << 30, records=(), record_module: str | None = "tt",
                  library_packages=("tt",), cpu_limit: int | None = None,
                  file_limit: int = 16 << 20, disk_limit: int = 64 << 20, max_files: int = 64,
-                 max_procs: int = 64, output_limit: int = 10_000, uid="auto", hide=None,
+                 max_procs: int = 64, output_limit: int = 10_000, uid="auto", hide=None, secrets=None,
                  disable=(), allow_threads: bool = False, limits: Limits = wire.LIMITS,
                  start_timeout: float = 30.0, python: str = sys.executable, insecure: bool = False):
         self.submission_dir = Path(submission_dir)
@@ -168,6 +179,7 @@ class Sandbox:
         self.output_limit, self.limits = int(output_limit), limits
         self.uid = (65534 if os.geteuid() == 0 else None) if uid == "auto" else uid
         self.hide = list(default_hide() if hide is None else hide)
+        self.secrets = list(default_secrets() if secrets is None else secrets)
         self.disable, self.allow_threads = sorted(set(disable)), bool(allow_threads)
         if set(self.disable) - DISABLEABLE:
             raise ValueError(f"unknown protections {sorted(set(self.disable) - DISABLEABLE)}; "
@@ -251,7 +263,12 @@ class Sandbox:
     def exposure(self) -> list[str]:
         """What the worker could do to this machine for want of confinement ([] if nothing):
         non-empty only with insecure=True, as such a worker is refused otherwise."""
-        return exposure(self.protections)
+        return exposure(self.protections, self._readable(self._last_hello()))
+
+    @staticmethod
+    def _readable(hello) -> list[str]:
+        found = hello.get("readable", [])
+        return [p for p in found if type(p) is str] if type(found) is list else []
 
     @property
     def worker_info(self) -> dict:
@@ -387,7 +404,7 @@ class Sandbox:
             "req_fd": req_r, "resp_fd": resp_w, "lifeline_fd": life_r,
             "root": root, "run": str(run), "np": f"{root}/np", "sub": f"{root}/sub",
             "lib": f"{root}/lib", "numpy_dirs": numpy_dirs(), "record_module": self.record_module,
-            "uid": self.uid, "hide": self.hide, "disable": self.disable,
+            "uid": self.uid, "hide": self.hide, "secrets": self.secrets, "disable": self.disable,
             "allow_threads": self.allow_threads, "memory_limit": self.memory_limit,
             "cpu_limit": self.cpu_limit, "file_limit": self.file_limit,
             "disk_limit": self.disk_limit, "max_files": self.max_files,
@@ -427,16 +444,17 @@ class Sandbox:
             raise SandboxError(f"the sandbox worker did not start ({type(e).__name__.strip('_')}"
                                f"{': ' + str(e) if str(e) else ''}); its output: {output[:2000]!r}") from None
         w.hello = self._hello = hello
-        gaps = exposure(["process", "timeout", *hello["protections"]])
+        gaps = exposure(["process", "timeout", *hello["protections"]], self._readable(hello))
         if gaps and not self.insecure:         # before any student code: nothing ran yet
             self._stop()
             uid = hello.get("uid")
             why = "; ".join(f"{k}: {v}" for k, v in sorted(hello["unavailable"].items())) or "none reported"
             raise InsecureSandboxError(
-                f"refusing to run student code: the worker would keep the grader's own uid "
-                f"({uid} as it sees itself) and could " + ", and could ".join(gaps)
+                f"refusing to run student code: the worker (uid {uid} as it sees itself) could "
+                + ", and could ".join(gaps)
                 + f". Unavailable protections: {why[:1500]}. Grade on a machine that allows a "
-                  f"mount namespace, Landlock or seccomp (or where the uid drop works), or pass "
+                  f"mount namespace, Landlock or seccomp (or where the uid drop works), make the "
+                  f"grader's files unreadable to other users (chmod -R o-rwx), or pass "
                   f"--insecure to grade anyway, with a warning in every report.")
         for name in list(self._imported):    # a fresh worker: bring back the modules
             try:

@@ -109,6 +109,19 @@ def main():
 
 
 # ------------------------------------------------------------------------------ worker
+def readable(path) -> bool:
+    """Whether this (confined) process can read anything at `path`: a byte of a file, or
+    an entry of a directory (a directory covered by an empty tmpfs shows none)."""
+    try:
+        if os.path.isdir(path):
+            return bool(os.listdir(path))
+        with open(path, "rb") as f:
+            f.read(1)
+        return True
+    except OSError:
+        return False
+
+
 class CallbackError(Exception):
     """A callback (a reference operation run by the grader) raised an exception."""
 
@@ -266,6 +279,7 @@ class Worker:
         self.confine()                 # everything the worker imports is imported by now
         self.send({"op": "hello", "pid": os.getpid(), "uid": os.getuid(),
                    "protections": self.report.active, "unavailable": self.report.unavailable,
+                   "readable": [p for p in self.cfg.get("secrets", []) if readable(p)],
                    "python": sys.version.split()[0], "numpy": numpy.__version__})
         while True:
             try:
