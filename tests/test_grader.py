@@ -19,6 +19,7 @@ import pytest
 
 from grader.grading import HIDDEN, grade_submission, write_outputs
 from grader.sandbox.supervisor import children_of
+from processes import processes_naming
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_STATUSES = {"passed", "failed"}
@@ -269,22 +270,6 @@ def layernorm_backward(dout, cache):
     _time.sleep(0.7)
     return _honest(dout, cache)
 '''
-
-
-def processes_naming(text):
-    """Live processes whose command line holds `text` (read from /proc, nothing is signalled)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read()
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and text.encode() in cmd and int(pid) != os.getpid():
-            found.append(int(pid))
-    return found
 
 
 def test_ctrl_c_stops_grade_all_cleanly_and_a_rerun_resumes(tmp_path):
