@@ -9,10 +9,10 @@ import importlib
 import inspect
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from junit import outcomes
 
 import tt
 import tt.gradcheck
@@ -32,15 +32,7 @@ def run_public_tests(impl, tmp_path, cwd=ROOT, tests="exercises/tests", extra=()
                         "-p", "no:cacheprovider", f"--junitxml={report}", *extra],
                        cwd=cwd, capture_output=True, text=True, timeout=1800)
     assert report.exists(), r.stdout[-3000:] + r.stderr[-3000:]
-    results = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        name = f"{case.get('classname')}::{case.get('name')}"
-        outcome, message = "passed", ""
-        for tag in ("failure", "error", "skipped"):
-            node = case.find(tag)
-            if node is not None:
-                outcome, message = tag, (node.get("message") or "") + "\n" + (node.text or "")
-        results[name] = (outcome, message)
+    results = outcomes(report, key=lambda case: f"{case.get('classname')}::{case.get('name')}")
     return results, r
 
 

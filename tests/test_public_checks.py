@@ -13,10 +13,10 @@ All mutants run in one subprocess, one pytest session each (about a minute in al
 import json
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from junit import outcomes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,15 +154,7 @@ def results(tmp_path_factory):
     for run in runs:
         junit = Path(run["junit"])
         assert junit.exists(), f"{run['id']}: no report\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-        cases = {}
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            name = f"{case.get('classname').replace('.', '/')}.py::{case.get('name')}"
-            outcome, message = "passed", ""
-            for tag in ("failure", "error", "skipped"):
-                node = case.find(tag)
-                if node is not None:
-                    outcome, message = tag, (node.get("message") or "") + "\n" + (node.text or "")
-            cases[name] = (outcome, message)
+        cases = outcomes(junit, key=lambda case: f"{case.get('classname').replace('.', '/')}.py::{case.get('name')}")
         spoiled = {}
         for line in Path(run["log"]).read_text().splitlines():
             test, what = line.split("\t")
@@ -204,15 +196,7 @@ def run_public(tmp, marker, overrides):
                         "--impl", "pkg", "-m", marker, f"--junitxml={junit}"], cwd=ROOT, capture_output=True,
                        text=True, timeout=600, env={**__import__("os").environ, "PYTHONPATH": f"{tmp}:{ROOT}"})
     assert junit.exists(), r.stdout[-2000:] + r.stderr[-2000:]
-    cases = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        outcome, message = "passed", ""
-        for tag in ("failure", "error", "skipped"):
-            node = case.find(tag)
-            if node is not None:
-                outcome, message = tag, (node.get("message") or "") + "\n" + (node.text or "")
-        cases[case.get("name")] = (outcome, message)
-    return cases
+    return outcomes(junit)
 
 
 WRONG_LAYERNORM = '''\
