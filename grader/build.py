@@ -203,6 +203,7 @@ TWINS = {
     "gradflow.stage_gradients": "stage_gradient_norms",   # exercise 14's walk
     "gradflow.stage_norms": "stage_gradient_norms",
     "optim.adam_step_inplace": "adam",                    # exercise 12's Adam, in place
+    "attention.last_query_mha_backward": "mha_backward",  # exercise 6, at one query
 }
 
 

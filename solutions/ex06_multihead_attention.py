@@ -38,6 +38,9 @@ def mha_backward(dout, cache, ops=None):
            exercise 15 passes your own.
     Returns (dx, dW_q, dW_k, dW_v, dW_o): (B, T, C) and four (C, C).
 
+    tt's counterparts: tt.mha_backward and tt.attention.last_query_mha_backward (the
+    model's last block, where one query attends in input space).
+
     Hint: splitting into heads and concatenating them only move numbers around, so
     their backward passes only move gradients back to where the numbers came from.
     Then ask: along how many paths did x reach the output?

@@ -166,6 +166,25 @@ def test_mha(n_queries):
     assert max(errs.values()) <= TOL, errs
 
 
+def test_last_query_mha():
+    """The last block's attention in input space (one query, no keys or values)."""
+    errs = check_op(lambda **kw: tt.attention.last_query_mha_forward(**kw, H=H),
+                    tt.attention.last_query_mha_backward, mha_inputs(), ["x", "W_q", "W_k", "W_v", "W_o"])
+    assert max(errs.values()) <= TOL, errs
+
+
+def test_last_query_mha_is_mha_at_one_query():
+    inputs = mha_inputs(seed=17)
+    out, cache = tt.attention.last_query_mha_forward(**inputs, H=H)
+    ref, ref_cache = tt.mha_forward(**inputs, H=H, n_queries=1)
+    assert out.shape == ref.shape == (B, 1, C)
+    assert np.allclose(out, ref, rtol=0, atol=1e-13)
+    dout = rng(18).standard_normal((B, 1, C))
+    for got, want in zip(tt.attention.last_query_mha_backward(dout, cache),
+                         tt.mha_backward(dout, ref_cache)):
+        assert got.shape == want.shape and np.allclose(got, want, rtol=0, atol=1e-13)
+
+
 def test_ffn():
     r = rng(8)
     inputs = {"x": r.standard_normal((B, T, C)), "W1": r.standard_normal((C, F)) / np.sqrt(C),
@@ -259,6 +278,8 @@ def _all_backwards(dtype):
     out.append(("attention", tt.attention_backward(a(B, H, T, 16), c)))
     y, c = tt.mha_forward(a(B, T, C), a(C, C), a(C, C), a(C, C), a(C, C), H)
     out.append(("mha", tt.mha_backward(a(B, T, C), c)))
+    y, c = tt.attention.last_query_mha_forward(a(B, T, C), a(C, C), a(C, C), a(C, C), a(C, C), H)
+    out.append(("last_query_mha", tt.attention.last_query_mha_backward(a(B, 1, C), c)))
     y, c = tt.ffn_forward(a(B, T, C), a(C, F), a(F), a(F, C), a(C))
     out.append(("ffn", tt.ffn_backward(a(B, T, C), c)))
     y, c = tt.add_norm_forward(a(B, T, C), a(B, T, C), a(C), a(C))
@@ -267,6 +288,9 @@ def _all_backwards(dtype):
     y, c = tt.block_forward(a(B, T, C), p, H)
     dx, g = tt.block_backward(a(B, T, C), c)
     out.append(("block", (dx, *g.values())))
+    y, c = tt.block_forward(a(B, T, C), p, H, n_queries=1)
+    dx, g = tt.block_backward(a(B, 1, C), c)
+    out.append(("last block", (dx, *g.values())))
     y, c = tt.embedding_forward(np.array([[1, 2, 2]]), a(V, C))
     out.append(("embedding", tt.embedding_backward(a(1, 3, C), c)))
     y, c = tt.output_forward(a(B, T, C), a(C, V), a(V))

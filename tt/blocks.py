@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tt.attention import MHACache, mha_forward
+from tt.attention import (LastQueryCache, MHACache, last_query_mha_backward,
+                          last_query_mha_forward, mha_forward)
 from tt.layers import (LayerNormCache, LinearCache, ReluCache, layernorm_forward,
                        linear_forward, relu_forward)
 from tt.ops import reference
@@ -80,7 +81,7 @@ def add_norm_backward(dout, cache, ops=None):
 
 # ---------------------------------------------------------------------------- block
 class BlockCache(NamedTuple):
-    mha: MHACache
+    mha: MHACache | LastQueryCache
     norm1: AddNormCache
     ffn: FFNCache
     norm2: AddNormCache
@@ -90,11 +91,15 @@ def block_forward(x, p, H, eps=1e-5, n_queries=None):
     """One post-LN transformer block. x: (B, T, C); p: block-local parameter dict.
 
     Returns (B, Tq, C): the block's output at the last Tq = n_queries positions (all T
-    by default; the model's last block needs only Tq = 1).
+    by default; the model's last block needs only Tq = 1, and then attends in input space).
     """
     T = x.shape[1]
     Tq = T if n_queries is None else n_queries
-    a, mha = mha_forward(x, p["W_q"], p["W_k"], p["W_v"], p["W_o"], H, Tq)          # (B, Tq, C)
+    W = p["W_q"], p["W_k"], p["W_v"], p["W_o"]
+    if Tq == 1:
+        a, mha = last_query_mha_forward(x, *W, H)                                   # (B, 1, C)
+    else:
+        a, mha = mha_forward(x, *W, H, Tq)                                          # (B, Tq, C)
     x1, norm1 = add_norm_forward(x[:, T - Tq:], a, p["ln1.gamma"], p["ln1.beta"], eps)  # (B, Tq, C)
     f, ffn = ffn_forward(x1, p["W1"], p["b1"], p["W2"], p["b2"])                    # (B, Tq, C)
     x2, norm2 = add_norm_forward(x1, f, p["ln2.gamma"], p["ln2.beta"], eps)          # (B, Tq, C)
@@ -115,7 +120,9 @@ def block_backward(dout, cache, ops=None):
     dx1_ffn, g["W1"], g["b1"], g["W2"], g["b2"] = ops.ffn_backward(df, cache.ffn, ops)
     dx1 = dx1 + dx1_ffn                                         # merge at x1
     dx, da, g["ln1.gamma"], g["ln1.beta"] = ops.add_norm_backward(dx1, cache.norm1, ops)
-    dx_mha, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = ops.mha_backward(da, cache.mha, ops)
+    mha_backward = (last_query_mha_backward if isinstance(cache.mha, LastQueryCache)
+                    else ops.mha_backward)                  # the forward chose by Tq
+    dx_mha, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = mha_backward(da, cache.mha, ops)
     T, Tq = dx_mha.shape[1], dx.shape[1]
     dx_mha[:, T - Tq:] += dx                                    # merge at x (its last Tq rows)
     return dx_mha, g

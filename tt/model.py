@@ -57,7 +57,8 @@ class EmbeddingCache(NamedTuple):
 def embedding_forward(tokens, E):
     """x[b, t] = E[tokens[b, t]] + PE[t]  (seed Part 5). tokens: (B, T); E: (V, C)."""
     B, T = tokens.shape
-    x = E[tokens] + positional_encoding(T, E.shape[1], np.dtype(E.dtype))  # (B, T, C)
+    x = E.take(tokens, axis=0)                                  # (B, T, C)
+    x += positional_encoding(T, E.shape[1], E.dtype)
     return x, EmbeddingCache(tokens, E)
 
 
