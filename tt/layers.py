@@ -70,9 +70,9 @@ def linear_forward(x, W, b=None):
     x: (..., in), e.g. (B, T, C) or (B, C);  W: (in, out);  b: (out,) or None.
     Returns y: (..., out) and a LinearCache.
     """
-    # one (rows, in) x (in, out) product: a 3-D x @ W would be B separate small ones.
-    # (@ rather than .dot: .dot zero-fills its output first, a wasted pass at batch 32)
-    y = (x.reshape(-1, W.shape[0]) @ W).reshape(*x.shape[:-1], W.shape[1])  # (..., out)
+    # one (rows, in) x (in, out) product: a 3-D x @ W would be B separate small ones;
+    # .dot of 2-D arrays also costs less per call than @ (1 us instead of 3 for tiny ones)
+    y = x.reshape(-1, W.shape[0]).dot(W).reshape(*x.shape[:-1], W.shape[1])  # (..., out)
     if b is not None:
         y += b
     return y, LinearCache(x, W, b)
@@ -91,8 +91,8 @@ def linear_backward(dout, cache):
     d_in, d_out = W.shape
     x2 = x.reshape(-1, d_in)                                    # (N, in)  N = rows
     g2 = dout.reshape(-1, d_out)                                # (N, out)
-    dx = (g2 @ W.T).reshape(x.shape)                            # (..., in)
-    dW = x2.T @ g2                                              # (in, out)
+    dx = g2.dot(W.T).reshape(x.shape)                           # (..., in)
+    dW = x2.T.dot(g2)                                           # (in, out)
     db = None if b is None else col_sum(g2)                     # (out,)
     return dx, dW, db
     ### END SOLUTION
