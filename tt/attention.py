@@ -155,7 +155,7 @@ def last_query_mha_forward(x, W_q, W_k, W_v, W_o, H):
     attention itself. Move the projections to the query's side instead; for head h,
         scores_h = q_h (x W_k^h)^T = (q_h W_k^h^T) x^T = u_h x^T
         out_h    = att_h (x W_v^h) = (att_h x) W_v^h   = c_h W_v^h
-    The same numbers up to round-off, for a third of the multiply-adds.
+    The same numbers up to round-off, for a quarter of the multiply-adds (at T = 8).
     x: (B, T, C). Returns (B, 1, C).
     """
     B, T, C = x.shape

@@ -182,9 +182,10 @@ def model_forward(params, tokens, eps=1e-5, last_only=True):
     """Logits (B, V) and the cache of every stage. tokens: (B, T) int.
 
     The logits read only the last position, so with `last_only` the last block is
-    computed at that position alone (its keys and values still come from all T).
-    The numbers are the same either way; `last_only=False` runs every block on all
-    positions, the shapes the exercises are written for.
+    computed at that position alone, its one query attending to all T positions in
+    input space (tt.attention.last_query_mha_forward). The numbers are the same either
+    way, up to round-off. `last_only=False` runs every block on all positions, the
+    shapes the exercises are written for: plugged-in backward functions need its caches.
     """
     tokens = np.asarray(tokens)
     H, L = n_heads(params), n_blocks(params)
