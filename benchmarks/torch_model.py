@@ -7,6 +7,7 @@ from identical weights, and a cross-check compares their losses and gradients.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -18,6 +19,12 @@ def to_torch(params, requires_grad=True):
     return {k: torch.tensor(v, requires_grad=requires_grad) for k, v in params.items()}
 
 
+@lru_cache(maxsize=None)
+def _positional_encoding(T, C, dtype):
+    """tt's encodings as a tensor, built once per shape, as a registered buffer would be."""
+    return torch.tensor(positional_encoding(T, C), dtype=dtype)
+
+
 def forward(tp, tokens):
     """logits (B, V) from torch parameters tp and a LongTensor of tokens (B, T)."""
     E = tp["embedding"]
@@ -25,8 +32,7 @@ def forward(tp, tokens):
     C = E.shape[1]
     H = C // 16
     hs = C // H
-    pe = torch.tensor(positional_encoding(T, C), dtype=E.dtype)
-    x = E[tokens] + pe
+    x = E[tokens] + _positional_encoding(T, C, E.dtype)
     nb = sum(1 for k in tp if k.endswith(".W_q"))
     for i in range(nb):
         p = {k: tp[f"blocks.{i}.{k}"] for k in ("W_q", "W_k", "W_v", "W_o", "ln1.gamma", "ln1.beta",
