@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "release": ("grader.build", "main_release", "build the student release folder and zip"),
     "check": ("tt.check", "main", "run the public tests of one exercise (tt check 4)"),
     "grade": ("grader.cli", "main_grade", "grade one submission in isolation"),
-    "grade-all": ("grader.cli", "main_grade_all", "grade a whole class, resumably, in parallel"),
+    "grade-all": ("grader.grade_all", "main_grade_all", "grade a whole class, resumably, in parallel"),
     "demo": ("grader.cli", "main_demo", "grade the bundled sample submissions"),
     "problems": ("grader.problems.cli", "main", "randomized problem sets: generate, grade, errata"),
     "export": ("grader.export", "main", "export to nbgrader or Gradescope"),
