@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("grader.cli", "main_demo", "grade the bundled sample submissions"),
     "problems": ("grader.problems.cli", "main", "randomized problem sets: generate, grade, errata"),
     "export": ("grader.export", "main", "export to nbgrader or Gradescope"),
+    "report": ("grader.classreport.cli", "main", "the class report of a graded folder: scores, mistakes, similarity"),
+    "similarity": ("grader.similarity.cli", "main", "which submissions look alike, exercise by exercise"),
 }
 
 
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as exc:
         missing = exc.name or "?"
         hint = ""
-        if missing.split(".")[0] in {"jinja2", "sympy", "nbformat"}:
+        if missing.split(".")[0] in {"jinja2", "sympy", "nbformat", "matplotlib", "copydetect"}:
             hint = "\n  install the instructor tools with:  pip install -e '.[grader]'"
         elif missing.split(".")[0] == "nbgrader":
             hint = "\n  install nbgrader with:  pip install -e '.[nbgrader]'"
