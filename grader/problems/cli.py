@@ -167,7 +167,24 @@ def _grade(args) -> int:
           + f"; gradebook in {Path(args.out) / 'class.csv'}")
     for error in summary.errors:
         print(f"tt problems grade: {error}", file=sys.stderr)
+    _class_report(args, secret, students, summary)
     return 1 if summary.errors else 0
+
+
+def _class_report(args, secret, students, summary) -> None:
+    """The class report (grader.classreport.problems): OUT/report.html. Its failure is reported,
+    never a failure of the grading, which is written by now."""
+    from grader.classreport.problems import write_problem_report
+    seeds = {s.student_id: None if args.variant0 else student_seed(secret, args.assignment, s.student_id)
+             for s in students}
+    try:
+        path = write_problem_report(args.out, students, seeds, args.assignment, summary.outcomes,
+                                    jobs=args.jobs, show_progress=not args.quiet)
+    except Exception as exc:            # noqa: BLE001
+        print(f"tt problems grade: the class report could not be written: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+    else:
+        print(f"class report in {path}")
 
 
 def _errata(args) -> int:
