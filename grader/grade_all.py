@@ -220,6 +220,8 @@ def main_grade_all(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=600, help="seconds per submission")
     ap.add_argument("--call-timeout", type=float, default=10.0,
                     help="seconds each call of a student's function may take (default %(default)s)")
+    ap.add_argument("--report", action="store_true",
+                    help="then write the class report, with the similarity of the submissions (tt report)")
     _sandbox_options(ap)
     args = ap.parse_args(argv)
     _signals_interrupt()
@@ -311,4 +313,20 @@ def _grade_batch(args, out, entries, exercises, todo, flags, root) -> int:
         csv_path = write_class_csv(rows, ["student", *exercises, "total", "max", "note"], out / "gradebook.csv")
     failed = [sid for sid, p in problems.items() if p]
     print(f"wrote {csv_path}" + (f"; {len(failed)} could not be graded: {', '.join(failed)}" if failed else ""))
+    if args.report:
+        _class_report(args, out)
     return 0
+
+
+def _class_report(args, out: Path) -> None:
+    """--report: the class report (grader.classreport), after the gradebook; its failure is
+    reported, never a failure of the grading."""
+    from grader.classreport import write_report
+    try:
+        path = write_report(out, args.submissions, jobs=args.jobs, show_progress=True)
+    except KeyboardInterrupt:
+        print("tt grade-all: the class report was interrupted; `tt report` writes it", file=sys.stderr)
+    except Exception as exc:        # noqa: BLE001
+        print(f"tt grade-all: the class report could not be written: {type(exc).__name__}: {exc}", file=sys.stderr)
+    else:
+        print(f"wrote {path}")

@@ -18,8 +18,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                     help="list a pair when one exercise scores at least this (0-1, default %(default)s)")
     ap.add_argument("--common", type=int, default=COMMON,
-                    help="ignore a passage found in more submissions than this (MOSS's -m; never more "
-                         "than half the class; default %(default)s)")
+                    help="ignore a passage found in more submissions than this (MOSS's -m; default %(default)s)")
     ap.add_argument("-j", "--jobs", type=int, default=None, help="processes that fingerprint (default: CPUs)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)

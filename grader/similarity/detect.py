@@ -7,7 +7,8 @@ boilerplate and the passages common in the class left out.
 
 How, per exercise file:
 
-1. Each submission's text is tokenized by copydetect (pygments' Python lexer): names become
+1. The lines of the release's stub are removed from each file (sources.own_code), then its
+   text is tokenized by copydetect (pygments' Python lexer): names become
    V, F or O, strings S, comments and whitespace vanish. So renaming variables, reformatting
    and rewriting comments change nothing; reordering statements or rewriting an expression
    does.
@@ -93,7 +94,8 @@ class Similarity:
     threshold: float
     common: dict[str, int]                        # exercise -> the -m used
     students: list[str]
-    texts: dict[tuple[str, str], str]             # (sid, exercise) -> the text compared
+    texts: dict[tuple[str, str], str]             # (sid, exercise) -> the text compared: the
+                                                  # student's own lines (sources.own_code)
     pairs: list[Pair]                             # the listed pairs, most similar first
     compared: int = 0                             # pairs of files compared in full
     possible: int = 0                             # pairs of files with code on both sides
@@ -111,17 +113,21 @@ def _boilerplate_hashes(texts: list[str]) -> np.ndarray:
     return np.array(sorted(hashes), dtype=np.int64)
 
 
-_BOILERPLATE: dict[str, np.ndarray] = {}
+_BOILERPLATE: dict[str, np.ndarray] = {}     # exercise -> the stub's hashes (set before forking)
+_SHARED: dict[str, frozenset] = {}            # exercise -> the stub's lines
 
 
 def _fingerprint(task):
+    """(the student's own code, its CodeFingerprint or what went wrong)."""
+    from grader.similarity.sources import own_code
     exercise, sid, text = task
     cd = _copydetect()
     try:
-        return cd.CodeFingerprint(f"{sid}/{exercise}", K_NOISE, WINDOW, boilerplate=_BOILERPLATE[exercise],
+        text = own_code(text, _SHARED[exercise])
+        return text, cd.CodeFingerprint(f"{sid}/{exercise}", K_NOISE, WINDOW, boilerplate=_BOILERPLATE[exercise],
                                   fp=io.StringIO(text), language="python")
     except Exception as exc:            # noqa: BLE001  one odd file never stops the class
-        return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return text, f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _fingerprints(tasks, jobs, bar):
@@ -151,6 +157,7 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
                   jobs: int | None = None, show_progress: bool = True, boilerplate=None) -> Similarity:
     """Every pair of `submissions` (sources.Submission), exercise by exercise."""
     from grader.similarity.sources import boilerplate as release_boilerplate
+    from grader.similarity.sources import shared_lines
     cd = _copydetect()
     quiet = None if show_progress else False
     shared = release_boilerplate() if boilerplate is None else boilerplate
@@ -159,6 +166,9 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
     _BOILERPLATE.clear()
     for name in exercises:
         _BOILERPLATE[name] = _boilerplate_hashes(shared.get(name, []))
+    _SHARED.clear()
+    for name in exercises:
+        _SHARED[name] = shared_lines(shared.get(name, []))
     tasks = [(name, s.sid, s.files[name]) for s in readable for name in exercises if name in s.files]
     jobs = max(1, jobs or os.cpu_count() or 1)
     bar = Progress(len(tasks), desc="fingerprinting", force=quiet)
@@ -166,9 +176,9 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
     bar.close()
     by_exercise: dict[str, dict[str, object]] = {name: {} for name in exercises}
     result = Similarity(threshold, {}, [s.sid for s in submissions],
-                        {(sid, name): text for name, sid, text in tasks}, [])
+                        {(sid, name): own for (name, sid, _), (own, _) in zip(tasks, prints)}, [])
     result.unreadable = [(s.sid, s.unreadable) for s in submissions if s.unreadable]
-    for (name, sid, _), fp in zip(tasks, prints):
+    for (name, sid, _), (_, fp) in zip(tasks, prints):
         if isinstance(fp, str):
             result.unreadable.append((sid, f"{name}: not compared ({fp})"))
         elif fp.token_coverage > 0:
@@ -181,7 +191,7 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
         prints_of = by_exercise[name]
         n = len(prints_of)
         result.possible += n * (n - 1) // 2
-        limit = max(1, min(common, n // 2)) if n >= 4 else n     # never more than half the class
+        limit = common
         result.common[name] = limit
         holders: dict[int, list[str]] = {}
         for sid, fp in prints_of.items():

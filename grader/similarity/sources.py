@@ -82,3 +82,39 @@ def boilerplate() -> dict[str, list[str]]:
     except Exception:                # noqa: BLE001  the notebooks' setup is optional boilerplate
         extra = []
     return {p.name: [p.read_text(encoding="utf-8"), *extra] for p in exercise_sources(EXERCISES)}
+
+
+
+def without_docstrings(text: str) -> str:
+    """The text with every docstring (pygments' String.Doc: a triple-quoted string that
+    starts a line) removed, the lines around it kept."""
+    from pygments.lexers import PythonLexer
+    from pygments.token import String
+    return "".join(value if ttype is not String.Doc else "\n" * value.count("\n")
+                   for ttype, value in PythonLexer().get_tokens(text))
+
+
+def shared_lines(given: list[str]) -> frozenset[str]:
+    """The lines of the release's texts for an exercise, docstrings removed, without spaces."""
+    return frozenset(_bare(line) for t in given for line in without_docstrings(t).splitlines() if line.strip())
+
+
+def _bare(line: str) -> str:
+    return "".join(line.split())
+
+
+# Lines that say where code goes, not what it does: signatures (the release fixes the names,
+# and a renamed parameter would cut the k-grams around it) and imports.
+STRUCTURE = ("def ", "async def ", "import ", "from ")
+
+
+def own_code(text: str, shared: frozenset[str]) -> str:
+    """The student's own code: the text without docstrings, signatures and imports (STRUCTURE),
+    and without the lines of the release's stub (shared_lines: its `raise
+    NotImplementedError`, its given code, compared without any spaces, wherever they stand). Removing them from the text before
+    fingerprinting, rather than only the stub's fingerprints after, keeps a k-gram that
+    straddles the stub and the student's first line from matching another file with the
+    same stub before other code; docstrings go first, whole, so that no string is left
+    open by a line taken out of its middle."""
+    return "\n".join(line for line in without_docstrings(text).splitlines()
+                      if line.strip() and _bare(line) not in shared and not line.lstrip().startswith(STRUCTURE))
