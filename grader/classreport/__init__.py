@@ -18,7 +18,7 @@ import datetime
 from pathlib import Path
 
 from tt.io import atomic_write_text
-from tt.progress import Progress
+from grader.classreport.progress import bar_for
 
 REPORT = "report.html"
 TOTALS_PNG = "report_totals.png"
@@ -34,8 +34,7 @@ def write_report(graded_dir, submissions=None, *, similarity_threshold: float | 
     from grader.classreport.render import render
 
     folder = Path(graded_dir)
-    quiet = None if show_progress else False
-    bar = Progress(max(1, len(gradebook_ids(folder / GRADEBOOK))), desc="reading results", force=quiet)
+    bar = bar_for(max(1, len(gradebook_ids(folder / GRADEBOOK))), "reading results", show_progress)
     results = read_class(folder, progress=bar)
     bar.close()
     summary = analyse(results)

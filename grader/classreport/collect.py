@@ -14,9 +14,11 @@ A test's `output` is written by grader/report.py as
     <the failure message, capped>            what the student's code did (may be anything)
     Diagnosis: <the named mistake>           the grader's own text, when it recognised it
 
-so the diagnosis is the text after the last "Diagnosis: " line. (A student whose own error
-message ends in such a line, on a test the suites did not diagnose, can put a label of their
-choice in their own row; docs/report.md says so.)
+so the diagnosis is the text after the last "Diagnosis: " line. A student's error message can
+end in such a line too, on a test the suites did not diagnose; the sandbox reports an error
+with its traceback, which ends in the message again, so a "diagnosis" that the message
+already holds is the student's and is dropped. (One that is not repeated would pass: a
+label of the student's choice in their own row only; docs/report.md says so.)
 """
 from __future__ import annotations
 
@@ -118,6 +120,8 @@ def split_output(output: str) -> tuple[str, str, str]:
         head, sep, tail = rest.rpartition("\nDiagnosis: ")
         if sep:
             rest, diagnosis = head, tail
+            if "Diagnosis: " + tail in head:     # the student's own text, said twice (message and
+                rest, diagnosis = head + sep + tail, ""   # traceback): not the grader's
     return checked.strip(), rest, diagnosis.strip()
 
 

@@ -30,7 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from tt.io import atomic_write_json, atomic_write_text
-from tt.progress import Progress
+from grader.classreport.progress import bar_for
 
 DATA = "report_problems.json"
 REPORT = "report.html"
@@ -232,7 +232,7 @@ def analyse(out: Path, students, seeds: dict, outcomes, jobs: int | None = None,
     status = {o.student.student_id: o.status for o in outcomes}
     graded = [s.student_id for s in students if status.get(s.student_id) == "graded"]
     tasks = [(sid, seeds[sid], _read_tests(out / sid / "results.json")) for sid in graded]
-    bar = Progress(len(tasks), desc="class report", force=None if show_progress else False)
+    bar = bar_for(len(tasks), "class report", show_progress)
     results: dict[str, list] = {}
     errors = []
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) // 20 or 1))

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tt.progress import Progress
+from grader.classreport.progress import bar_for
 
 K_NOISE = 25               # characters of the token string: shorter matches are noise (copydetect's default)
 K_GUARANTEE = 30           # matches this long are always found (copydetect's default)
@@ -159,7 +159,6 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
     from grader.similarity.sources import boilerplate as release_boilerplate
     from grader.similarity.sources import shared_lines
     cd = _copydetect()
-    quiet = None if show_progress else False
     shared = release_boilerplate() if boilerplate is None else boilerplate
     readable = [s for s in submissions if not s.unreadable]
     exercises = sorted({name for s in readable for name in s.files})
@@ -171,7 +170,7 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
         _SHARED[name] = shared_lines(shared.get(name, []))
     tasks = [(name, s.sid, s.files[name]) for s in readable for name in exercises if name in s.files]
     jobs = max(1, jobs or os.cpu_count() or 1)
-    bar = Progress(len(tasks), desc="fingerprinting", force=quiet)
+    bar = bar_for(len(tasks), "fingerprinting", show_progress)
     prints = _fingerprints(tasks, jobs, bar)
     bar.close()
     by_exercise: dict[str, dict[str, object]] = {name: {} for name in exercises}
@@ -186,7 +185,7 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
         else:
             result.empty[name] = result.empty.get(name, 0) + 1
     matches: dict[tuple[str, str], list[ExerciseMatch]] = {}
-    bar = Progress(len(exercises), desc="comparing", force=quiet)
+    bar = bar_for(len(exercises), "comparing", show_progress)
     for name in exercises:
         prints_of = by_exercise[name]
         n = len(prints_of)
@@ -234,7 +233,7 @@ def find_similar(folder, threshold: float = DEFAULT_THRESHOLD, common: int = COM
     """compare_class on a submissions folder (read as tt grade-all reads it)."""
     from grader.similarity.sources import read_submissions
     entries = [p for p in Path(folder).iterdir()] if Path(folder).is_dir() else []
-    bar = Progress(len(entries), desc="reading submissions", force=None if show_progress else False)
+    bar = bar_for(len(entries), "reading submissions", show_progress)
     subs, skipped = read_submissions(folder, progress=bar)
     bar.close()
     result = compare_class(subs, threshold, common, jobs, show_progress)

@@ -86,12 +86,28 @@ def boilerplate() -> dict[str, list[str]]:
 
 
 def without_docstrings(text: str) -> str:
-    """The text with every docstring (pygments' String.Doc: a triple-quoted string that
-    starts a line) removed, the lines around it kept."""
-    from pygments.lexers import PythonLexer
-    from pygments.token import String
-    return "".join(value if ttype is not String.Doc else "\n" * value.count("\n")
-                   for ttype, value in PythonLexer().get_tokens(text))
+    """The text with every docstring blanked out (its lines kept, empty). Python's parser
+    finds them when the text parses (ast.parse builds a tree and runs nothing); otherwise
+    pygments' lexer does (String.Doc: a triple-quoted string that starts a line)."""
+    import ast
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        from pygments.lexers import PythonLexer
+        from pygments.token import String
+        return "".join(value if ttype is not String.Doc else "\n" * value.count("\n")
+                       for ttype, value in PythonLexer().get_tokens(text))
+    lines = text.split("\n")
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body \
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            first, last = body[0].lineno - 1, body[0].end_lineno - 1
+            if lines[first][:body[0].col_offset].strip() == "" and lines[last][body[0].end_col_offset:].strip() == "":
+                for i in range(first, last + 1):
+                    lines[i] = ""
+    return "\n".join(lines)
 
 
 def shared_lines(given: list[str]) -> frozenset[str]:
