@@ -46,6 +46,7 @@ class Variant:
     label: str
     value: object            # in the answer's own form (a number, a tuple, rows of tuples, a word)
     source: str              # "key": Part.mistakes; "generic": computed from the key
+    kind: str = ""           # the form of `value` when it is not the part's own (another part's key)
 
 
 def _shape(kind, value):
@@ -78,7 +79,7 @@ def generic_variants(inst, part) -> list[Variant]:
     for other in inst.parts:
         if other is not part and other.kind not in (CHOICE, EXPRESSION) \
                 and len(_entries(other.kind, other.answer)) == len(flat) and other.answer != part.answer:
-            out.append(Variant(f"the answer to {inst.answer_key(other)}", other.answer, "generic"))
+            out.append(Variant(f"the answer to {inst.answer_key(other)}", other.answer, "generic", other.kind))
     return out
 
 
@@ -149,9 +150,9 @@ def classify(inst, part, text: str) -> tuple[str, str]:
         return f"{text.strip()[:60]} for {fmt_value(part.kind, part.answer)}", "value"
     for v in variants:
         try:
-            if _matches(part, parsed, part.kind, v.value):
+            if _matches(part, parsed, v.kind or part.kind, v.value):
                 return v.label, v.source
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, AttributeError):
             continue                 # a known mistake in another form than the key's
     if _reshape(parsed, _expected_shape(part)) is None:
         return "the wrong shape", "shape"
