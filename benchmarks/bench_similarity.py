@@ -17,6 +17,7 @@ pairs that share an uncommon fingerprint (grader.similarity.detect), fingerprint
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import shutil
@@ -72,6 +73,12 @@ def timed(fn):
     return time.perf_counter() - t, out
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (the fork pool's)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--students", type=int, default=500)
@@ -85,29 +92,31 @@ def main() -> None:
         copies = build_class(tmp / "class", args.students)
         print(f"{args.students} students ({copies} of them copies), 15 exercise files each, on "
               f"{__import__('os').cpu_count()} CPUs")
-        times = {1: [], 2: []}
+        times, cpu = {1: [], 2: []}, {1: [], 2: []}
         listed = None
         for r in range(args.rounds):
             for jobs in ((1, 2) if r % 2 == 0 else (2, 1)):
+                c0 = cpu_seconds()
                 t, found = timed(lambda: find_similar(tmp / "class", jobs=jobs, show_progress=False))
                 times[jobs].append(t)
+                cpu[jobs].append(cpu_seconds() - c0)
                 listed = len(found.pairs)
-                print(f"  round {r + 1}, -j {jobs}: {t:6.1f} s ({found.compared:,} of {found.possible:,} "
+                print(f"  round {r + 1}, -j {jobs}: {t:6.1f} s wall, {cpu[jobs][-1]:6.1f} s CPU ({found.compared:,} of {found.possible:,} "
                       f"pairs of files compared in full, {listed} pairs listed)", flush=True)
         m1, m2 = statistics.median(times[1]), statistics.median(times[2])
-        print(f"median -j 1: {m1:.1f} s, -j 2: {m2:.1f} s ({m1 / m2:.2f}x); "
-              f"{1000 * m2 / args.students:.0f} ms per student at -j 2")
+        print(f"median -j 1: {m1:.1f} s, -j 2: {m2:.1f} s wall ({m1 / m2:.2f}x); CPU {statistics.median(cpu[1]):.1f} s "
+              f"and {statistics.median(cpu[2]):.1f} s; {1000 * m2 / args.students:.0f} ms per student at -j 2; "
+              f"load average {os.getloadavg()[0]:.1f} (other jobs share the CPUs)")
 
-        # side by side: every pair (copydetect's CopyDetector) against the candidate pairs
+        # side by side, on the same fingerprints: every pair (copydetect's CopyDetector) against
+        # the candidate pairs that share an uncommon fingerprint
         import copydetect
         import grader.similarity.detect as detect
         subs = read_submissions(tmp / "class")[0][:args.brute]
-        t_cand, found = timed(lambda: compare_class(subs, jobs=1, show_progress=False))
-        t_fp, _ = timed(lambda: detect._fingerprints(
-            [(n, s.sid, s.files[n]) for s in subs for n in sorted(s.files)], 1, _Null()))
-        prints = detect._fingerprints([(n, s.sid, s.files[n]) for s in subs for n in sorted(s.files)], 1, _Null())
+        found = compare_class(subs, jobs=1, show_progress=False)         # sets the stubs' fingerprints
+        tasks = [(n, s.sid, s.files[n]) for s in subs for n in sorted(s.files)]
         by_ex = {}
-        for (own, fp), (n, sid) in zip(prints, [(n, s.sid) for s in subs for n in sorted(s.files)]):
+        for (n, _, _), (_, fp) in zip(tasks, detect._fingerprints(tasks, 1, _Null())):
             if not isinstance(fp, str) and fp.token_coverage > 0:
                 by_ex.setdefault(n, []).append(fp)
 
@@ -120,11 +129,11 @@ def main() -> None:
                         k += 1
             return k
         t_brute, k = timed(brute)
-        t_ours = t_cand - t_fp
-        print(f"{args.brute} students: comparing all {k:,} pairs of files {t_brute:.2f} s, the candidate "
-              f"pairs ({found.compared:,}) {max(t_ours, 1e-3):.2f} s after the same fingerprints "
-              f"({t_fp:.2f} s): {t_brute / max(t_ours, 1e-3):.0f}x; all pairs of {args.students} would take "
-              f"~{t_brute * (args.students / args.brute) ** 2:.0f} s")
+        t_ours = found.seconds["comparing"]
+        print(f"{args.brute} students, fingerprints made ({found.seconds['fingerprinting']:.1f} s): comparing all "
+              f"{k:,} pairs of files {t_brute:.2f} s, the {found.compared:,} candidate pairs {t_ours:.2f} s "
+              f"({t_brute / t_ours:.1f}x); all pairs of {args.students} students would take "
+              f"~{t_brute * (args.students / args.brute) ** 2:.0f} s to compare")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

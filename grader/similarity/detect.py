@@ -34,6 +34,7 @@ import io
 import itertools
 import multiprocessing
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +103,7 @@ class Similarity:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     empty: dict[str, int] = field(default_factory=dict)   # exercise -> files with no code of their own
+    seconds: dict[str, float] = field(default_factory=dict)   # wall time of each step
 
 
 def _boilerplate_hashes(texts: list[str]) -> np.ndarray:
@@ -171,7 +173,9 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
     tasks = [(name, s.sid, s.files[name]) for s in readable for name in exercises if name in s.files]
     jobs = max(1, jobs or os.cpu_count() or 1)
     bar = bar_for(len(tasks), "fingerprinting", show_progress)
+    started = time.perf_counter()
     prints = _fingerprints(tasks, jobs, bar)
+    fingerprinted = time.perf_counter()
     bar.close()
     by_exercise: dict[str, dict[str, object]] = {name: {} for name in exercises}
     result = Similarity(threshold, {}, [s.sid for s in submissions],
@@ -217,6 +221,7 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
                 int(prints_of[b].token_coverage), sa, sb))
         bar.update()
     bar.close()
+    result.seconds = {"fingerprinting": fingerprinted - started, "comparing": time.perf_counter() - fingerprinted}
     for (a, b), found in matches.items():
         both = [n for n in exercises if a in by_exercise[n] and b in by_exercise[n]]
         total = sum(by_exercise[n][a].token_coverage + by_exercise[n][b].token_coverage for n in both)
