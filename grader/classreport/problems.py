@@ -30,7 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from tt.io import atomic_write_json, atomic_write_text
-from grader.classreport.progress import bar_for
+from grader.classreport.progress import bar_for, pool_worker_init
 
 DATA = "report_problems.json"
 REPORT = "report.html"
@@ -239,7 +239,7 @@ def analyse(out: Path, students, seeds: dict, outcomes, jobs: int | None = None,
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) // 20 or 1))
     build_set(None)                  # fill the symbolic caches once; forked workers inherit them
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=pool_worker_init) as pool:
             done = pool.imap_unordered(_student, tasks, chunksize=4)
             for sid, rows in done:
                 (results.__setitem__(sid, rows) if isinstance(rows, list) else errors.append((sid, rows)))

@@ -29,3 +29,12 @@ def bar_for(total: int, desc: str, show_progress: bool = True):
     bar = Progress(total, desc=desc)
     bar.refresh()
     return bar
+
+
+def pool_worker_init() -> None:
+    """In a forked worker: the default SIGTERM (the pool's terminate() ends it quietly, even
+    when the parent, such as tt grade-all, turned SIGTERM into KeyboardInterrupt), and
+    Ctrl-C left to the parent."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

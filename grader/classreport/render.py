@@ -16,13 +16,13 @@ SIMILARITY_TEMPLATES = TEMPLATES.parent.parent / "similarity" / "templates"
 
 
 def fmt(x, digits: int = 3) -> str:
-    """A score as people read it: 8, 6.5, 0.333; '–' for none."""
+    """A score as people read it: 8, 6.5, 127.75, 0.333; '–' for none."""
     if x is None:
         return "–"
-    x = float(x)
+    x = round(float(x), digits)
     if x.is_integer():
         return str(int(x))
-    return f"{x:.{digits}g}"
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def percent(x) -> str:

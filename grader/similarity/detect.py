@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.classreport.progress import bar_for
+from grader.classreport.progress import bar_for, pool_worker_init
 
 K_NOISE = 25               # characters of the token string: shorter matches are noise (copydetect's default)
 K_GUARANTEE = 30           # matches this long are always found (copydetect's default)
@@ -135,7 +135,7 @@ def _fingerprint(task):
 def _fingerprints(tasks, jobs, bar):
     """CodeFingerprint (or the error) of each (exercise, sid, text), in order."""
     if jobs > 1 and len(tasks) > 50 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=pool_worker_init) as pool:
             out = []
             for fp in pool.imap(_fingerprint, tasks, chunksize=16):
                 out.append(fp)
