@@ -327,6 +327,8 @@ def _class_report(args, out: Path) -> None:
     except KeyboardInterrupt:
         print("tt grade-all: the class report was interrupted; `tt report` writes it", file=sys.stderr)
     except Exception as exc:        # noqa: BLE001
-        print(f"tt grade-all: the class report could not be written: {type(exc).__name__}: {exc}", file=sys.stderr)
+        hint = " (pip install -e '.[report]')" if isinstance(exc, ImportError) else ""
+        print(f"tt grade-all: the class report could not be written: {type(exc).__name__}: {exc}{hint}",
+              file=sys.stderr)
     else:
         print(f"wrote {path}")

@@ -104,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as exc:
         missing = exc.name or "?"
         hint = ""
-        if missing.split(".")[0] in {"jinja2", "sympy", "nbformat", "matplotlib", "copydetect"}:
+        if missing.split(".")[0] in {"jinja2", "sympy", "nbformat"}:
             hint = "\n  install the instructor tools with:  pip install -e '.[grader]'"
+        elif missing.split(".")[0] in {"matplotlib", "copydetect", "pygments"}:
+            hint = "\n  install the class report's tools with:  pip install -e '.[report]'"
         elif missing.split(".")[0] == "nbgrader":
             hint = "\n  install nbgrader with:  pip install -e '.[nbgrader]'"
         print(f"tt {name}: cannot import {missing!r}{hint}", file=sys.stderr)
