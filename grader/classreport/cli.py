@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     try:
         path = write_report(folder, args.submissions, similarity_threshold=args.threshold, jobs=args.jobs,
                             show_progress=not args.quiet)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, FileExistsError) as exc:
         print(f"tt report: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {path}")

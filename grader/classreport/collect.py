@@ -205,6 +205,7 @@ def read_class(folder, progress=None) -> ClassResults:
     if not ids:
         raise FileNotFoundError(f"{folder}: neither a {GRADEBOOK} nor a student folder with a {RESULTS}: "
                                 f"is it the --out folder of tt grade-all?")
+    ids = [sid for sid in ids if "/" not in sid and "\\" not in sid and sid not in (".", "..")]
     students = []
     for sid in ids:
         path = folder / sid / RESULTS

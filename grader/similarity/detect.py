@@ -132,20 +132,25 @@ def _fingerprint(task):
         return text, f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
-def _fingerprints(tasks, jobs, bar):
-    """CodeFingerprint (or the error) of each (exercise, sid, text), in order."""
-    if jobs > 1 and len(tasks) > 50 and "fork" in multiprocessing.get_all_start_methods():
+def _map(fn, tasks, jobs, bar):
+    """[fn(task) for task in tasks], in `jobs` forked processes when there is enough to do."""
+    if jobs > 1 and len(tasks) > 8 and "fork" in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context("fork").Pool(jobs, initializer=pool_worker_init) as pool:
             out = []
-            for fp in pool.imap(_fingerprint, tasks, chunksize=16):
-                out.append(fp)
+            for item in pool.imap(fn, tasks, chunksize=max(1, min(16, len(tasks) // (4 * jobs)))):
+                out.append(item)
                 bar.update()
             return out
     out = []
     for task in tasks:
-        out.append(_fingerprint(task))
+        out.append(fn(task))
         bar.update()
     return out
+
+
+def _fingerprints(tasks, jobs, bar):
+    """(own code, CodeFingerprint or the error) of each (exercise, sid, text), in order."""
+    return _map(_fingerprint, tasks, jobs, bar)
 
 
 def _slices(arr) -> list[tuple[int, int]]:
@@ -155,12 +160,43 @@ def _slices(arr) -> list[tuple[int, int]]:
     return [(int(s), int(e)) for s, e in zip(arr[0], arr[1])]
 
 
+_BY_EXERCISE: dict[str, dict] = {}           # exercise -> {sid: CodeFingerprint} (set before forking)
+
+
+def _compare_exercise(task):
+    """(exercise, files, [(a, b, ExerciseMatch)], pairs compared) for one exercise."""
+    name, common = task
+    cd = _copydetect()
+    prints_of = _BY_EXERCISE[name]
+    holders: dict[int, list[str]] = {}
+    for sid, fp in prints_of.items():
+        for h in fp.hashes:
+            holders.setdefault(h, []).append(sid)
+    frequent = {h for h, who in holders.items() if len(who) > common}
+    for fp in prints_of.values():          # the coverage (each file's size) keeps them
+        fp.hashes -= frequent
+        for h in frequent:
+            fp.hash_idx.pop(h, None)
+    candidates = set()
+    for h, who in holders.items():
+        if 1 < len(who) <= common:
+            candidates.update(itertools.combinations(sorted(who), 2))
+    found = []
+    for a, b in sorted(candidates):
+        overlap, (sim_a, sim_b), (sa, sb) = cd.compare_files(prints_of[a], prints_of[b])
+        if overlap:
+            fa, fb = prints_of[a], prints_of[b]
+            found.append((a, b, ExerciseMatch(name, float(sim_a), float(sim_b), int(round(sim_a * fa.token_coverage)),
+                                              int(round(sim_b * fb.token_coverage)), int(fa.token_coverage),
+                                              int(fb.token_coverage), _slices(sa), _slices(sb))))
+    return name, len(prints_of), found, len(candidates)
+
+
 def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int = COMMON,
                   jobs: int | None = None, show_progress: bool = True, boilerplate=None) -> Similarity:
     """Every pair of `submissions` (sources.Submission), exercise by exercise."""
     from grader.similarity.sources import boilerplate as release_boilerplate
     from grader.similarity.sources import shared_lines
-    cd = _copydetect()
     shared = release_boilerplate() if boilerplate is None else boilerplate
     readable = [s for s in submissions if not s.unreadable]
     exercises = sorted({name for s in readable for name in s.files})
@@ -190,36 +226,15 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
             result.empty[name] = result.empty.get(name, 0) + 1
     matches: dict[tuple[str, str], list[ExerciseMatch]] = {}
     bar = bar_for(len(exercises), "comparing", show_progress)
-    for name in exercises:
-        prints_of = by_exercise[name]
-        n = len(prints_of)
+    _BY_EXERCISE.clear()
+    _BY_EXERCISE.update(by_exercise)
+    for name, n, found, compared in _map(_compare_exercise, [(name, common) for name in exercises], jobs, bar):
         result.possible += n * (n - 1) // 2
-        limit = common
-        result.common[name] = limit
-        holders: dict[int, list[str]] = {}
-        for sid, fp in prints_of.items():
-            for h in fp.hashes:
-                holders.setdefault(h, []).append(sid)
-        frequent = {h for h, who in holders.items() if len(who) > limit}
-        for fp in prints_of.values():          # the coverage (each file's size) keeps them
-            fp.hashes -= frequent
-            for h in frequent:
-                fp.hash_idx.pop(h, None)
-        candidates = set()
-        for h, who in holders.items():
-            if 1 < len(who) <= limit:
-                candidates.update(itertools.combinations(sorted(who), 2))
-        for a, b in sorted(candidates):
-            overlap, (sim_a, sim_b), (sa, sb) = cd.compare_files(prints_of[a], prints_of[b])
-            result.compared += 1
-            if not overlap:
-                continue
-            sa, sb = _slices(sa), _slices(sb)
-            matches.setdefault((a, b), []).append(ExerciseMatch(
-                name, float(sim_a), float(sim_b), int(round(sim_a * prints_of[a].token_coverage)),
-                int(round(sim_b * prints_of[b].token_coverage)), int(prints_of[a].token_coverage),
-                int(prints_of[b].token_coverage), sa, sb))
-        bar.update()
+        result.common[name] = common
+        result.compared += compared
+        for a, b, match in found:
+            matches.setdefault((a, b), []).append(match)
+    _BY_EXERCISE.clear()
     bar.close()
     result.seconds = {"fingerprinting": fingerprinted - started, "comparing": time.perf_counter() - fingerprinted}
     for (a, b), found in matches.items():
