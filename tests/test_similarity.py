@@ -201,3 +201,17 @@ def test_cli(tmp_path, capsys):
     (tmp_path / "out" / "results.json").write_text("{}")          # a student's folder: never written into
     assert main([str(subs), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert EXERCISES.is_dir()
+
+
+def test_every_long_step_shows_its_progress(tmp_path, capsys):
+    from grader.similarity.cli import main
+    subs = tmp_path / "subs"
+    solutions(subs / "a")
+    stubs(subs / "b")
+    assert main([str(subs), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    for step in ("reading submissions: ", "fingerprinting: ", "comparing: "):
+        assert step in err and "2/2" in err or "30/30" in err, step
+    assert "fingerprinting: [" in err and "] 30/30" in err             # 15 files each
+    assert main([str(subs), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
