@@ -33,6 +33,10 @@ def main(argv=None) -> int:
             path = rerender(folder)
             print(f"wrote {path}")
             return 0
+        if (folder / "class.csv").exists():
+            print(f"tt report: {folder} is a graded problem set without {DATA}: run tt problems grade again "
+                  f"(it reuses every unchanged student) to write its report", file=sys.stderr)
+            return 2
     if args.submissions and not Path(args.submissions).is_dir():
         print(f"tt report: --submissions {args.submissions} is not a folder", file=sys.stderr)
         return 2
