@@ -29,7 +29,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from grader.sandbox import wire
+from grader.sandbox import inputs, wire
 from grader.sandbox.callbacks import CallbackServer
 from grader.sandbox.channel import Channel, Dead, Garbage, Output, Timeout
 from grader.sandbox.errors import KINDS, SandboxError, StudentError, clean, exit_reason
@@ -403,6 +403,8 @@ class Sandbox:
         self._w.drain_output()
         self.last_output = self._output.take()
         if reply["ok"]:
+            if reply.get("changed"):
+                raise self._changed_inputs(msg, reply["changed"], module, function)
             return (reply["value"], reply.get("echo")) if echo else reply["value"]
         e = reply["error"]
         error = StudentError(e["kind"], e["message"], traceback=e["traceback"], output=self.last_output,
@@ -461,6 +463,26 @@ class Sandbox:
         self._import_errors.setdefault(name, StudentError("import-error", f"importing {name} failed: {failure}",
                                                           module=name))
         return f", while importing {name} (which it imports, directly or not)"
+
+    def _changed_inputs(self, msg, changes, module, function) -> StudentError:
+        """The error for a call that changed some of its inputs in place: the worker's
+        report, each path checked against our own copy of the inputs and named from it."""
+        steps = [(s["args"], s["kwargs"]) for s in msg.get("then", ())]
+        labels, scope = [], None
+        for change in changes[:inputs.MAX_REPORTED] if type(changes) is list else [None]:
+            at = change.get("at") if type(change) is dict else None
+            found = inputs.resolve(at, msg.get("args", []), msg.get("kwargs", {}), steps)
+            if found is None:
+                return StudentError("bad-output", f"{module}.{function}() sent a malformed report of the "
+                                    f"inputs it changed", output=self.last_output, module=module,
+                                    function=function)
+            _, words, tail = found
+            scope = at[0] if scope is None else scope
+            if at[0] == scope:
+                labels.append(inputs.label(words, at[1], tail, change.get("param")))
+        name = function if scope == -1 else f"{msg['then'][scope]['attr']} (of {function}())"
+        return StudentError("mutated-input", inputs.message(name, labels), output=self.last_output,
+                            module=module, function=function)
 
     def _validate(self, reply, w):
         ok = reply.get("ok")

@@ -20,9 +20,13 @@ sends a "hello" naming the protections that held, and then serves requests:
     {"op": "import", "id", "module"}             -> value {"functions": [...]}
     {"op": "call", "id", "module", "function", "args", "kwargs"[, "echo"][, "then"]}
                                                  -> the return value
-    responses: {"op": "result", "id", "ok": true, "value", "threads"[, "echo"]}
+    responses: {"op": "result", "id", "ok": true, "value", "threads"[, "echo"][, "changed"]}
                {"op": "result", "id", "ok": false, "error": {kind, type, message, traceback}
                 [, "echo"]}
+
+"changed": [{"at": [scope, arg, *indices], "param": name}, ...] lists the input arrays the
+call changed in place (grader/sandbox/inputs.py); the parent checks each against its own
+inputs and fails the call ("mutated-input").
 
 A call's top-level arguments may hold wire.Callback placeholders: each becomes a
 function that calls the parent back, with the current values of the arguments it binds.
@@ -38,6 +42,7 @@ import _thread
 import collections
 import importlib
 import importlib.machinery
+import inspect
 import json
 import os
 import signal
@@ -50,6 +55,7 @@ STDLIB = [p for p in sys.path if p]       # with -I -S this is exactly the stand
 CFG = json.loads(sys.argv[1]) if __name__ == "__main__" else {}
 sys.path[:0] = [HERE, CFG.get("np", HERE)]
 import confine  # noqa: E402
+import inputs  # noqa: E402
 import numpy  # noqa: E402,F401   before the fork, so the worker starts with it loaded
 import wire  # noqa: E402
 from supervisor import supervise  # noqa: E402
@@ -162,9 +168,11 @@ class Worker:
         if self.current is not None:
             safe(lambda: self.send({"op": "note", "id": self.current, "import": module, "done": done}), None)
 
-    def reply(self, mid, value, echo=None):
+    def reply(self, mid, value, echo=None, changed=()):
         threads = max(threading.active_count() - 1, _thread._count())
         msg = {"op": "result", "id": mid, "ok": True, "value": value, "threads": threads}
+        if changed:                        # inputs the call changed in place (the parent decides)
+            msg["changed"] = list(changed)
         if echo is not None and safe(lambda: wire.encode(echo, self.limits) and True, False):
             msg["echo"] = echo             # only if it can be sent: never at the value's cost
         try:
@@ -254,18 +262,28 @@ class Worker:
         except Exception as e:
             return self.fail(mid, "exception", "ValueError", f"malformed call: {type(e).__name__}: {e}")
         echo = lambda: [args[i] for i in echo_at] if "echo" in msg else None
+        # the arguments a test binds to a callback or asks back are its own to check
+        skip = set(echo_at) | {i for a in msg["args"] if isinstance(a, wire.Callback) for i in a.bind}
+        steps = [(step.get("args", ()), step.get("kwargs", {})) for step in then]
+        watch = safe(lambda: inputs.snapshot(args, kwargs, steps, skip), [])
+        called = [fn]
         self.in_call, self.seq = mid, 0
         try:
             value = fn(*args, **kwargs)
             for step in then:          # e.g. student_ops().layernorm_backward(dout, cache)
-                value = getattr(value, step["attr"])(*step.get("args", ()), **step.get("kwargs", {}))
+                method = getattr(value, step["attr"])
+                called.append(method)
+                value = method(*step.get("args", ()), **step.get("kwargs", {}))
         except BaseException as e:
             self.in_call = None
             return self.fail_exc(mid, "exception", e, echo=safe(echo, None))
         finally:
             self.in_call = None
             safe(lambda: os.chdir(os.path.join(self.cfg["run"], "cwd")), None)
-        self.reply(mid, value, echo=safe(echo, None))
+        changes = safe(lambda: inputs.changed(watch), [])
+        report = [{"at": path, "param": safe(lambda: parameter(called[path[0] + 1], path[1]), None)}
+                  for path in changes]
+        self.reply(mid, value, echo=safe(echo, None), changed=report)
 
     # ------------------------------------------------------------------ records, callbacks
     def record_class(self, name, fields):
@@ -373,6 +391,17 @@ def refusal_hint(e, active):
     if type(e) is RuntimeError and "can't start new thread" in str(e):
         return NO_PROCESSES.format(threads=" or threads", thread_api=", threading")
     return ""
+
+
+def parameter(fn, arg):
+    """The name of positional parameter `arg` of the student's function, for messages."""
+    if type(arg) is not int:
+        return arg
+    params = [p for p in inspect.signature(fn).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    if arg < len(params) and params[arg].kind != params[arg].VAR_POSITIONAL:
+        return params[arg].name
+    return None
 
 
 def safe(fn, default):
