@@ -80,14 +80,24 @@ def copy_tree(src: Path, dst: Path, max_files=2000, max_file=8 << 20,
     return skipped
 
 
-def make_private(path, uid=None) -> None:
+def make_private(path, uid=None) -> bool:
     """Mode 0700, or 0750 with group `uid` (a worker's gid is its uid) when a root parent's
-    worker will drop to `uid` and must still read its copies: never readable by others."""
+    worker will drop to `uid` and must still read its copies: never readable by others.
+
+    Where chown is not allowed (root without CAP_CHOWN: `docker run --cap-drop ALL`) the
+    directory stays 0700, ours: a worker that cannot reach it keeps our uid instead of
+    dropping to `uid` (the worker checks, and reports why), which needs no capability to
+    read it. True if the directory was handed to `uid`'s group."""
     if uid is not None and os.geteuid() == 0:
-        os.chown(path, -1, uid)
+        try:
+            os.chown(path, -1, uid)
+        except PermissionError:
+            os.chmod(path, 0o700)
+            return False
         os.chmod(path, 0o750)
-    else:
-        os.chmod(path, 0o700)
+        return True
+    os.chmod(path, 0o700)
+    return False
 
 
 def rmtree(path):

@@ -87,7 +87,11 @@ class Setup:
             path = os.path.join(run, d)
             os.makedirs(path, mode=0o700, exist_ok=True)
             if uid is not None:
-                os.chown(path, uid, uid)
+                try:
+                    os.chown(path, uid, uid)
+                except PermissionError as e:        # root without CAP_CHOWN: keep our uid
+                    report.unavailable[f"uid:{uid}"] = f"cannot hand the run directory to it: {e}"
+                    uid = None
         os.chdir(os.path.join(run, "cwd"))
         report.attempt("rlimits", self.set_limits)
         ll = report.attempt("landlock", confine.landlock,          # ld.so.cache: to find libraries
