@@ -92,6 +92,10 @@ class Collector:
     exposure: list = field(default_factory=list)       # what an --insecure worker could do
     sandbox_error: Exception | None = None             # the sandbox refused or did not start
     listing: list = field(default_factory=list)        # collect_only: a TestResult per test
+    interrupted: bool = False                          # Ctrl-C or SIGTERM, not a collection error
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.interrupted = True
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -169,7 +173,7 @@ def run_hidden_suites(submission_dir: Path, seed: int, select: str | None = None
                        plugins=[collector])
     if collector.sandbox_error is not None:
         raise collector.sandbox_error
-    if code == pytest.ExitCode.INTERRUPTED:
+    if code == pytest.ExitCode.INTERRUPTED and collector.interrupted:
         raise KeyboardInterrupt
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         raise ValueError(f"no hidden test matches -k {select!r}" if select else "there are no hidden tests")
@@ -203,6 +207,22 @@ def check_sandbox(insecure: bool = False, disable=()) -> list[str]:
             box.close()
 
 
+class NotGraded(RuntimeError):
+    """The grader, not the student, failed: no score may be posted for this submission."""
+
+
+def check_grader_errors(collector, select=None) -> None:
+    """NotGraded when most checks that ran failed for the grader's own reasons (a hidden
+    test that broke, a sandbox that could not run the student's code): such a score says
+    nothing about the student. One or two among passing checks still grade the rest."""
+    broken, ran = len(collector.internal), len(collector.results)
+    if broken and broken * 2 > ran:
+        shown = "; ".join(collector.internal[:3]) + ("; ..." if broken > 3 else "")
+        raise NotGraded(f"{broken} of the {ran} checks{f' selected by -k {select!r}' if select else ''} failed "
+                        f"for the grader's own reasons, not the student's ({shown}): see the grader's "
+                        f"errors on stderr")
+
+
 def insecure_warning(exposure) -> str:
     return ("WARNING: INSECURE GRADING (--insecure): student code ran in a worker with the grader's own "
             "uid that could " + ", and could ".join(exposure) + ". Nothing stopped it from changing this "
@@ -213,7 +233,8 @@ def grade_submission(submission, *, student: str | None = None, seed: int | None
                      select: str | None = None, call_timeout: float = 10.0, insecure: bool = False,
                      disable=()) -> Report:
     """Grade one submission folder or zip. Never raises for a bad submission: an
-    unreadable one gets every hidden test at 0, with a note that says why.
+    unreadable one gets every hidden test at 0, with a note that says why. Raises
+    NotGraded when most checks failed for the grader's own reasons (check_grader_errors).
 
     insecure: grade even if the worker would keep the grader's uid without filesystem or
     process confinement (the report then starts with a loud warning); otherwise such a
@@ -237,6 +258,7 @@ def grade_submission(submission, *, student: str | None = None, seed: int | None
         collector = run_hidden_suites(folder, seed, select, call_timeout, insecure=insecure, disable=disable)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    check_grader_errors(collector, select)
     notes = list(intake.notes)
     if collector.exposure:
         notes.insert(0, insecure_warning(collector.exposure))
