@@ -95,7 +95,8 @@ class Collector:
     interrupted: bool = False                          # Ctrl-C or SIGTERM, not a collection error
 
     def pytest_keyboard_interrupt(self, excinfo):
-        self.interrupted = True
+        # pytest's own Interrupted (errors during collection) is a KeyboardInterrupt too
+        self.interrupted = not isinstance(excinfo.value, pytest.Session.Interrupted)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
