@@ -23,7 +23,7 @@ from grader.sandbox.errors import SandboxError
 from grader.sandbox.files import copy_tree, make_private, numpy_dirs
 
 HERE = Path(__file__).resolve().parent
-WORKER_FILES = ("worker_main.py", "worker_setup.py", "supervisor.py", "wire.py", "confine.py", "inputs.py")
+WORKER_FILES = ("worker_main.py", "worker_setup.py", "supervisor.py", "wire.py", "wire_decode.py", "confine.py", "inputs.py")
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
