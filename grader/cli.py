@@ -96,6 +96,7 @@ def _forget_digest(out: Path) -> None:
 def main_grade(argv=None) -> int:
     """`tt grade SUBMISSION`: grade one submission in isolation."""
     from grader.grading import grade_submission, score_table, write_not_graded, write_outputs
+    from grader.report import terminal
     from grader.sandbox import InsecureSandboxError
 
     ap = argparse.ArgumentParser(prog="tt grade", description=main_grade.__doc__)
@@ -132,12 +133,12 @@ def main_grade(argv=None) -> int:
             results, feedback = write_outputs(report, out)
         if not args.quiet:
             print(score_table(report))
-            print(f"wrote {results} and {feedback} ({report.execution_time:.1f} s)")
+            print(terminal(f"wrote {results} and {feedback} ({report.execution_time:.1f} s)"))
         return 0
     with _uninterrupted():
         _forget_digest(out)
         write_not_graded(out, student, reason)
-    print(f"tt grade: NOT GRADED ({out / 'results.json'} says so): {reason}", file=sys.stderr)
+    print(terminal(f"tt grade: NOT GRADED ({out / 'results.json'} says so): {reason}"), file=sys.stderr)
     return code
 
 

@@ -28,8 +28,8 @@ import pytest
 from grader.build import ROOT, exercise_sources, student_tt
 from grader.checks import GradeFailure
 from grader.intake import IntakeError, read_submission
-from grader.report import (Report, TestResult, render_feedback_html, results_json, write_feedback_html,
-                           write_results_json)
+from grader.report import (Report, TestResult, render_feedback_html, results_json, terminal,
+                           write_feedback_html, write_results_json)
 from grader.sandbox import InsecureSandboxError, SandboxError
 from tt.io import atomic_write_json, atomic_write_text
 
@@ -144,7 +144,7 @@ class Collector:
             else:   # a bug in the hidden test itself, not the student's doing
                 output = "The grader could not run this check (not your fault): it has been reported."
                 self.internal.append(f"{item.name} raised {type(exc).__name__}")
-                print(f"grader error in {item.nodeid}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                print(terminal(f"grader error in {item.nodeid}: {type(exc).__name__}: {exc}"), file=sys.stderr)
         self.results.append(self._result(item, status, output, diagnosis))
 
 
@@ -316,8 +316,9 @@ def grading_digest(submission_digest: str, options: dict) -> str:
 
 def score_table(report: Report) -> str:
     """Points per exercise, for the terminal: every title in full."""
-    lines = [f"{report.student}: {report.score:g} / {report.max_score:g}"]
+    lines = [f"{terminal(report.student)}: {report.score:g} / {report.max_score:g}"]
     groups = report.groups()
+    groups = [(terminal(g), tests) for g, tests in groups]
     width = max((len(g) for g, _ in groups), default=0)
     for group, tests in groups:
         got = sum(t.score for t in tests)
@@ -325,7 +326,7 @@ def score_table(report: Report) -> str:
         passed = sum(t.status == "passed" for t in tests)
         lines.append(f"  {group:<{width}} {got:5g} / {top:<4g} ({passed}/{len(tests)} checks)")
     for note in report.notes:
-        lines.append(f"  note: {note}")
+        lines.append(f"  note: {terminal(note)}")
     return "\n".join(lines)
 
 

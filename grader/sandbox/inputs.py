@@ -74,6 +74,38 @@ def changed(watch) -> list:
 
 
 # ------------------------------------------------------------------------ parent side
+def mismatch(sent, got, depth=0) -> str:
+    """"" if `got` (from the worker) has the skeleton of `sent` (ours): the same types of
+    containers, lengths, keys, and arrays of the same shape and dtype; else what differs."""
+    if isinstance(sent, np.ndarray):
+        if type(got) is not np.ndarray:
+            return f"an array became {type(got).__name__}"
+        if got.shape != sent.shape or got.dtype != sent.dtype:
+            return f"an array of shape {sent.shape} and dtype {sent.dtype} became {got.shape} {got.dtype}"
+        return ""
+    if depth >= MAX_DEPTH:
+        return ""
+    if isinstance(sent, (tuple, list, dict)):
+        if type(got) is not type(sent) and not (isinstance(sent, tuple) and isinstance(got, tuple)):
+            return f"a {type(sent).__name__} became {type(got).__name__}"
+        if len(got) != len(sent):
+            return f"a {type(sent).__name__} of {len(sent)} entries has {len(got)}"
+        if isinstance(sent, dict):
+            if list(got) != list(sent):
+                return "a dict's keys changed"
+            pairs = zip(sent.values(), got.values())
+        else:
+            pairs = zip(sent, got)
+        return next((p for p in (mismatch(a, b, depth + 1) for a, b in pairs) if p), "")
+    if isinstance(sent, (bool, np.bool_)) or sent is None or isinstance(sent, str):
+        return "" if type(got) is type(sent) else f"a {type(sent).__name__} became {type(got).__name__}"
+    if isinstance(sent, (int, float, np.number)):
+        ok = isinstance(got, (int, float, np.number)) and not isinstance(got, (bool, np.bool_))
+        return "" if ok else f"a number became {type(got).__name__}"
+    return ""
+
+
+
 def resolve(path, args, kwargs, steps=()):
     """(the array at `path` in these inputs, its words) or None if it does not lead to one.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from grader.sandbox.errors import SandboxError
 
-DISABLEABLE = frozenset(["user-namespace", "pid-namespace", "net-namespace", "mount-namespace",
+DISABLEABLE = frozenset(["user-namespace", "pid-namespace", "net-namespace", "ipc-namespace", "mount-namespace",
                          "proc-private", "fs-hidden", "fs-readonly", "rlimits", "landlock",
                          "caps-dropped", "seccomp", "uid-drop"])
 # A worker that keeps the grader's own uid (uid 0, or the grader's user) needs both:

@@ -33,7 +33,7 @@ from grader.sandbox import inputs, wire
 from grader.sandbox.callbacks import CallbackServer
 from grader.sandbox.channel import Channel, Dead, Garbage, Output, Timeout
 from grader.sandbox.errors import KINDS, SandboxError, StudentError, clean, exit_reason
-from grader.sandbox.files import default_hide, default_secrets, rmtree
+from grader.sandbox.files import default_hide, default_secrets, rmtree, worker_uid
 from grader.sandbox.launch import launch, prepare_private_dir
 from grader.sandbox.policy import DISABLEABLE, InsecureSandboxError, exposure
 from grader.sandbox.wire import Callback, Callbacks, Limits, Records, WireError
@@ -61,7 +61,8 @@ class Sandbox:
         size of its private writable tmpfs (when a mount namespace is available);
         max_files: RLIMIT_NOFILE; max_procs: RLIMIT_NPROC (counts the uid's processes).
     output_limit: bytes of a call's stdout+stderr kept; the rest is counted only.
-    uid: "auto" (65534 when running as root), an int, or None: the uid the worker drops to.
+    uid: "auto" (when running as root, a uid of its own for each Sandbox: files.worker_uid),
+        an int, or None: the uid the worker drops to.
     hide: directories the worker's mount namespace covers with an empty tmpfs; default:
         the repository, the site-packages directories, $HOME and the current directory.
     secrets: files and directories student code must never read; the worker tries each
@@ -96,7 +97,7 @@ class Sandbox:
         self.file_limit, self.disk_limit = int(file_limit), int(disk_limit)
         self.max_files, self.max_procs = int(max_files), int(max_procs)
         self.output_limit, self.limits = int(output_limit), limits
-        self.uid = (65534 if os.geteuid() == 0 else None) if uid == "auto" else uid
+        self.uid = (worker_uid() if os.geteuid() == 0 else None) if uid == "auto" else uid
         self.hide = list(default_hide() if hide is None else hide)
         self.secrets = list(default_secrets() if secrets is None else secrets)
         self.disable, self.allow_threads = sorted(set(disable)), bool(allow_threads)
@@ -402,15 +403,34 @@ class Sandbox:
                                     f"({clean(e, 300)})") from None
         self._w.drain_output()
         self.last_output = self._output.take()
+        echoed, why = self._echoed(msg, reply) if echo else (None, "")
         if reply["ok"]:
             if reply.get("changed"):
                 raise self._changed_inputs(msg, reply["changed"], module, function)
-            return (reply["value"], reply.get("echo")) if echo else reply["value"]
+            if why:
+                raise StudentError("bad-output", f"{what} {why}", output=self.last_output, module=module,
+                                   function=function)
+            return (reply["value"], echoed) if echo else reply["value"]
         e = reply["error"]
         error = StudentError(e["kind"], e["message"], traceback=e["traceback"], output=self.last_output,
                              type=e["type"], module=module, function=function)
-        error.echo = reply.get("echo")
+        error.echo = echoed                  # None if they could not come back as they were sent
         raise error
+
+    @staticmethod
+    def _echoed(msg, reply):
+        """(the echoed arguments, "") if they came back shaped as we sent them, else (None, why):
+        an argument is changed in place, never replaced by something else."""
+        echoed = reply.get("echo")
+        sent = [msg["args"][i] for i in msg.get("echo", ())]
+        if type(echoed) is not list or len(echoed) != len(sent):
+            return None, ("left arguments that cannot be sent back (the grader asked for them "
+                          "after the call, as your code left them)")
+        for i, before, after in zip(msg.get("echo", ()), sent, echoed):
+            problem = inputs.mismatch(before, after)
+            if problem:
+                return None, f"left its argument {i + 1} changed into something else: {problem}"
+        return echoed, ""
 
     def _exchange(self, msg, timeout, callbacks):
         """Send `msg` with a fresh id and return the validated result message."""
@@ -442,7 +462,7 @@ class Sandbox:
             if rid != mid or op not in ("result", "callback"):
                 raise Garbage(f"unexpected message (op {str(op)[:20]!r}, id {str(rid)[:20]})")
             if op == "callback":
-                w.write(server.answer(m, header, body), deadline)
+                w.write(server.answer(m, header, body, deadline), deadline)
                 continue
             try:
                 reply = wire.decode_parts(header, body, self.limits, records=self.records)

@@ -49,6 +49,11 @@ def parse_header(data, limits: Limits = LIMITS):
         if n > limits.max_array_elements:
             raise WireError(f"buffer {i}: an array of {n} elements exceeds the limit of "
                             f"{limits.max_array_elements}")
+        # an empty array may not claim a huge shape either (0 x 10**12): whatever reads
+        # its shape (np.zeros(a.shape[1:]), broadcasting) would pay for the other axes
+        if math.prod(max(d, 1) for d in shape) > limits.max_array_elements:
+            raise WireError(f"buffer {i}: a shape of {math.prod(max(d, 1) for d in shape):.3g} elements (its "
+                            f"axes other than 0 counted as 1) exceeds the limit of {limits.max_array_elements}")
         total += n * DTYPES[name].itemsize
         if total > limits.max_message_bytes:
             raise WireError(f"the message's arrays exceed {limits.max_message_bytes} bytes")

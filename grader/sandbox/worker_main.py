@@ -77,6 +77,8 @@ def main():
         report.attempt("user-namespace", confine.enter_user_namespace)
     report.attempt("pid-namespace", confine.unshare, confine.CLONE_NEWPID)
     report.attempt("net-namespace", confine.unshare, confine.CLONE_NEWNET)
+    # System V IPC objects of its own, which the kernel removes with the namespace
+    report.attempt("ipc-namespace", confine.unshare, confine.CLONE_NEWIPC)
     pid = os.fork()
     if pid == 0:
         code = 70
