@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from exercises.tests.notebook import code_cells
+from grader.report import terminal
 
 MAX_FILE = 256 * 1024          # bytes per exercise file
 MAX_NOTEBOOK = 8 * 1024 * 1024 # bytes per notebook (outputs, plots included)
@@ -68,11 +69,13 @@ def read_submission(path, expected_names) -> Intake:
     (a corrupt, encrypted or truncated zip, an unreadable folder); an entry that cannot
     be read is left out with a note."""
     try:
-        return _read_submission(Path(path), expected_names)
-    except IntakeError:
-        raise
+        intake = _read_submission(Path(path), expected_names)
+    except IntakeError as exc:
+        raise IntakeError(terminal(str(exc))) from None
     except Exception as exc:           # noqa: BLE001  whatever the bytes do to the readers
-        raise IntakeError(f"{path}: unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise IntakeError(terminal(f"{path}: unreadable ({type(exc).__name__}: {str(exc)[:200]})")) from None
+    intake.notes = [terminal(n) for n in intake.notes]    # file names are the student's: no raw ESC
+    return intake
 
 
 def _read_submission(path: Path, expected_names) -> Intake:

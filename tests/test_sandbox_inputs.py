@@ -3,13 +3,14 @@ student's error (kind "mutated-input"), and the message names the input; reading
 and views never raise it. Through the sandbox and through the in-process path (nbgrader)."""
 import importlib.util
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from grader.export.inprocess import InProcess
-from grader.sandbox import Callback, Sandbox, StudentError
+from grader.sandbox import CALLBACKS, Callback, Sandbox, StudentError
 from grader.sandbox import inputs
 
 HERE = Path(__file__).resolve().parent
@@ -147,3 +148,33 @@ def test_the_digest_sees_dtype_shape_and_every_byte():
     assert inputs.digest(a) != inputs.digest(b)
     assert inputs.digest(np.array([0.0])) != inputs.digest(np.array([-0.0]))
     assert inputs.digest(a[::2]) == inputs.digest(np.ascontiguousarray(a[::2]))
+
+
+# ------------------------------------------------ what comes back, and what callbacks cost
+@pytest.mark.parametrize("to_set, words", [(True, "cannot be sent back"), (False, "changed into something else")])
+def test_an_echo_that_is_not_what_was_sent_is_the_students_error(sb, to_set, words):
+    with pytest.raises(StudentError) as info:
+        sb.call("mutating", "spoil_dict", {"x": np.ones(2)}, to_set, echo=(0,))
+    assert info.value.kind == "bad-output" and words in info.value.message, info.value.message
+
+
+def test_a_callback_handed_a_broadcast_bomb_is_not_run(sb):
+    calls = []
+    with pytest.raises(StudentError) as info:
+        sb.call("mutating", "broadcast_bomb", CALLBACKS, callbacks={"add": lambda a, b: calls.append(1) or a + b})
+    assert calls == [] and "would broadcast to 1e+08 elements" in info.value.message, info.value.message
+
+
+@pytest.mark.parametrize("function", ["slow_callbacks", "pipelined_callbacks"])
+def test_time_in_callbacks_counts_against_the_call(sb, function):
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.05)
+    t = time.monotonic()
+    args = (CALLBACKS, 200) if function == "slow_callbacks" else (200,)
+    with pytest.raises(StudentError) as info:
+        sb.call("mutating", function, *args, callbacks={"slow": slow}, timeout=1.0)
+    assert info.value.kind == "timeout", info.value.describe()
+    assert time.monotonic() - t < 3 and len(calls) < 40, len(calls)
