@@ -608,3 +608,59 @@ def test_control_characters_never_reach_the_terminal(graded, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "\x1b" not in r.stdout + r.stderr and "\x07" not in r.stdout + r.stderr
     assert "\\x1b[2J" in r.stdout and "mallory\\x1b]0;owned\\x07" in r.stdout
+
+
+# ------------------------------------------------ a sweep of what the wire can carry
+SWEEP_VALUES = """[None, True, 0, -1, 2**63, 1.5, float("nan"), float("inf"), "", "x" * 1000, [], [1, 2], (), (None,),
+ {}, {"a": 1}, {1.5: 2.0}, np.float64("nan"), np.int8(3), np.zeros(()), np.zeros((0,)), np.zeros((0, 1 << 30)),
+ np.ones(3, bool), np.full(4, 2**64 - 1, np.uint64), np.ones((4, 8, 64), np.float32), [[[[[[[[[[1]]]]]]]]]],
+ tuple(np.ones(i) for i in range(20)), {"W1": "w", "b1": None}, {1, 2}, np.ones((2, 3)).T]"""
+SWEEP_MODULE = '''import numpy as np
+_VALUES = VALUES
+_count = [OFFSET]
+
+
+def _next():
+    _count[0] += 1
+    return _VALUES[_count[0] % len(_VALUES)]
+
+
+def _weird(*args, **kwargs):
+    """Hands every callback it was given odd arguments, then returns an odd value."""
+    for a in (*args, *kwargs.values()):
+        for fn in [a] * callable(a) + [getattr(a, n, None) for n in getattr(a, "names", ())]:
+            try:
+                fn(_next(), _next())
+            except Exception:
+                pass
+    return _next()
+'''
+
+
+def sweep_submission(folder: Path, offset: int) -> None:
+    import ast
+    folder.mkdir(parents=True)
+    for stub in sorted((ROOT / "exercises").glob("ex[0-9][0-9]_*.py")):
+        names = [n.name for n in ast.parse(stub.read_text(encoding="utf-8")).body if isinstance(n, ast.FunctionDef)]
+        text = SWEEP_MODULE.replace("VALUES", SWEEP_VALUES).replace("OFFSET", str(offset))
+        text += "".join(f"\n\ndef {n}(*args, **kwargs):\n    return _weird(*args, **kwargs)\n" for n in names)
+        (folder / stub.name).write_text(text, encoding="utf-8")
+
+
+def test_a_sweep_of_wire_values_never_causes_a_grader_error(tmp_path):
+    """Every function of every exercise returns, call after call, each kind of value the wire
+    can carry (and some it cannot), and hands the callbacks it is offered the same: whatever
+    comes back, every hidden test fails as the student's error, never as the grader's."""
+    klass = tmp_path / "class"
+    for k in range(6):                                   # each test's first call sees 6 of the 30 values
+        sweep_submission(klass / f"s{k}", 5 * k)
+    out = tmp_path / "graded"
+    r = subprocess.run([sys.executable, "-m", "tt", "grade-all", str(klass), "-j", "2", "--out", str(out),
+                        "--call-timeout", "5"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "grader error" not in r.stderr, r.stderr[-3000:]
+    rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text())))
+    assert len(rows) == 6 and all(row["total"] == "0" for row in rows), rows
+    for k in range(6):
+        data = json.loads((out / f"s{k}" / "results.json").read_text())
+        assert "grader error" not in data["output"] and len(data["tests"]) > 90
