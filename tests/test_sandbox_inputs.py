@@ -95,6 +95,7 @@ def test_a_then_step_that_changes_its_input_is_named(sb):
         sb.call("mutating", "student_ops", then=[("relu_backward", (dout, None), {})])
     assert info.value.kind == "mutated-input"
     assert "relu_backward (of student_ops()) changed its input `dout`" in info.value.message
+    assert "a backward pass must not" in info.value.message
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

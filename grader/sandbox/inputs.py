@@ -154,7 +154,7 @@ def message(function, labels) -> str:
     """What the student is told: which inputs their function changed, and why that is wrong."""
     shown = ", ".join(f"`{w}`" for w in labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
     what = "its input" if len(labels) == 1 else "its inputs"
-    rule = "a backward pass" if str(function).endswith("_backward") else "a function"
+    rule = "a backward pass" if str(function).split(" ")[0].endswith("_backward") else "a function"
     return (f"{function} changed {what} {shown} in place; {rule} must not modify its inputs "
             f"(the caller still needs them): compute into new arrays (dx = dout * mask, not "
             f"dout *= mask), or work on a copy (x = x.copy())")
