@@ -19,6 +19,12 @@ from pathlib import Path
 
 DIGEST = ".digest"
 GRACE = 5.0              # seconds a stopped child has to clean up before SIGKILL
+# `tt grade`'s exit status, the contract run_autograder and grade-all rely on (docs/sandbox.md):
+#   0  graded: results.json holds the score and every test;
+#   1  NOT graded, the grader failed: results.json holds "not_graded": <why>, score 0, no tests;
+#   3  NOT graded, the sandbox refused to run student code: the same results.json;
+#   2  the command line was wrong, 130 interrupted: nothing written.
+EXIT_GRADER_FAILED = 1
 EXIT_REFUSED = 3         # the sandbox refused to run student code (see --insecure)
 EXIT_INTERRUPTED = 130
 
@@ -90,6 +96,7 @@ def _forget_digest(out: Path) -> None:
 def main_grade(argv=None) -> int:
     """`tt grade SUBMISSION`: grade one submission in isolation."""
     from grader.grading import grade_submission, score_table, write_not_graded, write_outputs
+    from grader.report import terminal
     from grader.sandbox import InsecureSandboxError
 
     ap = argparse.ArgumentParser(prog="tt grade", description=main_grade.__doc__)
@@ -119,19 +126,19 @@ def main_grade(argv=None) -> int:
     except InsecureSandboxError as exc:
         reason, code = str(exc), EXIT_REFUSED
     except Exception as exc:                # the grader's failure, not the student's
-        reason, code = f"the grader failed: {type(exc).__name__}: {exc}", 1
+        reason, code = f"the grader failed: {type(exc).__name__}: {exc}", EXIT_GRADER_FAILED
     else:
         with _uninterrupted():             # both files, or (interrupted before) neither
             _forget_digest(out)            # these results are no longer grade-all's
             results, feedback = write_outputs(report, out)
         if not args.quiet:
             print(score_table(report))
-            print(f"wrote {results} and {feedback} ({report.execution_time:.1f} s)")
+            print(terminal(f"wrote {results} and {feedback} ({report.execution_time:.1f} s)"))
         return 0
     with _uninterrupted():
         _forget_digest(out)
         write_not_graded(out, student, reason)
-    print(f"tt grade: NOT GRADED ({out / 'results.json'} says so): {reason}", file=sys.stderr)
+    print(terminal(f"tt grade: NOT GRADED ({out / 'results.json'} says so): {reason}"), file=sys.stderr)
     return code
 
 

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from grader.cli import (DIGEST, EXIT_INTERRUPTED, EXIT_REFUSED, GRACE, _forget_digest, _sandbox_options,
                         _signals_interrupt, _uninterrupted)
+from grader.report import terminal
 from tt.io import atomic_write_text
 from tt.progress import Progress
 
@@ -38,20 +40,31 @@ _TEST_NAME = re.compile(r"(ex\d\d) ")
 
 
 def _entries(folder: Path):
-    """(student id, path) of every sub-folder and zip, and what was skipped."""
+    """(student id, path) of every sub-folder and zip, and what was skipped: hidden entries,
+    symbolic links (to another student's folder, or anywhere), anything that is not a
+    regular folder or file, a second submission of one id."""
     entries, skipped, seen = [], [], {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
-        if path.is_dir() or path.suffix == ".zip":
+        try:
+            mode = path.lstat().st_mode
+        except OSError as exc:
+            skipped.append(f"{path.name}: unreadable ({exc.strerror})")
+            continue
+        if stat.S_ISLNK(mode):
+            skipped.append(f"{path.name}: a symbolic link (submit a real folder or zip)")
+        elif stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and path.suffix == ".zip"):
             sid = path.name.removesuffix(".zip")
             if sid in seen:
                 skipped.append(f"{path.name}: a second submission for {sid!r} (graded: {seen[sid].name})")
                 continue
             seen[sid] = path
             entries.append((sid, path))
-        else:
+        elif stat.S_ISREG(mode):
             skipped.append(f"{path.name}: neither a folder nor a .zip")
+        else:
+            skipped.append(f"{path.name}: not a regular folder or file")
     return entries, skipped
 
 
@@ -85,7 +98,7 @@ def _work_root() -> Path:
     """grade-all's own temporary folder, tt-grade-all-<pid>-*, private (the workers' group
     may enter it): the student edition of tt and each child's TMPDIR live in it, and it is
     removed at the end. Those of grade-alls that died (SIGKILL) are removed first."""
-    from grader.sandbox.files import make_private, rmtree
+    from grader.sandbox.files import make_passable, rmtree
     base = Path(tempfile.gettempdir())
     for old in base.glob(WORK_PREFIX + "*-*"):
         pid = old.name[len(WORK_PREFIX):].split("-", 1)[0]
@@ -96,7 +109,7 @@ def _work_root() -> Path:
         if mine and pid.isdigit() and sys.platform.startswith("linux") and not Path(f"/proc/{pid}").exists():
             rmtree(str(old))
     root = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-"))
-    make_private(root, 65534 if os.geteuid() == 0 else None)       # the workers' copies live below
+    make_passable(root)                   # the workers' private directories live below
     return root
 
 
@@ -113,9 +126,9 @@ class _Batch:
 
     def grade(self, sid: str, path: Path, out: Path) -> str | None:
         """'' on success, what went wrong, or None if stopped (or never started)."""
-        from grader.sandbox.files import make_private
+        from grader.sandbox.files import make_passable
         tmp = tempfile.mkdtemp(prefix="child-", dir=self.root)
-        make_private(tmp, 65534 if os.geteuid() == 0 else None)   # the worker's copies live below
+        make_passable(tmp)                # the worker's private directory lives below
         cmd = [sys.executable, "-m", "tt", "grade", f"--student={sid}", f"--out={out.resolve()}", "--quiet",
                f"--call-timeout={self.call_timeout}", *self.flags, "--", str(path.resolve())]
         try:
@@ -227,7 +240,7 @@ def main_grade_all(argv=None) -> int:
     _signals_interrupt()
     folder, out = Path(args.submissions), Path(args.out)
     if not folder.is_dir():
-        print(f"tt grade-all: {folder} is not a folder", file=sys.stderr)
+        print(terminal(f"tt grade-all: {folder} is not a folder"), file=sys.stderr)
         return 2
     try:                          # refuse before anyone is graded, not once per student
         exposure = check_sandbox(args.insecure, args.disable_protection)
@@ -241,7 +254,7 @@ def main_grade_all(argv=None) -> int:
         print(insecure_warning(exposure), file=sys.stderr)
     entries, skipped = _entries(folder)
     for note in skipped:
-        print(f"skipped {note}", file=sys.stderr)
+        print(terminal(f"skipped {note}"), file=sys.stderr)
     exercises = [n[:4] for n in exercise_names()]
     flags = (["--insecure"] if args.insecure else []) + [f"--disable-protection={p}" for p in args.disable_protection]
     options = {"call_timeout": args.call_timeout, "timeout": args.timeout, "flags": flags}
@@ -291,7 +304,7 @@ def _grade_batch(args, out, entries, exercises, todo, flags, root) -> int:
                 else:
                     atomic_write_text(out / sid / DIGEST, digest)
             graded += not problem
-            bar.set_postfix(sid)
+            bar.set_postfix(terminal(sid))
             bar.update()
     except KeyboardInterrupt:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -312,7 +325,7 @@ def _grade_batch(args, out, entries, exercises, todo, flags, root) -> int:
     with _uninterrupted():
         csv_path = write_class_csv(rows, ["student", *exercises, "total", "max", "note"], out / "gradebook.csv")
     failed = [sid for sid, p in problems.items() if p]
-    print(f"wrote {csv_path}" + (f"; {len(failed)} could not be graded: {', '.join(failed)}" if failed else ""))
+    print(terminal(f"wrote {csv_path}" + (f"; {len(failed)} could not be graded: {', '.join(failed)}" if failed else "")))
     if args.report:
         _class_report(args, out)
     return 0

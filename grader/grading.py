@@ -28,8 +28,8 @@ import pytest
 from grader.build import ROOT, exercise_sources, student_tt
 from grader.checks import GradeFailure
 from grader.intake import IntakeError, read_submission
-from grader.report import (Report, TestResult, render_feedback_html, results_json, write_feedback_html,
-                           write_results_json)
+from grader.report import (Report, TestResult, render_feedback_html, results_json, terminal,
+                           write_feedback_html, write_results_json)
 from grader.sandbox import InsecureSandboxError, SandboxError
 from tt.io import atomic_write_json, atomic_write_text
 
@@ -92,6 +92,11 @@ class Collector:
     exposure: list = field(default_factory=list)       # what an --insecure worker could do
     sandbox_error: Exception | None = None             # the sandbox refused or did not start
     listing: list = field(default_factory=list)        # collect_only: a TestResult per test
+    interrupted: bool = False                          # Ctrl-C or SIGTERM, not a collection error
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        # pytest's own Interrupted (errors during collection) is a KeyboardInterrupt too
+        self.interrupted = not isinstance(excinfo.value, pytest.Session.Interrupted)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -139,7 +144,7 @@ class Collector:
             else:   # a bug in the hidden test itself, not the student's doing
                 output = "The grader could not run this check (not your fault): it has been reported."
                 self.internal.append(f"{item.name} raised {type(exc).__name__}")
-                print(f"grader error in {item.nodeid}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                print(terminal(f"grader error in {item.nodeid}: {type(exc).__name__}: {exc}"), file=sys.stderr)
         self.results.append(self._result(item, status, output, diagnosis))
 
 
@@ -169,7 +174,7 @@ def run_hidden_suites(submission_dir: Path, seed: int, select: str | None = None
                        plugins=[collector])
     if collector.sandbox_error is not None:
         raise collector.sandbox_error
-    if code == pytest.ExitCode.INTERRUPTED:
+    if code == pytest.ExitCode.INTERRUPTED and collector.interrupted:
         raise KeyboardInterrupt
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         raise ValueError(f"no hidden test matches -k {select!r}" if select else "there are no hidden tests")
@@ -203,6 +208,22 @@ def check_sandbox(insecure: bool = False, disable=()) -> list[str]:
             box.close()
 
 
+class NotGraded(RuntimeError):
+    """The grader, not the student, failed: no score may be posted for this submission."""
+
+
+def check_grader_errors(collector, select=None) -> None:
+    """NotGraded when most checks that ran failed for the grader's own reasons (a hidden
+    test that broke, a sandbox that could not run the student's code): such a score says
+    nothing about the student. One or two among passing checks still grade the rest."""
+    broken, ran = len(collector.internal), len(collector.results)
+    if broken and broken * 2 > ran:
+        shown = "; ".join(collector.internal[:3]) + ("; ..." if broken > 3 else "")
+        raise NotGraded(f"{broken} of the {ran} checks{f' selected by -k {select!r}' if select else ''} failed "
+                        f"for the grader's own reasons, not the student's ({shown}): see the grader's "
+                        f"errors on stderr")
+
+
 def insecure_warning(exposure) -> str:
     return ("WARNING: INSECURE GRADING (--insecure): student code ran in a worker with the grader's own "
             "uid that could " + ", and could ".join(exposure) + ". Nothing stopped it from changing this "
@@ -213,7 +234,8 @@ def grade_submission(submission, *, student: str | None = None, seed: int | None
                      select: str | None = None, call_timeout: float = 10.0, insecure: bool = False,
                      disable=()) -> Report:
     """Grade one submission folder or zip. Never raises for a bad submission: an
-    unreadable one gets every hidden test at 0, with a note that says why.
+    unreadable one gets every hidden test at 0, with a note that says why. Raises
+    NotGraded when most checks failed for the grader's own reasons (check_grader_errors).
 
     insecure: grade even if the worker would keep the grader's uid without filesystem or
     process confinement (the report then starts with a loud warning); otherwise such a
@@ -237,6 +259,7 @@ def grade_submission(submission, *, student: str | None = None, seed: int | None
         collector = run_hidden_suites(folder, seed, select, call_timeout, insecure=insecure, disable=disable)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    check_grader_errors(collector, select)
     notes = list(intake.notes)
     if collector.exposure:
         notes.insert(0, insecure_warning(collector.exposure))
@@ -293,8 +316,9 @@ def grading_digest(submission_digest: str, options: dict) -> str:
 
 def score_table(report: Report) -> str:
     """Points per exercise, for the terminal: every title in full."""
-    lines = [f"{report.student}: {report.score:g} / {report.max_score:g}"]
+    lines = [f"{terminal(report.student)}: {report.score:g} / {report.max_score:g}"]
     groups = report.groups()
+    groups = [(terminal(g), tests) for g, tests in groups]
     width = max((len(g) for g, _ in groups), default=0)
     for group, tests in groups:
         got = sum(t.score for t in tests)
@@ -302,7 +326,7 @@ def score_table(report: Report) -> str:
         passed = sum(t.status == "passed" for t in tests)
         lines.append(f"  {group:<{width}} {got:5g} / {top:<4g} ({passed}/{len(tests)} checks)")
     for note in report.notes:
-        lines.append(f"  note: {note}")
+        lines.append(f"  note: {terminal(note)}")
     return "\n".join(lines)
 
 

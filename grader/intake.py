@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from exercises.tests.notebook import code_cells
+from grader.report import terminal
 
 MAX_FILE = 256 * 1024          # bytes per exercise file
 MAX_NOTEBOOK = 8 * 1024 * 1024 # bytes per notebook (outputs, plots included)
@@ -62,8 +63,22 @@ class Intake:
 
 
 def read_submission(path, expected_names) -> Intake:
-    """The exercise files of a submission folder or zip; `expected_names` are allowed."""
-    path = Path(path)
+    """The exercise files of a submission folder or zip; `expected_names` are allowed.
+
+    IntakeError, naming the file and the reason, for anything that cannot be read at all
+    (a corrupt, encrypted or truncated zip, an unreadable folder); an entry that cannot
+    be read is left out with a note."""
+    try:
+        intake = _read_submission(Path(path), expected_names)
+    except IntakeError as exc:
+        raise IntakeError(terminal(str(exc))) from None
+    except Exception as exc:           # noqa: BLE001  whatever the bytes do to the readers
+        raise IntakeError(terminal(f"{path}: unreadable ({type(exc).__name__}: {str(exc)[:200]})")) from None
+    intake.notes = [terminal(n) for n in intake.notes]    # file names are the student's: no raw ESC
+    return intake
+
+
+def _read_submission(path: Path, expected_names) -> Intake:
     expected = set(expected_names)
     if path.is_symlink():
         raise IntakeError(f"{path}: is a symbolic link; submit a real folder or zip")
@@ -123,9 +138,14 @@ def _take_notebook(intake: Intake, rel, read):
         intake.notes.append(f"ignored {rel}: larger than {MAX_NOTEBOOK // 2**20} MiB")
         return
     try:
-        chunks = code_cells(json.loads(data.decode("utf-8"))["cells"])
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        intake.notes.append(f"ignored {rel}: not a readable notebook ({type(exc).__name__})")
+        chunks = code_cells(json.loads(data.decode("utf-8-sig"))["cells"])
+        if not all(type(c) is str for c in chunks):
+            raise TypeError("a code cell that is not text")
+    except RecursionError:             # JSON nested thousands of levels deep
+        intake.notes.append(f"ignored {rel}: not a readable notebook (nested too deeply)")
+        return
+    except Exception as exc:           # noqa: BLE001  not JSON, not a notebook, not UTF-8
+        intake.notes.append(f"ignored {rel}: not a readable notebook ({type(exc).__name__}: {str(exc)[:100]})")
         return
     code = ("\n\n\n".join(chunks) + "\n").encode("utf-8")
     if len(code) > MAX_FILE:
@@ -168,8 +188,8 @@ def _zip_entries(path: Path):
     try:
         zf = zipfile.ZipFile(path)
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise IntakeError(f"{path}: not a readable zip file ({exc})") from None
+    except Exception as exc:           # noqa: BLE001  BadZipFile, OSError, a truncated central directory...
+        raise IntakeError(f"{path}: not a readable zip file ({type(exc).__name__}: {str(exc)[:200]})") from None
     if len(infos) > MAX_ENTRIES:
         raise IntakeError(f"{path}: {len(infos)} entries, more than {MAX_ENTRIES}")
     with zf:
@@ -198,6 +218,8 @@ def _read_zip_entry(zf, info, limit):
     try:
         with zf.open(info) as f:
             data = f.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-        raise _Unreadable(str(exc)[:200]) from None
+    except RuntimeError as exc:        # zipfile's "File ... is encrypted, password required"
+        raise _Unreadable(f"encrypted: {str(exc)[:150]}" if "encrypt" in str(exc) else str(exc)[:200]) from None
+    except Exception as exc:           # noqa: BLE001  a corrupt deflate stream is zlib.error, a bad CRC
+        raise _Unreadable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
     return None if len(data) > limit else data

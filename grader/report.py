@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,18 @@ OUTPUT_CAP = 4000      # characters of a test's output (student-provided text)
 TEXT_CAP = 2000        # characters of the grader's own fields (checked, diagnosis)
 NAME_CAP = 200
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+_UNSAFE = ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")     # controls, format (bidi overrides), private, lines
+
+
+def terminal(text, keep_newlines: bool = False) -> str:
+    """`text` safe to print: control and format characters (ESC, CR, bidi overrides, ...)
+    written as escapes (\\x1b), so nothing a student named or printed drives the terminal."""
+    text = "" if text is None else str(text)
+    return "".join(c if (c == "\n" and keep_newlines) or unicodedata.category(c) not in _UNSAFE
+                   else repr(c)[1:-1] if c.isascii() or len(repr(c)) > 3 else f"\\u{ord(c):04x}"
+                   for c in text)
 
 
 def truncate(text: str, cap: int) -> str:

@@ -471,4 +471,8 @@ def test_sigterm_stops_tt_grade_cleanly(tmp_path):
             proc.kill()
     assert proc.returncode == 130 and "interrupted: nothing was written" in stderr, stderr
     assert not out.exists()
-    assert os.listdir(tmp) == [] and processes_naming(str(tmp)) == []
+    assert os.listdir(tmp) == []
+    deadline = time.time() + 10        # a SIGKILLed worker may take a moment to be gone on a loaded machine
+    while processes_naming(str(tmp)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert processes_naming(str(tmp)) == []

@@ -67,10 +67,8 @@ class Case:
     files: dict = field(default_factory=dict)   # extra file name -> text, beside ex04 and ex08
     source: str | None = None        # ex04's source (None: not submitted)
     zip_entries: list | None = None  # [(name, bytes, mode)] for a zip submission
-
-    @property
-    def ex08(self) -> float:
-        return 6.0
+    ex08: float = 6.0                 # the honest exercise 8 (0 when the whole zip is unreadable)
+    spoil: object = None              # bytes -> bytes, applied to the finished zip
 
 
 ZEROS = "return np.zeros_like(dout), np.zeros_like(cache.gamma), np.zeros_like(cache.gamma)"
@@ -219,6 +217,85 @@ ZIP_CASES = [
     zip_case("zip-bomb", "a 256 MB entry of zeros beside honest files", 8, (),
              [(EX04, SOLUTION_BYTES, REG), ("data.bin", None, REG)]),
 ]
+
+
+def _flag_encrypted(data: bytes, name: bytes) -> bytes:
+    """The zip with `name`'s entry marked encrypted (bit 0 of its flags, in its local header
+    and its central directory record): what a zip made with a password looks like to a reader."""
+    out = bytearray(data)
+    for sig, flags_at, name_len_at, name_at in ((b"PK\x03\x04", 6, 26, 30), (b"PK\x01\x02", 8, 28, 46)):
+        at = out.find(sig)
+        while at != -1:
+            n = int.from_bytes(out[at + name_len_at:at + name_len_at + 2], "little")
+            if bytes(out[at + name_at:at + name_at + n]) == name:
+                out[at + flags_at] |= 1
+            at = out.find(sig, at + 4)
+    return bytes(out)
+
+
+def _corrupt_entry(data: bytes, name: bytes) -> bytes:
+    """The zip with the middle of `name`'s deflate stream overwritten (its headers intact)."""
+    at = data.find(b"PK\x03\x04")
+    while at != -1:
+        n, extra = int.from_bytes(data[at + 26:at + 28], "little"), int.from_bytes(data[at + 28:at + 30], "little")
+        if data[at + 30:at + 30 + n] == name:
+            size = int.from_bytes(data[at + 18:at + 22], "little")
+            start = at + 30 + n + extra + size // 3
+            return data[:start] + bytes([0xFF]) * 64 + data[start + 64:]
+        at = data.find(b"PK\x03\x04", at + 4)
+    raise AssertionError("entry not found")
+
+
+def deep_notebook(levels: int) -> bytes:
+    return b'{"cells": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+NOTEBOOK = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                       "cells": [{"cell_type": "code", "metadata": {}, "source": SOLUTION, "outputs": [],
+                                  "execution_count": None}]})
+ZIP_CASES += [
+    zip_case("zip-encrypted-entry", "ex04 encrypted (a password-protected zip)", 0, ("encrypted",),
+             [(EX04, SOLUTION_BYTES, REG)]),
+    zip_case("zip-corrupt-deflate", "ex04's deflate stream corrupted ('Error -3 while decompressing')", 0,
+             ("unreadable",), [(EX04, SOLUTION_BYTES, REG)]),
+    zip_case("zip-truncated", "a zip cut off halfway", 0, ("neither a folder nor a zip",),
+             [(EX04, SOLUTION_BYTES, REG)]),
+    zip_case("notebook-deeply-nested", "ex04 as a notebook whose JSON nests 100,000 levels deep", 0,
+             ("nested too deeply",), [("ex04_layernorm.ipynb", deep_notebook(100_000), REG)]),
+    zip_case("notebook-utf16", "ex04 as a notebook in UTF-16", 0, ("not a readable notebook",),
+             [("ex04_layernorm.ipynb", NOTEBOOK.encode("utf-16"), REG)]),
+    zip_case("notebook-utf8-bom", "ex04 as a notebook in UTF-8 with a byte-order mark", 8, (),
+             [("ex04_layernorm.ipynb", b"\xef\xbb\xbf" + NOTEBOOK.encode(), REG)]),
+    zip_case("control-characters-in-names", "an entry named with a raw ESC, beside honest files", 8, ("\\x1b",),
+             [(EX04, SOLUTION_BYTES, REG), ("\x1b[2J\x1b[31mowned.py", b"x = 1\n", REG)]),
+]
+ZIP_CASES[-7].spoil = lambda data: _flag_encrypted(data, EX04.encode())
+ZIP_CASES[-6].spoil = lambda data: _corrupt_entry(data, EX04.encode())
+ZIP_CASES[-5].spoil = lambda data: data[:len(data) // 2]
+ZIP_CASES[-5].ex08 = 0.0
+CASES += [
+    Case("sysv-shm-left-behind", "a System V shared-memory segment made with a constant key, for the next "
+         "student", 8, (), source=wrapped("True", """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+shm = libc.shmget(0x7474, 4096, 0o1666)          # IPC_CREAT | 0666
+if shm >= 0:
+    libc.shmat.restype = ctypes.c_void_p
+    at = libc.shmat(shm, None, 0)
+    if at not in (None, ctypes.c_void_p(-1).value):
+        ctypes.memmove(at, b"ex04 of student A", 17)
+return _honest(dout, cache)""")),
+    Case("sysv-shm-reader", "reads a segment another student left with that key, and fails if it finds one", 8, (),
+         source=wrapped("True", """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.shmget(0x7474, 0, 0) >= 0:
+    raise LookupError("found another student's segment")
+return _honest(dout, cache)""")),
+    Case("returns-empty-array-with-huge-shape", "returns an empty array claiming 0 x 2**40 entries", 0,
+         ("exceeds the limit",),
+         source=wrapped("True", "return np.zeros((0, 1 << 40)), np.zeros((0, 1 << 40)), np.zeros((0, 1 << 40))")),
+]
 CLEAN = Case("clean", "the honest solution", 8, (), source=SOLUTION)
 ALL = [*CASES, *ZIP_CASES, CLEAN]
 
@@ -247,6 +324,8 @@ def build(case: Case, folder: Path) -> Path:
                         f.write(block)
             else:
                 zf.writestr(info, data)
+    if case.spoil is not None:
+        path.write_bytes(case.spoil(path.read_bytes()))
     return path
 
 
@@ -285,7 +364,8 @@ def test_the_corpus_is_large_and_covers_the_issue():
                  "shape", "NaN", "subclass", "ValueError", "KeyboardInterrupt", "BaseException", "printed",
                  "infinite loop", "GB", "forks", "sys.exit", "os._exit", "conftest.py", "pytest.ini",
                  "sitecustomize.py", "solutions", "hidden suite", "tt's own", "results.json", "numpy",
-                 "frames", "symlink", "../", "absolute", "300 KiB", "256 MB"):
+                 "frames", "symlink", "../", "absolute", "300 KiB", "256 MB", "encrypted", "corrupted",
+                 "cut off", "nests", "UTF-16", "ESC", "System V", "2**40"):
         assert word in attacks, word
 
 
@@ -315,7 +395,8 @@ def test_a_batch_of_hostile_submissions_grades_every_student(graded, tmp_path):
     """grade-all over a class of cases: every row exact, the clean student full marks."""
     folder, paths, _ = graded
     chosen = ["clean", "syntax-error", "os-exit-2d", "hangs-float32", "memory-bomb-batch", "forges-results-json",
-              "zip-dotdot", "conftest-forges-passes"]
+              "zip-dotdot", "conftest-forges-passes", "zip-encrypted-entry", "zip-truncated", "sysv-shm-left-behind",
+              "sysv-shm-reader"]
     klass = tmp_path / "class"
     klass.mkdir()
     for name in chosen:
@@ -324,10 +405,13 @@ def test_a_batch_of_hostile_submissions_grades_every_student(graded, tmp_path):
             (klass / src.name).write_bytes(src.read_bytes())
         else:
             shutil.copytree(src, klass / src.name)
+    (klass / "linked").symlink_to(klass / "clean")                 # another student's folder, linked
+    (klass / "linked.zip").symlink_to(paths["zip-dotdot"])
     out = tmp_path / "graded"
     r = subprocess.run([sys.executable, "-m", "tt", "grade-all", str(klass), "-j", "2", "--out", str(out),
                         "--call-timeout", str(CALL_TIMEOUT)], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "skipped linked: a symbolic link" in r.stderr and "skipped linked.zip: a symbolic link" in r.stderr
     rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
     expected = {c.name: c for c in ALL if c.name in chosen}
     assert set(rows) == set(chosen)
@@ -478,3 +562,105 @@ def test_a_hang_at_import_in_an_exercise_that_another_imports_is_named(tmp_path)
     assert scores == {"ex15": 0}
     text = "\n".join(t["output"] for t in results["tests"])
     assert "while importing ex01_softmax_cross_entropy" in text, text[:2000]
+
+
+SHM_KEY = 0x7474
+
+
+def sysv_keys():
+    keys = set()
+    for table in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{table}") as f:
+                keys |= {int(line.split()[0]) for line in f.readlines()[1:]}
+        except OSError:
+            pass
+    return keys
+
+
+def test_no_ipc_object_outlives_the_grading(graded):
+    assert SHM_KEY not in sysv_keys()
+
+
+@pytest.mark.parametrize("disable", [[], ["seccomp"]], ids=["all-protections", "no-seccomp"])
+def test_one_student_never_reaches_the_next_through_ipc(graded, tmp_path, disable):
+    """The writer leaves a segment keyed 0x7474, the reader (graded after it, -j 1) fails if it
+    finds one: refused by seccomp, or private to the writer's IPC namespace and gone with it."""
+    _, paths, _ = graded
+    klass = tmp_path / "class"
+    for name in ("sysv-shm-left-behind", "sysv-shm-reader"):
+        shutil.copytree(paths[name], klass / name)
+    out = tmp_path / "graded"
+    r = subprocess.run([sys.executable, "-m", "tt", "grade-all", str(klass), "-j", "1", "--out", str(out),
+                        "--call-timeout", str(CALL_TIMEOUT), *[f"--disable-protection={p}" for p in disable]],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
+    assert float(rows["sysv-shm-reader"]["total"]) == 14, rows
+    assert SHM_KEY not in sysv_keys()
+
+
+def test_control_characters_never_reach_the_terminal(graded, tmp_path):
+    _, paths, _ = graded
+    r = subprocess.run([sys.executable, "-m", "tt", "grade", str(paths["control-characters-in-names"]), "--out",
+                        str(tmp_path / "out"), "-k", SELECT, "--student", "mallory\x1b]0;owned\x07"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "\x1b" not in r.stdout + r.stderr and "\x07" not in r.stdout + r.stderr
+    assert "\\x1b[2J" in r.stdout and "mallory\\x1b]0;owned\\x07" in r.stdout
+
+
+# ------------------------------------------------ a sweep of what the wire can carry
+SWEEP_VALUES = """[None, True, 0, -1, 2**63, 1.5, float("nan"), float("inf"), "", "x" * 1000, [], [1, 2], (), (None,),
+ {}, {"a": 1}, {1.5: 2.0}, np.float64("nan"), np.int8(3), np.zeros(()), np.zeros((0,)), np.zeros((0, 1 << 30)),
+ np.ones(3, bool), np.full(4, 2**64 - 1, np.uint64), np.ones((4, 8, 64), np.float32), [[[[[[[[[[1]]]]]]]]]],
+ tuple(np.ones(i) for i in range(20)), {"W1": "w", "b1": None}, {1, 2}, np.ones((2, 3)).T]"""
+SWEEP_MODULE = '''import numpy as np
+_VALUES = VALUES
+_count = [OFFSET]
+
+
+def _next():
+    _count[0] += 1
+    return _VALUES[_count[0] % len(_VALUES)]
+
+
+def _weird(*args, **kwargs):
+    """Hands every callback it was given odd arguments, then returns an odd value."""
+    for a in (*args, *kwargs.values()):
+        for fn in [a] * callable(a) + [getattr(a, n, None) for n in getattr(a, "names", ())]:
+            try:
+                fn(_next(), _next())
+            except Exception:
+                pass
+    return _next()
+'''
+
+
+def sweep_submission(folder: Path, offset: int) -> None:
+    import ast
+    folder.mkdir(parents=True)
+    for stub in sorted((ROOT / "exercises").glob("ex[0-9][0-9]_*.py")):
+        names = [n.name for n in ast.parse(stub.read_text(encoding="utf-8")).body if isinstance(n, ast.FunctionDef)]
+        text = SWEEP_MODULE.replace("VALUES", SWEEP_VALUES).replace("OFFSET", str(offset))
+        text += "".join(f"\n\ndef {n}(*args, **kwargs):\n    return _weird(*args, **kwargs)\n" for n in names)
+        (folder / stub.name).write_text(text, encoding="utf-8")
+
+
+def test_a_sweep_of_wire_values_never_causes_a_grader_error(tmp_path):
+    """Every function of every exercise returns, call after call, each kind of value the wire
+    can carry (and some it cannot), and hands the callbacks it is offered the same: whatever
+    comes back, every hidden test fails as the student's error, never as the grader's."""
+    klass = tmp_path / "class"
+    for k in range(6):                                   # each test's first call sees 6 of the 30 values
+        sweep_submission(klass / f"s{k}", 5 * k)
+    out = tmp_path / "graded"
+    r = subprocess.run([sys.executable, "-m", "tt", "grade-all", str(klass), "-j", "2", "--out", str(out),
+                        "--call-timeout", "5"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "grader error" not in r.stderr, r.stderr[-3000:]
+    rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text())))
+    assert len(rows) == 6 and all(row["total"] == "0" for row in rows), rows
+    for k in range(6):
+        data = json.loads((out / f"s{k}" / "results.json").read_text())
+        assert "grader error" not in data["output"] and len(data["tests"]) > 90

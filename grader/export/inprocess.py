@@ -12,6 +12,10 @@ with the test's feedback if that test failed. nbgrader then gives the cell its p
 none. A call of module M's function F finds F among the notebook's globals, or in the
 global module M when the notebook holds one (exercise 15 loads its sibling exercises so).
 
+A function that changes an array it was given (an argument, a cache field, an entry of a
+dict of gradients) fails the test as in the sandbox (StudentError "mutated-input"), and
+the message names the input.
+
 Nothing here isolates anything. The kernel has the full reference tt, so a function that
 is tt's own (`from tt import layernorm_backward`) is refused, but a wrapper around it is
 not: `tt grade` regrades the same notebooks with the code in the sandbox, against the
@@ -20,13 +24,14 @@ student edition of tt.
 from __future__ import annotations
 
 import copy
+import inspect
 import traceback
 import types
 from pathlib import Path
 
 import pytest
 
-from grader.sandbox import CALLBACKS, Callback, StudentError
+from grader.sandbox import CALLBACKS, Callback, StudentError, inputs
 
 HIDDEN = Path(__file__).resolve().parents[1] / "hidden"
 
@@ -68,18 +73,48 @@ class InProcess:
         ns = types.SimpleNamespace(**(callbacks or {}))
         copied = lambda v: v if isinstance(v, Callback) else ns if v is CALLBACKS else copy.deepcopy(v)
         args = [copied(a) for a in args]   # as Sandbox.call: a Callback is our function, bound to args
+        bound = {i for a in args if isinstance(a, Callback) for i in a.bind}
         args = [a.resolve(args, callbacks[a.name]) if isinstance(a, Callback) else a for a in args]
         kwargs = {k: copied(v) for k, v in (kwargs or {}).items()}
+        steps = [(attr, [copied(a) for a in a_args], {k: copied(v) for k, v in a_kwargs.items()})
+                 for attr, a_args, a_kwargs in then]
+        # as the worker does: every array given, before and after (not those the test checks itself)
+        watch = inputs.snapshot(args, kwargs, [(a, k) for _, a, k in steps], skip=bound | set(echo))
+        called = [fn]
         try:
             value = fn(*args, **kwargs)
-            for attr, a_args, a_kwargs in then:
-                value = getattr(value, attr)(*map(copied, a_args), **{k: copied(v) for k, v in a_kwargs.items()})
-            return (value, [args[i] for i in echo]) if echo else value
+            for attr, a_args, a_kwargs in steps:
+                called.append(getattr(value, attr))
+                value = called[-1](*a_args, **a_kwargs)
         except Exception as exc:          # noqa: BLE001  the student's exception is the result
             tb = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             error = StudentError("exception", tb, type=type(exc).__name__, module=module, function=function)
             error.echo = [args[i] for i in echo] if echo else None
             raise error from None
+        changes = inputs.changed(watch)
+        if changes:
+            raise _changed_inputs(changes, called, function, args, kwargs, steps, module)
+        return (value, [args[i] for i in echo]) if echo else value
+
+
+def _changed_inputs(changes, called, function, args, kwargs, steps, module) -> StudentError:
+    """The Sandbox's message for a function that changed its inputs in place."""
+    scope = changes[0][0]
+    labels = []
+    for path in changes:
+        if path[0] != scope:
+            continue
+        found = inputs.resolve(path, args, kwargs, [(a, k) for _, a, k in steps])
+        _, words, tail = found
+        param = None
+        if words is None:
+            try:
+                param = list(inspect.signature(called[scope + 1]).parameters)[path[1]]
+            except (ValueError, TypeError, IndexError):
+                pass
+        labels.append(inputs.label(words, path[1], tail, param))
+    name = function if scope == -1 else f"{steps[scope][0]} (of {function}())"
+    return StudentError("mutated-input", inputs.message(name, labels), module=module, function=function)
 
 
 class _Plugin:

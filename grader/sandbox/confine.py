@@ -51,6 +51,7 @@ PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 
 # ------------------------------------------------------------------------- namespaces
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
+CLONE_NEWIPC = 0x08000000
 
 
 def unshare(flags: int) -> None:
@@ -212,9 +213,16 @@ SYSCALLS = {  # name: (x86_64, aarch64); None where the architecture lacks it
     "open_tree": (428, 428), "move_mount": (429, 429), "fsopen": (430, 430),
     "fsconfig": (431, 431), "fsmount": (432, 432), "fspick": (433, 433),
     "mount_setattr": (442, 442),
+    # System V IPC: segments, queues and semaphores outlive the worker and are found by key
+    "shmget": (29, 194), "shmat": (30, 196), "shmctl": (31, 195), "shmdt": (67, 197),
+    "semget": (64, 190), "semop": (65, 193), "semctl": (66, 191), "semtimedop": (220, 192),
+    "msgget": (68, 186), "msgsnd": (69, 189), "msgrcv": (70, 188), "msgctl": (71, 187),
+    "mq_open": (240, 180), "mq_unlink": (241, 181),
 }
 # Refused outright: new processes and programs, other processes' memory, sockets (no
-# network, no host daemons), and everything that changes mounts, namespaces or the kernel.
+# network, no host daemons), everything that changes mounts, namespaces or the kernel, and
+# System V and POSIX message-queue IPC (which would let one student's worker leave data
+# for another's).
 DENIED = ("fork", "vfork", "execve", "execveat", "socket", "socketpair", "setsid", "setpgid",
           "ptrace", "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
           "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
@@ -224,7 +232,9 @@ DENIED = ("fork", "vfork", "execve", "execveat", "socket", "socketpair", "setsid
           "open_by_handle_at", "pidfd_open", "pidfd_getfd", "pidfd_send_signal",
           "personality", "syslog", "acct", "sethostname", "setdomainname", "iopl", "ioperm",
           "quotactl", "kcmp", "uselib", "open_tree", "move_mount", "fsopen", "fsconfig",
-          "fsmount", "fspick", "mount_setattr")
+          "fsmount", "fspick", "mount_setattr", "shmget", "shmat", "shmctl", "shmdt", "semget",
+          "semop", "semctl", "semtimedop", "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open",
+          "mq_unlink")
 RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
 EPERM, ENOSYS, CLONE_THREAD = 1, 38, 0x10000
 _LD_ABS, _JEQ, _JGE, _JGT, _JSET, _RET = 0x20, 0x15, 0x35, 0x25, 0x45, 0x06

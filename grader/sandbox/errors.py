@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 
-KINDS = ("import-error", "missing", "exception", "timeout", "crash", "bad-output")
+KINDS = ("import-error", "missing", "exception", "timeout", "crash", "bad-output", "mutated-input")
 
 
 class StudentError(Exception):
@@ -24,6 +24,9 @@ class StudentError(Exception):
           "bad-output"    the function returned something that cannot be received (an
                           object array, a set, an unknown record...) or the worker sent
                           garbage on the protocol pipe
+          "mutated-input" the function returned, but changed an array it was given (an
+                          argument, or one inside a cache, tuple, list or dict) in place;
+                          the message names which (`cache.xhat`)
     message: one paragraph, control characters escaped, at most a few hundred characters;
     traceback: the student's own frames only ("" if none); output: what the call
     printed, truncated; type: the student's exception type name ("" if none);

@@ -5,11 +5,13 @@ skip devices, sockets, __pycache__ and anything too large; what was skipped is l
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import site
 import stat
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +29,11 @@ def numpy_dirs() -> list[str]:
 def default_hide() -> list[str]:
     """What a worker's mount namespace covers by default: this repository (the hidden
     tests, the reference, the solutions), every site-packages directory (an installed
-    grader), $HOME and the current directory. Needed paths are bound back inside."""
+    grader), $HOME, the current directory and the temporary folders (other workers'
+    private directories). Needed paths (its own private directory) are bound back inside."""
     dirs = [str(REPO), os.path.expanduser("~"), os.getcwd()]
+    # the temporary folders, where the private directories of other students' workers are
+    dirs += [tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"]
     try:
         dirs += site.getsitepackages() + [site.getusersitepackages()]
     except AttributeError:                   # some virtualenvs lack getsitepackages
@@ -80,14 +85,41 @@ def copy_tree(src: Path, dst: Path, max_files=2000, max_file=8 << 20,
     return skipped
 
 
-def make_private(path, uid=None) -> None:
+def make_private(path, uid=None) -> bool:
     """Mode 0700, or 0750 with group `uid` (a worker's gid is its uid) when a root parent's
-    worker will drop to `uid` and must still read its copies: never readable by others."""
+    worker will drop to `uid` and must still read its copies: never readable by others.
+
+    Where chown is not allowed (root without CAP_CHOWN: `docker run --cap-drop ALL`) the
+    directory stays 0700, ours: a worker that cannot reach it keeps our uid instead of
+    dropping to `uid` (the worker checks, and reports why), which needs no capability to
+    read it. True if the directory was handed to `uid`'s group."""
     if uid is not None and os.geteuid() == 0:
-        os.chown(path, -1, uid)
+        try:
+            os.chown(path, -1, uid)
+        except PermissionError:
+            os.chmod(path, 0o700)
+            return False
         os.chmod(path, 0o750)
-    else:
-        os.chmod(path, 0o700)
+        return True
+    os.chmod(path, 0o700)
+    return False
+
+
+def make_passable(path) -> None:
+    """A folder above workers' private directories: 0711 when we are root (a worker that
+    dropped to a uid of its own may pass through it to its directory, but not list it, so
+    it never learns the names of the others'), else 0700."""
+    os.chmod(path, 0o711 if os.geteuid() == 0 else 0o700)
+
+
+_uids = itertools.count()
+
+
+def worker_uid() -> int:
+    """A uid for one worker of this process, distinct from every other concurrent worker's
+    (this process's pid and a counter) and from real users' and subordinate ranges: workers
+    of different students cannot read each other's files by their modes alone."""
+    return 0x60000000 + (os.getpid() % (1 << 22)) * 16 + next(_uids) % 16
 
 
 def rmtree(path):

@@ -20,107 +20,26 @@ Not thread-safe: use one Sandbox per thread (each is cheap: one worker process).
 """
 from __future__ import annotations
 
-import json
 import os
-import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import weakref
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from grader.sandbox import wire
+from grader.sandbox import inputs, wire
+from grader.sandbox.callbacks import CallbackServer
+from grader.sandbox.channel import Channel, Dead, Garbage, Output, Timeout
 from grader.sandbox.errors import KINDS, SandboxError, StudentError, clean, exit_reason
-from grader.sandbox.files import (copy_tree, default_hide, default_secrets, make_private,
-                                  numpy_dirs, rmtree)
+from grader.sandbox.files import default_hide, default_secrets, rmtree, worker_uid
+from grader.sandbox.launch import launch, prepare_private_dir
+from grader.sandbox.policy import DISABLEABLE, InsecureSandboxError, exposure
 from grader.sandbox.wire import Callback, Callbacks, Limits, Records, WireError
-
-HERE = Path(__file__).resolve().parent
-WORKER_FILES = ("worker_main.py", "supervisor.py", "wire.py", "confine.py")
-DISABLEABLE = frozenset(["user-namespace", "pid-namespace", "net-namespace", "mount-namespace",
-                         "proc-private", "fs-hidden", "fs-readonly", "rlimits", "landlock",
-                         "caps-dropped", "seccomp", "uid-drop"])
-# A worker that keeps the grader's own uid (uid 0, or the grader's user) needs both:
-FS_CONFINEMENT = ("landlock-fs", "fs-readonly")              # it cannot write the host's files
-PROCESS_CONFINEMENT = ("pid-namespace", "seccomp", "landlock-scope")   # nor signal its processes
-
-
-def exposure(protections, readable=()) -> list[str]:
-    """What a worker with these protections could do to the machine that grades.
-
-    One sentence per gap, [] if none. `readable` lists the secrets (the hidden suites,
-    the reference, the solutions) the confined worker found it could still read: that
-    is a gap whatever the uid, e.g. a uid of its own but neither Landlock nor a mount
-    namespace, and a repository readable by everyone. Otherwise a worker that dropped to
-    a uid of its own (a "uid:N" protection) is confined enough. One that runs as the
-    grader's own uid (root, or the instructor's user) with no filesystem confinement can
-    rewrite the repository, the hidden tests (which the grader imports next time) and any
-    file of that user; with no process confinement it can kill(-1) every process of that
-    uid, which for root is every process on the machine.
-    """
-    active = set(protections)
-    gaps = []
-    if readable:
-        shown = ", ".join(list(readable)[:3])
-        gaps.append(f"read the hidden tests or the reference ({shown}), which neither Landlock "
-                    f"nor a mount namespace hides here and whose permissions let it")
-    if any(p.startswith("uid:") for p in active):
-        return gaps
-    if not active & set(FS_CONFINEMENT):
-        gaps.append("write every file the grader's uid may write, the repository and the hidden "
-                    "tests included (neither landlock-fs nor fs-readonly is active)")
-    if not active & set(PROCESS_CONFINEMENT):
-        gaps.append("signal or kill every process of the grader's uid, kill(-1) included (neither a "
-                    "pid namespace, seccomp nor landlock-scope is active)")
-    return gaps
-
-
-class InsecureSandboxError(SandboxError):
-    """The worker would run as the grader's own uid without the confinement that keeps it
-    from the host's files or processes, and `insecure` was not given: no student code ran."""
-
 
 CALLBACKS = Callbacks(())
 """Placeholder argument: replaced by a namespace of every function in `callbacks=`."""
-
-
-class _ParentOps:
-    """What a callback namespace sent back by the worker becomes here: our own functions."""
-
-    def __init__(self, table):
-        self.__dict__.update(table)
-
-    def __getattr__(self, name):
-        raise AttributeError(f"no callback {name!r} was offered to this call (add it to callbacks=)")
-
-    def __repr__(self):
-        return f"<callbacks {', '.join(sorted(self.__dict__))}>"
-
-
-class _Dead(Exception):
-    pass
-
-
-class _Timeout(Exception):
-    pass
-
-
-class _Garbage(Exception):
-    pass
-
-
-class _Proc:
-    """One running worker: its supervisor process and our ends of the pipes."""
-
-    def __init__(self, proc, run, req, resp, out, lifeline, first_id, limits):
-        self.proc, self.run = proc, run
-        self.req, self.resp, self.out, self.lifeline = req, resp, out, lifeline
-        self.first_id, self.reader = first_id, wire.FrameReader(limits)
-        self.out_open, self.hello, self.threads = True, None, 0
 
 
 class Sandbox:
@@ -142,7 +61,8 @@ class Sandbox:
         size of its private writable tmpfs (when a mount namespace is available);
         max_files: RLIMIT_NOFILE; max_procs: RLIMIT_NPROC (counts the uid's processes).
     output_limit: bytes of a call's stdout+stderr kept; the rest is counted only.
-    uid: "auto" (65534 when running as root), an int, or None: the uid the worker drops to.
+    uid: "auto" (when running as root, a uid of its own for each Sandbox: files.worker_uid),
+        an int, or None: the uid the worker drops to.
     hide: directories the worker's mount namespace covers with an empty tmpfs; default:
         the repository, the site-packages directories, $HOME and the current directory.
     secrets: files and directories student code must never read; the worker tries each
@@ -177,7 +97,7 @@ class Sandbox:
         self.file_limit, self.disk_limit = int(file_limit), int(disk_limit)
         self.max_files, self.max_procs = int(max_files), int(max_procs)
         self.output_limit, self.limits = int(output_limit), limits
-        self.uid = (65534 if os.geteuid() == 0 else None) if uid == "auto" else uid
+        self.uid = (worker_uid() if os.geteuid() == 0 else None) if uid == "auto" else uid
         self.hide = list(default_hide() if hide is None else hide)
         self.secrets = list(default_secrets() if secrets is None else secrets)
         self.disable, self.allow_threads = sorted(set(disable)), bool(allow_threads)
@@ -192,12 +112,12 @@ class Sandbox:
         self.restarts = 0                      # workers started after the first
         self.last_output = ""                  # what the last call printed (truncated)
         self._root = None
-        self._w: _Proc | None = None
+        self._w: Channel | None = None
         self._imported: list[str] = []
         self._importing: list[str] = []        # submission modules whose import is under way
         self._import_errors: dict[str, StudentError] = {}
         self._next_id = 1
-        self._out, self._out_dropped = bytearray(), 0
+        self._output = Output(self.output_limit)
         self._started = 0
         self._hello = None                     # the last worker's hello, kept after it is gone
         self._closed = False
@@ -360,24 +280,8 @@ class Sandbox:
     # ------------------------------------------------------------------ the worker
     def _prepare(self):
         """The private directory: worker code, numpy links, submission and library copies."""
-        root = Path(tempfile.mkdtemp(prefix="tt-sandbox-"))
-        make_private(root, self.uid)          # the student's code: for the worker's eyes only
-        for sub in ("bin", "np", "lib", "sub"):
-            (root / sub).mkdir(mode=0o755)
-        for f in WORKER_FILES:
-            shutil.copyfile(HERE / f, root / "bin" / f)
-        for d in numpy_dirs():
-            os.symlink(d, root / "np" / os.path.basename(d))
-        self.skipped_files = copy_tree(self.submission_dir, root / "sub")
-        if self.library_dir is not None:
-            for pkg in self.library_packages:
-                for src in (self.library_dir / pkg, self.library_dir / f"{pkg}.py"):
-                    if src.is_dir() and not src.is_symlink():
-                        (root / "lib" / pkg).mkdir(mode=0o755)
-                        copy_tree(src, root / "lib" / pkg)
-                    elif src.is_file() and not src.is_symlink():
-                        shutil.copyfile(src, root / "lib" / src.name)
-                        os.chmod(root / "lib" / src.name, 0o644)
+        root, self.skipped_files = prepare_private_dir(self.submission_dir, self.library_dir,
+                                                       self.library_packages, self.uid)
         self._root = root
         # removes the directory even if close() is never called (at exit at the latest)
         self._remove_root = weakref.finalize(self, rmtree, str(root))
@@ -387,59 +291,25 @@ class Sandbox:
             raise SandboxError("this sandbox is closed")
         if self._root is None:
             self._prepare()
-        run = Path(tempfile.mkdtemp(prefix="run-", dir=self._root))
-        os.chmod(run, 0o755)
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
-        out_r, out_w = os.pipe()
-        life_r, life_w = os.pipe()
-        for fd in (req_w, resp_r):
-            try:
-                import fcntl
-                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-            except (OSError, AttributeError):
-                pass
-        root = str(self._root)
-        cfg = {
-            "req_fd": req_r, "resp_fd": resp_w, "lifeline_fd": life_r,
-            "root": root, "run": str(run), "np": f"{root}/np", "sub": f"{root}/sub",
-            "lib": f"{root}/lib", "numpy_dirs": numpy_dirs(), "record_module": self.record_module,
-            "uid": self.uid, "hide": self.hide, "secrets": self.secrets, "disable": self.disable,
-            "allow_threads": self.allow_threads, "memory_limit": self.memory_limit,
-            "cpu_limit": self.cpu_limit, "file_limit": self.file_limit,
-            "disk_limit": self.disk_limit, "max_files": self.max_files,
-            "max_procs": self.max_procs, "wire": self.limits.__dict__,
-            "env": {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-        }
-        env = dict(cfg["env"], HOME=str(run))
-        try:
-            proc = subprocess.Popen(
-                [self.python, "-I", "-B", "-S", f"{root}/bin/worker_main.py", json.dumps(cfg)],
-                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=(req_r, resp_w, life_r),
-                cwd=run, env=env, start_new_session=True)
-        except OSError as e:
-            for fd in (req_r, req_w, resp_r, resp_w, out_r, out_w, life_r, life_w):
-                os.close(fd)
-            raise SandboxError(f"cannot start the worker: {e}") from None
-        for fd in (req_r, resp_w, out_w, life_r):
-            os.close(fd)
-        for fd in (req_w, resp_r, out_r):
-            os.set_blocking(fd, False)
-        self._w = w = _Proc(proc, run, req_w, resp_r, out_r, life_w, self._next_id, self.limits)
+        options = {
+            "record_module": self.record_module, "uid": self.uid, "hide": self.hide,
+            "secrets": self.secrets, "disable": self.disable, "allow_threads": self.allow_threads,
+            "memory_limit": self.memory_limit, "cpu_limit": self.cpu_limit,
+            "file_limit": self.file_limit, "disk_limit": self.disk_limit, "max_files": self.max_files,
+            "max_procs": self.max_procs, "wire": self.limits.__dict__}
+        self._w = w = launch(self.python, self._root, options, self._next_id, self.limits, self._output)
         self.restarts += self._started > 0
         self._started += 1
-        self._out.clear()
-        self._out_dropped = 0
+        self._output.clear()
         try:
-            header, body = self._read_frame(time.monotonic() + self.start_timeout)
+            header, body = self._w.read_frame(time.monotonic() + self.start_timeout)
             hello = wire.decode_parts(header, body, self.limits)
             if not (type(hello) is dict and hello.get("op") == "hello"
                     and type(hello.get("protections")) is list
                     and type(hello.get("unavailable")) is dict):
-                raise _Garbage("bad hello")
-        except (_Dead, _Timeout, _Garbage, WireError) as e:
-            output = self._take_output()
+                raise Garbage("bad hello")
+        except (Dead, Timeout, Garbage, WireError) as e:
+            output = self._output.take()
             self._stop()
             raise SandboxError(f"the sandbox worker did not start ({type(e).__name__.strip('_')}"
                                f"{': ' + str(e) if str(e) else ''}); its output: {output[:2000]!r}") from None
@@ -463,7 +333,7 @@ class Sandbox:
                     continue
                 error = StudentError(**{k: reply["error"][k] for k in ("kind", "message",
                                         "traceback", "type")}, module=name)
-            except (_Dead, _Timeout, _Garbage, WireError) as e:
+            except (Dead, Timeout, Garbage, WireError) as e:
                 self._stop()
                 error = StudentError("import-error", f"importing {name} again in a fresh worker "
                                      f"failed ({type(e).__name__.strip('_').lower()})", module=name)
@@ -495,9 +365,8 @@ class Sandbox:
             except ProcessLookupError:
                 pass
             code = w.proc.wait()
-        self._drain_output(w, final=True)
-        for fd in (w.req, w.resp, w.out):
-            os.close(fd)
+        w.drain_output()
+        w.close_fds()
         rmtree(w.run)
         return code
 
@@ -506,42 +375,62 @@ class Sandbox:
         """Send one request on a live worker and turn the answer into a value or error."""
         timeout = self.timeout if timeout is None else float(timeout)
         w = self._w
-        if w is not None and (w.threads or w.proc.poll() is not None or _hung_up(w.resp)):
+        if w is not None and (w.threads or w.proc.poll() is not None or w.hung_up()):
             self._stop()                     # died or left threads behind between calls
         if self._w is None:
             self._spawn()
-        self._drain_output(self._w)
-        self._out.clear()
-        self._out_dropped = 0
+        self._w.drain_output()
+        self._output.clear()
         what = f"{module}.{function}()" if function else (f"the import of {module}" if module else "ping")
-        err = lambda kind, message: StudentError(kind, message, output=self._take_output(),
+        err = lambda kind, message: StudentError(kind, message, output=self._output.take(),
                                                  module=module, function=function)
         try:
             reply = self._exchange(msg, timeout, callbacks)
-        except _Timeout:
+        except Timeout:
             self._stop()
             where = self._culprit(module, f"its import timed out after {timeout:.1f} s (an infinite loop "
                                           f"at the top level of its file?)")
             raise err("timeout", f"{what} timed out after {timeout:.1f} s{where} "
                                  "(an infinite loop, or far too slow?)") from None
-        except _Dead:
+        except Dead:
             code = self._stop(dying=True)
             reason = exit_reason(code, self.memory_limit, self.cpu_limit)
             where = self._culprit(module, f"the worker died while importing it: {reason}")
             raise err("crash", f"the worker died during {what}{where}: {reason}") from None
-        except (_Garbage, WireError) as e:
+        except (Garbage, WireError) as e:
             self._stop()
             raise err("bad-output", f"{what} sent something that is not a valid answer "
                                     f"({clean(e, 300)})") from None
-        self._drain_output(self._w)
-        self.last_output = self._take_output()
+        self._w.drain_output()
+        self.last_output = self._output.take()
+        echoed, why = self._echoed(msg, reply) if echo else (None, "")
         if reply["ok"]:
-            return (reply["value"], reply.get("echo")) if echo else reply["value"]
+            if reply.get("changed"):
+                raise self._changed_inputs(msg, reply["changed"], module, function)
+            if why:
+                raise StudentError("bad-output", f"{what} {why}", output=self.last_output, module=module,
+                                   function=function)
+            return (reply["value"], echoed) if echo else reply["value"]
         e = reply["error"]
         error = StudentError(e["kind"], e["message"], traceback=e["traceback"], output=self.last_output,
                              type=e["type"], module=module, function=function)
-        error.echo = reply.get("echo")
+        error.echo = echoed                  # None if they could not come back as they were sent
         raise error
+
+    @staticmethod
+    def _echoed(msg, reply):
+        """(the echoed arguments, "") if they came back shaped as we sent them, else (None, why):
+        an argument is changed in place, never replaced by something else."""
+        echoed = reply.get("echo")
+        sent = [msg["args"][i] for i in msg.get("echo", ())]
+        if type(echoed) is not list or len(echoed) != len(sent):
+            return None, ("left arguments that cannot be sent back (the grader asked for them "
+                          "after the call, as your code left them)")
+        for i, before, after in zip(msg.get("echo", ()), sent, echoed):
+            problem = inputs.mismatch(before, after)
+            if problem:
+                return None, f"left its argument {i + 1} changed into something else: {problem}"
+        return echoed, ""
 
     def _exchange(self, msg, timeout, callbacks):
         """Send `msg` with a fresh id and return the validated result message."""
@@ -552,10 +441,11 @@ class Sandbox:
         if self._import_errors:          # the worker refuses these at once, however imported
             msg["broken"] = {k: e.message[:500] for k, e in self._import_errors.items()}
         deadline = time.monotonic() + timeout
-        self._write(wire.encode_bytes(msg, self.limits), deadline)
+        self._w.write(wire.encode_bytes(msg, self.limits), deadline)
         stale = 0
+        server = CallbackServer(callbacks, self.limits, self.records, mid)
         while True:
-            header, body = self._read_frame(deadline)
+            header, body = self._w.read_frame(deadline)
             m = header["m"]
             op, rid = (m.get("op"), m.get("id")) if type(m) is dict else (None, None)
             if type(rid) is int and w.first_id <= rid < mid and stale < 1000:
@@ -570,9 +460,9 @@ class Sandbox:
                         del self._importing[len(self._importing) - 1 - self._importing[::-1].index(name[:200])]
                 continue
             if rid != mid or op not in ("result", "callback"):
-                raise _Garbage(f"unexpected message (op {str(op)[:20]!r}, id {str(rid)[:20]})")
+                raise Garbage(f"unexpected message (op {str(op)[:20]!r}, id {str(rid)[:20]})")
             if op == "callback":
-                self._callback(m, header, body, callbacks, mid, deadline)
+                w.write(server.answer(m, header, body, deadline), deadline)
                 continue
             try:
                 reply = wire.decode_parts(header, body, self.limits, records=self.records)
@@ -594,10 +484,30 @@ class Sandbox:
                                                           module=name))
         return f", while importing {name} (which it imports, directly or not)"
 
+    def _changed_inputs(self, msg, changes, module, function) -> StudentError:
+        """The error for a call that changed some of its inputs in place: the worker's
+        report, each path checked against our own copy of the inputs and named from it."""
+        steps = [(s["args"], s["kwargs"]) for s in msg.get("then", ())]
+        labels, scope = [], None
+        for change in changes[:inputs.MAX_REPORTED] if type(changes) is list else [None]:
+            at = change.get("at") if type(change) is dict else None
+            found = inputs.resolve(at, msg.get("args", []), msg.get("kwargs", {}), steps)
+            if found is None:
+                return StudentError("bad-output", f"{module}.{function}() sent a malformed report of the "
+                                    f"inputs it changed", output=self.last_output, module=module,
+                                    function=function)
+            _, words, tail = found
+            scope = at[0] if scope is None else scope
+            if at[0] == scope:
+                labels.append(inputs.label(words, at[1], tail, change.get("param")))
+        name = function if scope == -1 else f"{msg['then'][scope]['attr']} (of {function}())"
+        return StudentError("mutated-input", inputs.message(name, labels), output=self.last_output,
+                            module=module, function=function)
+
     def _validate(self, reply, w):
         ok = reply.get("ok")
         if type(reply.get("echo", [])) is not list:
-            raise _Garbage("a malformed echo")
+            raise Garbage("a malformed echo")
         if ok is True and "value" in reply:
             threads = reply.get("threads")
             w.threads = threads if type(threads) is int and threads > 0 else 0
@@ -606,114 +516,4 @@ class Sandbox:
         if ok is False and type(e) is dict and e.get("kind") in KINDS and all(
                 type(e.get(k)) is str for k in ("type", "message", "traceback")):
             return reply
-        raise _Garbage("a malformed result")
-
-    def _callback(self, m, header, body, callbacks, mid, deadline):
-        seq = m.get("seq")
-        if type(seq) is not int:
-            raise _Garbage("a callback without a sequence number")
-        answer = {"op": "callback-result", "id": mid, "seq": seq}
-        name = m.get("name")
-        fn = (callbacks or {}).get(name) if type(name) is str else None
-        try:
-            if fn is None:
-                raise LookupError(f"{str(name)[:100]!r} is not a callback offered to this call")
-            table = callbacks or {}
-            req = wire.decode_parts(header, body, self.limits, records=self.records, callbacks=lambda
-                                    names: _ParentOps({n: table[n] for n in names if n in table}))
-            args, kwargs = req.get("args"), req.get("kwargs")
-            if type(args) is not list or type(kwargs) is not dict:
-                raise TypeError("malformed callback arguments")
-            value = fn(*args, **kwargs)
-            data = wire.encode_bytes(dict(answer, ok=True, value=value), self.limits)
-        except Exception as e:
-            text = clean(f"{type(e).__name__}: {e}", 1000)
-            data = wire.encode_bytes(dict(answer, ok=False, error=text), self.limits)
-        self._write(data, deadline)
-
-    # ------------------------------------------------------------------ pipes
-    def _poll(self, w, deadline, write=False):
-        timeout = deadline - time.monotonic()
-        if timeout <= 0:
-            raise _Timeout()
-        p = select.poll()
-        p.register(w.resp, select.POLLIN)
-        if w.out_open:
-            p.register(w.out, select.POLLIN)
-        if write:
-            p.register(w.req, select.POLLOUT)
-        return dict(p.poll(max(1, int(timeout * 1000))))
-
-    def _write(self, data, deadline):
-        w, view = self._w, memoryview(data)
-        while view:
-            try:
-                view = view[os.write(w.req, view[:1 << 20]):]
-                continue
-            except BlockingIOError:
-                pass
-            except (BrokenPipeError, OSError):
-                raise _Dead() from None
-            events = self._poll(w, deadline, write=True)
-            if w.out in events:
-                self._drain_output(w)
-            if w.resp in events:
-                self._read_resp(w)
-
-    def _read_resp(self, w) -> bool:
-        """Read what the worker sent; False if nothing was there yet."""
-        try:
-            data = os.read(w.resp, 1 << 20)
-        except BlockingIOError:
-            return False
-        except OSError:
-            raise _Dead() from None
-        if not data:
-            raise _Dead()
-        w.reader.feed(data)
-        return True
-
-    def _read_frame(self, deadline):
-        w = self._w
-        while True:
-            part = w.reader.next()
-            if part is not None:
-                return part
-            if self._read_resp(w):           # often the answer is already there
-                continue
-            events = self._poll(w, deadline)
-            if w.out in events:
-                self._drain_output(w)
-            if w.resp in events:
-                self._read_resp(w)
-
-    def _drain_output(self, w, final=False):
-        while w.out_open:
-            try:
-                data = os.read(w.out, 1 << 16)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:
-                w.out_open = False
-                return
-            room = max(self.output_limit - len(self._out), 0)
-            self._out += data[:room]
-            self._out_dropped += len(data) - len(data[:room])
-
-    def _take_output(self) -> str:
-        """The output so far (at most output_limit bytes), decoded and escaped."""
-        text = clean(self._out.decode("utf-8", errors="replace"), 2 * self.output_limit)
-        if self._out_dropped:
-            text += f"\n... [output truncated: {self._out_dropped} more bytes]"
-        return text
-
-
-# ---------------------------------------------------------------------------- helpers
-def _hung_up(fd) -> bool:
-    p = select.poll()
-    p.register(fd, select.POLLIN)
-    return any(ev & (select.POLLHUP | select.POLLERR) for _, ev in p.poll(0))
-
-
+        raise Garbage("a malformed result")

@@ -37,8 +37,10 @@ def supervise(cfg, child):
             status = st                 # the worker's own status wins over a lifeline hang-up
         elif any(fd == lifeline for fd, _ in events):
             kill_all(child)
+            remove_ipc(cfg.get("uid"))
             os._exit(143)
     kill_all(None)
+    remove_ipc(cfg.get("uid"))
     code = os.waitstatus_to_exitcode(status)
     os._exit(code if code >= 0 else 128 - code)
 
@@ -92,3 +94,34 @@ def kill_all(child):
                 os.waitpid(-1, 0)       # something is still exiting: wait for it
             except ChildProcessError:
                 return
+
+
+IPC_RMID = 0
+IPC_TABLES = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
+
+
+def remove_ipc(uid):
+    """Remove the System V IPC objects owned by the worker's own uid (a uid no one else
+    has), where neither an IPC namespace nor seccomp kept the worker from making them."""
+    if type(uid) is not int:
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return
+    for table, ctl in IPC_TABLES:
+        try:
+            with open(f"/proc/sysvipc/{table}") as f:
+                header, *rows = [line.split() for line in f]
+            at = [header.index(c) for c in ("uid", "cuid")]
+            ident_at = header.index(table + "id")
+        except (OSError, ValueError):
+            continue
+        for row in rows:
+            try:
+                ident, owners = int(row[ident_at]), {int(row[i]) for i in at}
+            except (ValueError, IndexError):
+                continue
+            if uid in owners:
+                getattr(libc, ctl)(ctypes.c_int(ident), ctypes.c_int(IPC_RMID), ctypes.c_void_p(0))

@@ -1,6 +1,6 @@
 """The sandbox worker: runs student code in a confined process and answers the parent.
 
-Copied with wire.py, confine.py and supervisor.py into a private directory and started by
+Copied with worker_setup.py, wire.py, confine.py and supervisor.py into a private directory, started by
 grader.sandbox.proxy as
 
     python -I -B -S <dir>/worker_main.py '<json config>'
@@ -11,17 +11,22 @@ the worker exits, the supervisor kills every process the worker left behind (wit
 PID namespace the kernel does it; otherwise it is their subreaper) and exits with the
 worker's status: the code, or 128 + the signal number.
 
-The worker confines itself before any student code runs (mount namespace, resource
-limits, Landlock, capabilities or a dedicated uid, seccomp; each where available),
+The worker confines itself before any student code runs (worker_setup.py: mount
+namespace, resource limits, Landlock, capabilities or a dedicated uid, seccomp; each
+where available),
 sends a "hello" naming the protections that held, and then serves requests:
 
     {"op": "ping", "id"}                         -> value "pong"
     {"op": "import", "id", "module"}             -> value {"functions": [...]}
     {"op": "call", "id", "module", "function", "args", "kwargs"[, "echo"][, "then"]}
                                                  -> the return value
-    responses: {"op": "result", "id", "ok": true, "value", "threads"[, "echo"]}
+    responses: {"op": "result", "id", "ok": true, "value", "threads"[, "echo"][, "changed"]}
                {"op": "result", "id", "ok": false, "error": {kind, type, message, traceback}
                 [, "echo"]}
+
+"changed": [{"at": [scope, arg, *indices], "param": name}, ...] lists the input arrays the
+call changed in place (grader/sandbox/inputs.py); the parent checks each against its own
+inputs and fails the call ("mutated-input").
 
 A call's top-level arguments may hold wire.Callback placeholders: each becomes a
 function that calls the parent back, with the current values of the arguments it binds.
@@ -35,12 +40,11 @@ During a call the worker may send {"op": "callback", "id", "seq", "name", "args"
 """
 import _thread
 import collections
-import glob
 import importlib
 import importlib.machinery
+import inspect
 import json
 import os
-import resource
 import signal
 import sys
 import threading
@@ -51,31 +55,13 @@ STDLIB = [p for p in sys.path if p]       # with -I -S this is exactly the stand
 CFG = json.loads(sys.argv[1]) if __name__ == "__main__" else {}
 sys.path[:0] = [HERE, CFG.get("np", HERE)]
 import confine  # noqa: E402
+import inputs  # noqa: E402
 import numpy  # noqa: E402,F401   before the fork, so the worker starts with it loaded
 import wire  # noqa: E402
 from supervisor import supervise  # noqa: E402
+from worker_setup import Report, Setup, readable  # noqa: E402
 
 del sys.path[0]                           # the worker's own files; numpy's directory stays
-
-
-class Report:
-    """Which protections held, and why the others did not."""
-
-    def __init__(self, disabled):
-        self.disabled = set(disabled)
-        self.active, self.unavailable = [], {}
-
-    def attempt(self, name, fn, *args):
-        if name in self.disabled:
-            self.unavailable[name] = "disabled by the caller"
-            return None
-        try:
-            result = fn(*args)
-        except Exception as e:          # OSError mostly; never let a probe kill the worker
-            self.unavailable[name] = f"{type(e).__name__}: {e}"[:300]
-            return None
-        self.active.append(name)
-        return True if result is None else result
 
 
 def main():
@@ -91,6 +77,8 @@ def main():
         report.attempt("user-namespace", confine.enter_user_namespace)
     report.attempt("pid-namespace", confine.unshare, confine.CLONE_NEWPID)
     report.attempt("net-namespace", confine.unshare, confine.CLONE_NEWNET)
+    # System V IPC objects of its own, which the kernel removes with the namespace
+    report.attempt("ipc-namespace", confine.unshare, confine.CLONE_NEWIPC)
     pid = os.fork()
     if pid == 0:
         code = 70
@@ -109,19 +97,6 @@ def main():
 
 
 # ------------------------------------------------------------------------------ worker
-def readable(path) -> bool:
-    """Whether this (confined) process can read anything at `path`: a byte of a file, or
-    an entry of a directory (a directory covered by an empty tmpfs shows none)."""
-    try:
-        if os.path.isdir(path):
-            return bool(os.listdir(path))
-        with open(path, "rb") as f:
-            f.read(1)
-        return True
-    except OSError:
-        return False
-
-
 class CallbackError(Exception):
     """A callback (a reference operation run by the grader) raised an exception."""
 
@@ -137,126 +112,13 @@ class Worker:
 
     # ---------------------------------------------------------------------- set-up
     def confine(self):
-        cfg, report = self.cfg, self.report
-        try:
-            confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)   # if the supervisor dies
-        except OSError:
-            pass
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # too big a file: EFBIG, not death
-        os.close(cfg["lifeline_fd"])
-        np_dirs = [os.path.realpath(p) for p in cfg["numpy_dirs"]]
-        readable = STDLIB + np_dirs + mapped_dirs() + [cfg["root"]]
-        keep = readable
-        uid = cfg["uid"] if os.getuid() == 0 and "user-namespace" not in report.active else None
-        run = cfg["run"]
-        if report.attempt("mount-namespace", confine.unshare, confine.CLONE_NEWNS):
-            confine.make_mounts_private()
-            if "pid-namespace" in report.active:
-                report.attempt("proc-private", confine.mount_proc)
-            report.attempt("fs-hidden", self.cover_all, cfg["hide"], keep, uid)
-            report.attempt("fs-readonly", self.readonly_except, run)
-        if uid is not None and "fs-hidden" not in report.active:
-            self.cover_all([], keep, uid, dry=True)     # only finds what would block the uid
-        if uid is not None and self.uid_blocker is not None:
-            report.unavailable[f"uid:{uid}"] = f"{self.uid_blocker} is not readable by uid {uid}"
-            uid = None
-        if "uid-drop" in report.disabled and os.getuid() == 0:
-            report.unavailable["uid-drop"] = "disabled by the caller"
-        for d in ("cwd", "home", "tmp"):
-            path = os.path.join(run, d)
-            os.makedirs(path, mode=0o700, exist_ok=True)
-            if uid is not None:
-                os.chown(path, uid, uid)
-        os.chdir(os.path.join(run, "cwd"))
-        report.attempt("rlimits", self.set_limits)
-        ll = report.attempt("landlock", confine.landlock,          # ld.so.cache: to find libraries
-                            landlock_paths(readable, cfg["hide"]) + ["/etc/ld.so.cache"], [run],
-                            ["/dev/null", "/dev/zero", "/dev/urandom"])
-        if ll:
-            report.active.remove("landlock")
-            report.active += ll
-        if os.getuid() == 0:     # real root, or root of our user namespace
-            if uid is not None and report.attempt(f"uid:{uid}", self.drop_uid, uid):
-                report.active.append("caps-dropped")          # leaving uid 0 clears them all
-            else:
-                report.attempt("caps-dropped", confine.drop_capabilities)
-        keep_fds = {0, 1, 2, self.req, self.resp}
-        for fd in range(3, max(keep_fds) + 1):
-            if fd not in keep_fds:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        os.closerange(max(keep_fds) + 1, 1 << 16)
-        report.attempt("seccomp", confine.seccomp_filter, (self.req, self.resp), os.getpid(),
-                       cfg["allow_threads"])
-        if "landlock-fs" in report.active or "seccomp" in report.active:
-            report.active.append("no-new-privs")
-        os.environ.clear()
-        os.environ.update(cfg["env"])
-        os.environ.update(HOME=os.path.join(run, "home"), TMPDIR=os.path.join(run, "tmp"))
+        Setup(self.cfg, self.report, STDLIB, (self.req, self.resp)).apply()
         sys.path[:0] = [self.lib, self.sub]
         finders = sys.meta_path
         at = next((i for i, f in enumerate(finders) if f is importlib.machinery.PathFinder), len(finders))
         finders.insert(at, ImportNotes(self))
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
-
-    uid_blocker = None
-
-    def cover_all(self, hide, keep, uid, dry=False):
-        """Hide `hide` under empty tmpfs mounts, keeping `keep` visible. When dropping to
-        `uid`, also cover (and so open up) each directory that would block it from `keep`,
-        e.g. a /root of mode 0700 above the Python installation."""
-        under = lambda p, d: p == d or p.startswith(d.rstrip("/") + "/")
-        keep = [k for k in keep if os.path.exists(k)]
-        covers = {os.path.realpath(h) for h in hide if os.path.isdir(h)} - {"/"} - set(keep)
-        if uid is not None:
-            for k in keep:
-                b = confine.reachable(k, uid, {uid})
-                if b is None or any(under(b, c) for c in covers):
-                    continue
-                if under(k, b) and k != b and not dry:
-                    covers.add(b)
-                else:
-                    self.uid_blocker = b
-        if dry:
-            return
-        for c in sorted(covers, key=lambda p: p.count("/")):
-            if not os.path.isdir(c):
-                continue                  # inside an earlier cover and not kept: already gone
-            inside = sorted({k for k in keep if under(k, c) and k != c}, key=len)
-            inside = [k for i, k in enumerate(inside) if not any(under(k, j) for j in inside[:i])]
-            confine.cover(c, inside)
-        if uid is not None and self.uid_blocker is None:
-            self.uid_blocker = next(filter(None, (confine.reachable(k, uid, {uid}) for k in keep)), None)
-
-    def readonly_except(self, run):
-        confine.make_readonly("/")
-        confine.mount_tmpfs(run, self.cfg["disk_limit"])
-
-    def set_limits(self):
-        R = resource
-        c = self.cfg
-        for res, value in ((R.RLIMIT_CORE, 0), (R.RLIMIT_CPU, c["cpu_limit"]),
-                           (R.RLIMIT_AS, c["memory_limit"]), (R.RLIMIT_FSIZE, c["file_limit"]),
-                           (R.RLIMIT_NOFILE, c["max_files"]), (R.RLIMIT_NPROC, c["max_procs"])):
-            _, hard = R.getrlimit(res)
-            value = value if hard == R.RLIM_INFINITY else min(value, hard)
-            soft = value
-            if res == R.RLIMIT_CPU and (hard == R.RLIM_INFINITY or value < hard):
-                value += 1                 # SIGXCPU at the soft limit, SIGKILL a second later
-            R.setrlimit(res, (soft, value))
-
-    def drop_uid(self, uid):
-        confine.drop_capabilities(bounding_only=True)
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-        if os.getuid() != uid:
-            raise OSError(0, "setresuid did not take effect")
-        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)    # a uid change clears it
 
     # ------------------------------------------------------------------- protocol
     def send(self, value):
@@ -308,9 +170,11 @@ class Worker:
         if self.current is not None:
             safe(lambda: self.send({"op": "note", "id": self.current, "import": module, "done": done}), None)
 
-    def reply(self, mid, value, echo=None):
+    def reply(self, mid, value, echo=None, changed=()):
         threads = max(threading.active_count() - 1, _thread._count())
         msg = {"op": "result", "id": mid, "ok": True, "value": value, "threads": threads}
+        if changed:                        # inputs the call changed in place (the parent decides)
+            msg["changed"] = list(changed)
         if echo is not None and safe(lambda: wire.encode(echo, self.limits) and True, False):
             msg["echo"] = echo             # only if it can be sent: never at the value's cost
         try:
@@ -400,18 +264,28 @@ class Worker:
         except Exception as e:
             return self.fail(mid, "exception", "ValueError", f"malformed call: {type(e).__name__}: {e}")
         echo = lambda: [args[i] for i in echo_at] if "echo" in msg else None
+        # the arguments a test binds to a callback or asks back are its own to check
+        skip = set(echo_at) | {i for a in msg["args"] if isinstance(a, wire.Callback) for i in a.bind}
+        steps = [(step.get("args", ()), step.get("kwargs", {})) for step in then]
+        watch = safe(lambda: inputs.snapshot(args, kwargs, steps, skip), [])
+        called = [fn]
         self.in_call, self.seq = mid, 0
         try:
             value = fn(*args, **kwargs)
             for step in then:          # e.g. student_ops().layernorm_backward(dout, cache)
-                value = getattr(value, step["attr"])(*step.get("args", ()), **step.get("kwargs", {}))
+                method = getattr(value, step["attr"])
+                called.append(method)
+                value = method(*step.get("args", ()), **step.get("kwargs", {}))
         except BaseException as e:
             self.in_call = None
             return self.fail_exc(mid, "exception", e, echo=safe(echo, None))
         finally:
             self.in_call = None
             safe(lambda: os.chdir(os.path.join(self.cfg["run"], "cwd")), None)
-        self.reply(mid, value, echo=safe(echo, None))
+        changes = safe(lambda: inputs.changed(watch), [])
+        report = [{"at": path, "param": safe(lambda: parameter(called[path[0] + 1], path[1]), None)}
+                  for path in changes]
+        self.reply(mid, value, echo=safe(echo, None), changed=report)
 
     # ------------------------------------------------------------------ records, callbacks
     def record_class(self, name, fields):
@@ -505,56 +379,6 @@ class ImportNotes:
 
 
 # ---------------------------------------------------------------------------- helpers
-def landlock_paths(paths, hidden):
-    """`paths` for Landlock, minus everything at or below a `hidden` directory.
-
-    Landlock can only add access, so a directory with something hidden below it (e.g.
-    <prefix>/lib, which holds python3.X/site-packages, where this grader may be
-    installed) is granted entry by entry instead, recursively, skipping what is hidden.
-    Every site-packages or dist-packages directory near the paths counts as hidden. A
-    path that is itself below a hidden one (NumPy in site-packages) stays as given.
-    """
-    hidden = {os.path.realpath(h) for h in hidden} - {"/"}
-    for p in paths:
-        for pattern in ("site-packages", "dist-packages", "python3*/site-packages",
-                        "python3*/dist-packages", "lib/python3*/site-packages"):
-            hidden.update(os.path.realpath(h) for h in glob.glob(os.path.join(p, pattern)))
-    below = lambda h, p: h.startswith(p.rstrip("/") + "/")
-    out = []
-
-    def add(p):
-        if not any(below(h, p) for h in hidden):
-            out.append(p)
-            return
-        try:
-            names = os.listdir(p)
-        except OSError:
-            return
-        for n in names:
-            child = os.path.join(p, n)
-            if os.path.realpath(child) not in hidden:
-                add(child)
-
-    for p in paths:
-        add(os.path.realpath(p))
-    return out
-
-
-def mapped_dirs():
-    """Directories of the shared libraries loaded so far (numpy's BLAS, libpython...)."""
-    dirs = set()
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                fields = line.split(None, 5)          # the 6th field, if any, is the path
-                path = fields[5].strip() if len(fields) == 6 else ""
-                if path.startswith("/") and not path.endswith("(deleted)"):
-                    dirs.add(os.path.dirname(path))
-    except OSError:
-        pass
-    return sorted(dirs)
-
-
 NO_PROCESSES = (" (the grader's sandbox does not let student code start processes{threads}, run "
                 "programs or open sockets: os.fork, subprocess, multiprocessing, os.system{thread_api} and "
                 "the network are refused; compute everything in this process)")
@@ -569,6 +393,17 @@ def refusal_hint(e, active):
     if type(e) is RuntimeError and "can't start new thread" in str(e):
         return NO_PROCESSES.format(threads=" or threads", thread_api=", threading")
     return ""
+
+
+def parameter(fn, arg):
+    """The name of positional parameter `arg` of the student's function, for messages."""
+    if type(arg) is not int:
+        return arg
+    params = [p for p in inspect.signature(fn).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    if arg < len(params) and params[arg].kind != params[arg].VAR_POSITIONAL:
+        return params[arg].name
+    return None
 
 
 def safe(fn, default):
