@@ -4,9 +4,10 @@
     $AUTOGRADER_ROOT/submission/    what the student uploaded
     $AUTOGRADER_ROOT/results/       where results.json must appear
 
-setup.sh runs here too, in such a root: with this machine's Python (a venv that sees its
-site-packages, pip offline), and with stand-ins for apt and for images whose python3 is
-too old, lacks its venv module, or has no Python 3.11 at all. run_autograder runs as
+setup.sh runs here too, in such a root: with the Python running these tests (a venv of its
+own, pip offline, PyPI stood in for by a wheelhouse repacked from this environment's
+installed distributions, tests/wheelhouse.py), and with stand-ins for apt and for images
+whose python3 is too old, lacks its venv module, or has no Python 3.11 at all. run_autograder runs as
 Gradescope runs it, on the bundled samples, and with a missing, broken or dying venv.
 """
 from __future__ import annotations
@@ -223,21 +224,34 @@ def fake(path: Path, text: str):
     path.chmod(0o755)
 
 
-def run_setup(root: Path, path: str, **env) -> subprocess.CompletedProcess:
-    """setup.sh in `root`, offline: its venv sees this machine's site-packages, so pip finds
-    every requirement already there."""
-    env = {"AUTOGRADER_ROOT": str(root), "PATH": path, "HOME": str(root), "TT_VENV_OPTIONS": "--system-site-packages",
-           "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", **env}
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory):
+    """Stands in for PyPI: the grader's requirements (and theirs) as wheels repacked from
+    the distributions installed where the tests run, so that setup.sh's pip, offline,
+    installs exactly requirements.txt into its venv and nothing global is seen."""
+    from grader.export.gradescope import requirements
+    from wheelhouse import build
+    return build(requirements(), tmp_path_factory.mktemp("wheelhouse"))
+
+
+def run_setup(root: Path, path: str, wheelhouse: Path, **env) -> subprocess.CompletedProcess:
+    """setup.sh in `root`, offline: pip reads no configuration file and no index, only the
+    wheelhouse; the venv is a plain one (no system site-packages)."""
+    env = {"AUTOGRADER_ROOT": str(root), "PATH": path, "HOME": str(root), "PIP_CONFIG_FILE": os.devnull,
+           "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse), "PIP_DISABLE_PIP_VERSION_CHECK": "1", **env}
     return subprocess.run(["/bin/bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True,
                           timeout=900)
 
 
 @pytest.mark.slow
-def test_setup_sh_on_this_machine_then_run_autograder(autograder, tmp_path):
-    """setup.sh with this machine's python3 (>= 3.11, with venv): no apt; then run_autograder
-    with the venv it made grades the solutions to full marks."""
+def test_setup_sh_on_this_machine_then_run_autograder(autograder, tmp_path, wheelhouse):
+    """setup.sh with the tests' Python as python3 (>= 3.11, with venv): no apt; then
+    run_autograder with the venv it made grades the solutions to full marks."""
     root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
-    r = run_setup(root, os.environ["PATH"], TT_OS_RELEASE="/nonexistent")
+    bin_ = tmp_path / "bin"                 # python3 is the tests' Python, whatever PATH holds
+    bin_.mkdir()
+    os.symlink(sys.executable, bin_ / "python3")
+    r = run_setup(root, f"{bin_}{os.pathsep}{os.environ['PATH']}", wheelhouse, TT_OS_RELEASE="/nonexistent")
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     assert "apt" not in r.stdout and "ready:" in r.stdout
     for path in [root / "source", *(root / "source").rglob("*")]:   # private to the grader's uid
@@ -282,11 +296,11 @@ UBUNTU_1804 = 'ID=ubuntu\nVERSION_ID="18.04"\nPRETTY_NAME="Ubuntu 18.04.6 LTS"\n
 
 
 @pytest.mark.slow
-def test_setup_sh_installs_python_311_where_python3_is_older(autograder, tmp_path):
+def test_setup_sh_installs_python_311_where_python3_is_older(autograder, tmp_path, wheelhouse):
     """An Ubuntu 22.04 image: python3 is 3.10; apt has python3.11."""
     root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
     env = fake_image(tmp_path, "exit 1\n", "python3.11 python3.11-venv", UBUNTU_2204)
-    r = run_setup(root, env.pop("PATH"), **env)
+    r = run_setup(root, env.pop("PATH"), wheelhouse, **env)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     log = (tmp_path / "fake" / "log").read_text().splitlines()
     assert log == ["apt-get update -q DEBIAN_FRONTEND=noninteractive",
@@ -296,14 +310,14 @@ def test_setup_sh_installs_python_311_where_python3_is_older(autograder, tmp_pat
 
 
 @pytest.mark.slow
-def test_setup_sh_installs_the_venv_module_where_it_is_missing(autograder, tmp_path):
+def test_setup_sh_installs_the_venv_module_where_it_is_missing(autograder, tmp_path, wheelhouse):
     """An Ubuntu 24.04 image: python3 is new enough, but without python3.X-venv it has no ensurepip."""
     root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
     python3 = ('if [ ! -e "$FAKE/venv-installed" ]; then\n'
                '    case "$*" in *ensurepip*|*"-m venv"*) echo "No module named ensurepip" >&2; exit 1;; esac\n'
                'fi\nexec "$REAL_PY" "$@"\n')
     env = fake_image(tmp_path, python3, "", UBUNTU_2204)
-    r = run_setup(root, env.pop("PATH"), **env)
+    r = run_setup(root, env.pop("PATH"), wheelhouse, **env)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     version = "%d.%d" % sys.version_info[:2]
     log = (tmp_path / "fake" / "log").read_text().splitlines()
@@ -312,11 +326,11 @@ def test_setup_sh_installs_the_venv_module_where_it_is_missing(autograder, tmp_p
     assert "cannot make a virtual environment" in r.stdout and (root / "venv" / "bin" / "python").exists()
 
 
-def test_setup_sh_stops_clearly_on_an_image_too_old(autograder, tmp_path):
+def test_setup_sh_stops_clearly_on_an_image_too_old(autograder, tmp_path, wheelhouse):
     """An Ubuntu 18.04 image: no Python 3.11 in apt, and deadsnakes does not serve it any more."""
     root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
     env = fake_image(tmp_path, "exit 1\n", "software-properties-common gnupg ca-certificates", UBUNTU_1804)
-    r = run_setup(root, env.pop("PATH"), **env)
+    r = run_setup(root, env.pop("PATH"), wheelhouse, **env)
     assert r.returncode != 0
     assert "Ubuntu 18.04.6 LTS" in r.stderr and "22.04 or 24.04" in r.stderr, r.stderr
     log = (tmp_path / "fake" / "log").read_text()
