@@ -62,6 +62,10 @@ def run_autograder(root: Path) -> dict:
     r = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    head = r.stdout.splitlines()[:3]        # what ran, first: the image, the Python, the protections
+    assert head[0].startswith("run_autograder: image: ") and " kernel " in head[0], head
+    assert head[1] == f"run_autograder: python: {sys.executable}: Python {sys.version.split()[0]}", head
+    assert head[2].startswith("run_autograder: protections: process, timeout, "), head
     return json.loads((root / "results" / "results.json").read_text())
 
 
@@ -168,46 +172,121 @@ def test_a_zip_without_exercises_is_named(autograder, tmp_path):
     assert results["score"] == 0 and "homework.zip" in results["output"] and "not submitted" in results["output"]
 
 
-# ------------------------------------------------- run_autograder without a working venv
-def run_bare(root: Path, python: str | None) -> dict:
+# ------------------------------------------- a grader failure is never a grade (issue 12 point 3)
+# Gradescope's documented behaviour (autograder_samples, docs/troubleshooting.md and specs.md):
+# without a valid /autograder/results/results.json it shows "The autograder failed to execute
+# correctly" and no score; run_autograder's stdout is shown to instructors only. So a grader
+# failure writes no results.json, says why on stdout, and exits non-zero.
+def run_bare(root: Path, python: str | None, env=None) -> subprocess.CompletedProcess:
     """run_autograder as Gradescope runs it, with `python` as the venv's (None: no TT_PYTHON)."""
-    env = {k: v for k, v in os.environ.items() if k != "TT_PYTHON"}
+    env = {k: v for k, v in (env or os.environ).items() if k != "TT_PYTHON"}
     env["AUTOGRADER_ROOT"] = str(root)
     if python:
         env["TT_PYTHON"] = python
-    r = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
-                       timeout=600)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-    return json.loads((root / "results" / "results.json").read_text())          # valid JSON, or this raises
+    return subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=600)
 
 
-def test_run_autograder_without_its_venv_still_writes_results(autograder, tmp_path):
+def assert_not_graded(root: Path, r: subprocess.CompletedProcess, status: int, *reasons: str):
+    assert r.returncode == status, (r.returncode, (r.stdout + r.stderr)[-3000:])
+    assert not (root / "results" / "results.json").exists()      # Gradescope: a failed autograder, no score
+    assert "run_autograder: NOT GRADED: " in r.stdout, r.stdout[-3000:]
+    for reason in reasons:
+        assert reason in r.stdout, (reason, r.stdout[-3000:])
+    first = r.stdout.splitlines()[:2]                            # what ran, first
+    assert first[0].startswith("run_autograder: image: ") and first[1].startswith("run_autograder: python: "), first
+
+
+def test_run_autograder_without_its_venv_is_not_graded(autograder, tmp_path):
     root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
     assert not (root / "venv").exists()
-    results = run_bare(root, None)
-    assert results["score"] == 0 and results["tests"] == []
-    assert "Python environment" in results["output"] and str(root / "venv" / "bin" / "python") in results["output"]
-    assert "not a problem with your submission" in results["output"]
+    r = run_bare(root, None)
+    assert_not_graded(root, r, 1, "Python environment", str(root / "venv" / "bin" / "python"), "setup.sh")
 
 
-def test_run_autograder_with_a_venv_that_lacks_numpy(autograder, tmp_path):
+def test_run_autograder_with_a_venv_that_lacks_numpy_is_not_graded(autograder, tmp_path):
     root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
-    results = run_bare(root, None)
-    assert results["score"] == 0 and "No module named 'numpy'" in results["output"], results["output"]
+    r = run_bare(root, None)
+    assert_not_graded(root, r, 1, "No module named 'numpy'")
 
 
-def test_run_autograder_when_the_grader_dies(tmp_path):
-    """The environment imports, then the grading process dies without a word: the shell still reports."""
+def test_run_autograder_when_the_grader_dies_is_not_graded(tmp_path):
+    """The environment imports, then the grading process dies without a word."""
     zip_path = export(tmp_path / "ag.zip", hidden_until_published=True)
     root = unpack(zip_path, tmp_path / "autograder", SAMPLES["solutions"])
     fake = tmp_path / "python"
-    fake.write_text(f'#!/bin/sh\ncase "$2" in "import numpy"*) exec {sys.executable} "$@";; esac\n'
+    fake.write_text(f'#!/bin/sh\ncase "$2" in "import numpy"*|"grader.export.gradescope --protections") '
+                    f'exec {sys.executable} "$@";; esac\n'
+                    f'case "$1" in --version) exec {sys.executable} "$@";; esac\n'
                     f'echo "Segmentation fault \\"core\\" \\\\ dumped" >&2\nexit 139\n')
     fake.chmod(0o755)
-    results = run_bare(root, str(fake))
-    assert results["score"] == 0 and "exit status 139" in results["output"]
-    assert results["visibility"] == "after_published"
+    r = run_bare(root, str(fake))
+    assert_not_graded(root, r, 1, "exit status 139")
+
+
+BROKEN_SUITE = '''import pytest
+
+@pytest.mark.points(1)
+def test_fine():
+    pass
+''' + "".join(f'''
+@pytest.mark.points(2)
+def test_broken_{i}():
+    raise TypeError("a bug in the hidden test itself")
+''' for i in range(3))
+
+
+def test_run_autograder_when_most_checks_fail_for_the_grader_is_not_graded(autograder, tmp_path):
+    """tt grade's not-graded (exit 1): a hidden suite whose checks raise TypeError, in place
+    of the real ones in the unpacked autograder. No score reaches Gradescope."""
+    root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
+    (root / "results" / "results.json").write_text('{"score": 163}')      # an older result must not stay
+    hidden = root / "source" / "grader" / "hidden"
+    for p in hidden.glob("test_ex*.py"):
+        p.unlink()
+    (hidden / "test_ex04_layernorm.py").write_text(BROKEN_SUITE)
+    r = run_bare(root, sys.executable)
+    assert_not_graded(root, r, 1, "3 of the 4 checks failed for the grader's own reasons", "TypeError")
+    saved = json.loads((root / "results" / "not-graded" / "results.json").read_text())
+    assert saved["not_graded"] and saved["tests"] == [] and "3 of the 4 checks" in saved["not_graded"]
+    assert "protections: " in r.stdout
+
+
+def test_the_sandbox_refusing_is_not_graded_with_exit_3(autograder, tmp_path, monkeypatch, capsys):
+    """tt grade's exit 3 (the sandbox refused to run student code): the grading step's own
+    status, no results.json."""
+    import grader.grading
+    from grader.export import gradescope
+    from grader.sandbox import InsecureSandboxError
+
+    root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
+    (root / "results" / "results.json").write_text('{"score": 0}')
+
+    def refuse(*args, **kwargs):
+        raise InsecureSandboxError("the worker would keep the grader's uid with no confinement")
+    monkeypatch.setattr(grader.grading, "grade_submission", refuse)
+    assert gradescope.run(root) == 3
+    assert not (root / "results" / "results.json").exists()
+    out = capsys.readouterr().out
+    assert "NOT GRADED: the worker would keep the grader's uid" in out and "exit status 3" in out
+    saved = json.loads((root / "results" / "not-graded" / "results.json").read_text())
+    assert "grader's uid" in saved["not_graded"]
+
+
+def test_one_grader_error_among_passing_checks_is_still_graded(autograder, tmp_path):
+    root = unpack(autograder, tmp_path / "autograder", SAMPLES["solutions"])
+    hidden = root / "source" / "grader" / "hidden"
+    for p in hidden.glob("test_ex*.py"):
+        p.unlink()
+    suite = "import pytest\n" + "".join(f"\n@pytest.mark.points(1)\ndef test_fine_{i}():\n    pass\n" for i in range(4))
+    broken = '\n@pytest.mark.points(2)\ndef test_broken():\n    raise TypeError("a bug in the hidden test itself")\n'
+    (hidden / "test_ex04_layernorm.py").write_text(suite + broken)
+    r = run_bare(root, sys.executable)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 4 and "not_graded" not in results
+    assert "grader error (for the instructor)" in results["output"]
 
 
 # ------------------------------------------------------------------------- setup.sh
@@ -254,9 +333,15 @@ def test_setup_sh_on_this_machine_then_run_autograder(autograder, tmp_path, whee
     r = run_setup(root, f"{bin_}{os.pathsep}{os.environ['PATH']}", wheelhouse, TT_OS_RELEASE="/nonexistent")
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     assert "apt" not in r.stdout and "ready:" in r.stdout
+    head = r.stdout.splitlines()[:2]        # what it found, first: the image, the Python
+    assert head[0].startswith("setup.sh: image: this image; kernel ") and head[1].startswith("setup.sh: python3: "), head
+    assert "setup.sh: protections of the sandbox while building (each submission's run prints its own): process, " \
+        in r.stdout
     for path in [root / "source", *(root / "source").rglob("*")]:   # private to the grader's uid
         assert path.stat().st_mode & 0o077 == 0, path
-    results = run_bare(root, None)
+    r = run_bare(root, None)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == hidden_points() and "isolated worker" in results["output"]
 
 
@@ -280,7 +365,7 @@ echo "  Candidate: (none)"
 def fake_image(tmp_path: Path, python3: str, candidates: str, os_release: str) -> dict:
     """A PATH with apt-get, apt-cache, add-apt-repository stand-ins that log what they are asked."""
     root = tmp_path / "fake"
-    bin_ = tool_dir(root / "bin", "grep", "rm", "id", "tr", "tail", "ln", "touch", "chmod")
+    bin_ = tool_dir(root / "bin", "grep", "rm", "id", "tr", "tail", "head", "ln", "touch", "chmod", "uname")
     fake(bin_ / "apt-get", APT)
     fake(bin_ / "apt-cache", APT_CACHE)
     fake(bin_ / "add-apt-repository", 'echo "add-apt-repository $*" >> "$FAKE/log"; exit 1\n')

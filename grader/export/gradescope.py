@@ -159,10 +159,33 @@ def upload(folder: Path) -> tuple[Path, list[str]]:
                     "zip of them" if not files else "your upload holds no exercise file (exNN_<topic>.py or .ipynb)"]
 
 
-def run(root) -> Path:
-    """Grade root/submission and write root/results/results.json; returns its path."""
+NOT_GRADED_DIR = "not-graded"      # results/not-graded/: tt grade's not-graded results, for the instructor
+
+
+def not_graded(root: Path, student: str, reason: str, code: int) -> int:
+    """No results.json, so that Gradescope shows "The autograder failed to execute correctly"
+    (its documented answer to a missing results.json) instead of a score; the reason on
+    stdout, which Gradescope shows the instructor only; tt grade's not-graded results in
+    results/not-graded/. Returns tt grade's exit status (1 or 3)."""
+    from grader.grading import write_not_graded
+
+    results = root / "results"
+    (results / "results.json").unlink(missing_ok=True)
+    written, _ = write_not_graded(results / NOT_GRADED_DIR, student, reason)
+    print(f"run_autograder: NOT GRADED: {reason} (tt grade's exit status {code})\n"
+          f"run_autograder: no results.json was written, so Gradescope shows this submission's autograder as "
+          f"failed, with no score; {written} holds tt grade's not-graded results. Fix the cause, then "
+          f"regrade the submission.", flush=True)
+    return code
+
+
+def run(root) -> int:
+    """Grade root/submission and write root/results/results.json: exit status 0. When the
+    grader, not the student, failed (tt grade's exit 1) or the sandbox refused to run
+    student code (exit 3): no results.json, and that status (see not_graded)."""
+    from grader.cli import EXIT_GRADER_FAILED, EXIT_REFUSED
     from grader.grading import grade_submission, write_outputs
-    from grader.report import Report
+    from grader.sandbox import InsecureSandboxError
 
     root = Path(root)
     settings = json.loads((root / "source" / SETTINGS).read_text()) if (root / "source" / SETTINGS).exists() else {}
@@ -172,10 +195,10 @@ def run(root) -> Path:
         submission, notes = upload(root / "submission")
         report = grade_submission(submission, student=student)
         report.notes[:0] = notes
-    except Exception as exc:          # noqa: BLE001  the student still gets a results.json
-        report = Report(student, "Stage 10: backpropagation exercises", [],
-                        notes=[f"the autograder failed (not your fault; tell your instructor): "
-                               f"{type(exc).__name__}: {exc}"])
+    except InsecureSandboxError as exc:
+        return not_graded(root, student, str(exc), EXIT_REFUSED)
+    except Exception as exc:          # noqa: BLE001  the grader's failure, never the student's grade
+        return not_graded(root, student, f"the grader failed: {type(exc).__name__}: {exc}", EXIT_GRADER_FAILED)
     for t in report.tests:
         if settings.get("hidden_until_published"):
             t.visibility = "after_published"
@@ -184,16 +207,39 @@ def run(root) -> Path:
     if settings.get("hidden_until_published"):
         report.visibility = "after_published"
     results, _ = write_outputs(report, root / "results")
-    return results
+    print(f"run_autograder: graded: {report.score:g} of {report.max_score:g} points in "
+          f"{report.execution_time:.1f} s; wrote {results}", flush=True)
+    return 0
+
+
+def protections() -> str:
+    """What a sandbox worker gets on this machine (a worker is started and stopped), or
+    why the sandbox refuses to run student code here."""
+    import tempfile
+
+    from grader.sandbox import InsecureSandboxError, Sandbox
+
+    with tempfile.TemporaryDirectory(prefix="tt-probe-") as empty:
+        try:
+            with Sandbox(empty) as sb:
+                return ", ".join(sb.protections)
+        except InsecureSandboxError as exc:
+            return f"NONE USABLE: the sandbox refuses to run student code here: {exc}"
+        except Exception as exc:      # noqa: BLE001  said, not raised: this is a report
+            return f"unknown: the sandbox did not start: {type(exc).__name__}: {exc}"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m grader.export.gradescope",
                                  description="run_autograder's grading step (inside Gradescope's container)")
     ap.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    ap.add_argument("--protections", action="store_true",
+                    help="only print the protections a sandbox worker gets here")
     args = ap.parse_args(argv)
-    print(f"wrote {run(args.root)}")
-    return 0
+    if args.protections:
+        print(protections())
+        return 0
+    return run(args.root)
 
 
 if __name__ == "__main__":

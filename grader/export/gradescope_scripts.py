@@ -23,6 +23,8 @@ ID="" VERSION_ID="" PRETTY_NAME="this image"
 if [ -r "${TT_OS_RELEASE:-/etc/os-release}" ]; then
     . "${TT_OS_RELEASE:-/etc/os-release}"
 fi
+say "image: $PRETTY_NAME; kernel $(uname -r); uid $(id -u)"
+say "python3: $(command -v python3 || echo none) $(python3 --version 2>&1 | head -n 1)"
 SUPPORTED="choose the Ubuntu 22.04 or 24.04 base image in Configure Autograder"
 SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
@@ -95,59 +97,57 @@ fi
     die "pip could not install requirements.txt (the image needs the network while it is built)"
 "$VENV/bin/python" -c 'import numpy, pytest, tt, grader.grading' ||
     die "the grader does not import in $VENV"
+say "protections of the sandbox while building (each submission's run prints its own): $("$VENV/bin/python" -m grader.export.gradescope --protections 2>&1 | tail -n 1)"
 # The hidden suites and the reference stay unreadable to the student code's uid even
 # where the container allows neither Landlock nor a mount namespace to hide them.
 chmod -R go-rwx "$ROOT/source" || die "could not make $ROOT/source private"
 say "ready: $VENV ($("$VENV/bin/python" --version 2>&1))"
 """
 
-# Gradescope runs run_autograder for every submission. The grading is Python's, but if
-# the venv is missing or broken, or the grader dies, the shell still writes a valid
-# results.json that says what happened (a score of 0 and a message, no Python needed).
+# Gradescope runs run_autograder for every submission. A grade is written only when the
+# student was graded: when the grader failed (a missing or broken venv, a grading process
+# that died, tt grade's "not graded", exit 1 or 3) there is no results.json, which Gradescope
+# shows as "The autograder failed to execute correctly" (no score, and the attempt is not
+# counted as the student's), and the reason goes to stdout, which only instructors see.
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
-# Gradescope runs this for every submission. It always writes results/results.json.
+# Gradescope runs this for every submission. It writes results/results.json only when the
+# submission was graded; when the grader failed it writes none and says why (exit 1 or 3).
 set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PY="${TT_PYTHON:-$ROOT/venv/bin/python}"
 RESULTS="$ROOT/results/results.json"
 
-json_text() {            # stdin -> the inside of a JSON string (printable ASCII only)
-    local s
-    s="$(LC_ALL=C tr -cd '\11\12\15\40-\176')"
-    s="${s//\\/\\\\}"
-    s="${s//\"/\\\"}"
-    s="${s//$'\t'/\\t}"
-    s="${s//$'\r'/}"
-    s="${s//$'\n'/\\n}"
-    printf '%s' "$s"
+# What ran, first (Gradescope shows the instructor this output).
+IMAGE="$( . "${TT_OS_RELEASE:-/etc/os-release}" 2>/dev/null && echo "${PRETTY_NAME:-$ID $VERSION_ID}")"
+echo "run_autograder: image: ${IMAGE:-unknown (no /etc/os-release)}; kernel $(uname -r); uid $(id -u)"
+echo "run_autograder: python: $PY: $("$PY" --version 2>&1 | head -n 1)"
+
+not_graded() {           # not_graded STATUS MESSAGE: no results.json, the reason on stdout
+    rm -f "$RESULTS" "$RESULTS.part"
+    echo "run_autograder: NOT GRADED: $2"
+    echo "run_autograder: no results.json was written, so Gradescope shows this submission's autograder as failed, with no score. Fix the cause, then regrade the submission."
+    exit "$1"
 }
-fail() {                 # fail MESSAGE: results.json with a score of 0 and the message
-    local visibility=""
-    if grep -q '"hidden_until_published": true' "$ROOT/source/gradescope.json" 2>/dev/null; then
-        visibility=', "visibility": "after_published"'
-    fi
-    mkdir -p "$ROOT/results"
-    printf '{"score": 0, "output": "%s", "tests": []%s}\n' "$(printf '%s' "$1" | json_text)" "$visibility" \
-        > "$RESULTS.part" && mv -f "$RESULTS.part" "$RESULTS"
-    echo "run_autograder: $1" >&2
-}
-NOT_YOURS="This is not a problem with your submission: tell your instructor. (For the instructor: rebuild the autograder on Gradescope and read setup.sh's output.)"
+FOR_YOU="rebuild the autograder on Gradescope and read setup.sh's output"
 
 mkdir -p "$ROOT/results"
+rm -f "$RESULTS"
 if ! cd "$ROOT/source" 2>/dev/null; then
-    fail "The autograder could not run: $ROOT/source is missing. $NOT_YOURS"
-    exit 0
+    not_graded 1 "$ROOT/source is missing: $FOR_YOU."
 fi
 if ! check="$("$PY" -c 'import numpy, pytest, tt, grader.grading' 2>&1)"; then
-    fail "The autograder could not run: its Python environment ($PY) is missing or broken. $NOT_YOURS
+    not_graded 1 "the Python environment ($PY) is missing or broken: $FOR_YOU. Its error:
 $(printf '%s\n' "$check" | tail -n 5)"
-    exit 0
 fi
-rm -f "$RESULTS"
+echo "run_autograder: protections: $("$PY" -m grader.export.gradescope --protections 2>&1 | tail -n 1)"
 "$PY" -m grader.export.gradescope --root "$ROOT"
 status=$?
+if [ "$status" = 1 ] || [ "$status" = 3 ]; then
+    [ ! -e "$RESULTS" ] || not_graded "$status" "the grader reported a failure (exit status $status) but left a results.json"
+    exit "$status"       # the grading step said why, and wrote no results.json
+fi
 if ! "$PY" -c 'import json, sys; assert isinstance(json.load(open(sys.argv[1])), dict)' "$RESULTS" 2>/dev/null; then
-    fail "The autograder stopped (exit status $status) before it wrote your results. $NOT_YOURS"
+    not_graded 1 "the grading process stopped (exit status $status) before it wrote the results"
 fi
 exit 0
 """
