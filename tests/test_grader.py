@@ -425,7 +425,8 @@ def test_an_explicit_visibility_wins_over_the_exports_default(tmp_path, monkeypa
     (tmp_path / "source").mkdir()
     (tmp_path / "submission").mkdir()
     (tmp_path / "source" / "gradescope.json").write_text(json.dumps({"visibility": "hidden"}))
-    data = json.loads(gradescope.run(tmp_path).read_text())
+    assert gradescope.run(tmp_path) == 0                       # graded: exit status 0
+    data = json.loads((tmp_path / "results" / "results.json").read_text())
     assert {t["name"]: t["visibility"] for t in data["tests"]} == {
         "ex01 shown": "visible", "ex01 unset": "hidden", "ex01 later": "after_due_date"}
 
