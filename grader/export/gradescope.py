@@ -7,8 +7,9 @@ The zip holds, at its top (Gradescope unpacks it into /autograder/source/):
     setup.sh          installs Python >= 3.11 (and its venv module) if the image lacks it,
                       makes /autograder/venv and installs requirements.txt into it
     run_autograder    grades /autograder/submission, writes /autograder/results/results.json;
-                      with a missing or broken venv, or a grader that dies, the shell
-                      writes a results.json that says so (score 0)
+                      when the grader fails (tt grade's not graded, a missing or broken
+                      venv, a grader that dies) it writes none, so that Gradescope shows a
+                      failed autograder and no score, and says why on stdout (exit 1 or 3)
     gradescope.json   the settings chosen at export (visibility)
     requirements.txt  the grader's dependencies, bounded (see requirements())
     pyproject.toml, README.md, tt/, grader/ (with the hidden suites and the sandbox),
