@@ -110,10 +110,15 @@ def test_classify_lr(student, rng):
             r = abs(1 - lr * h)
             want = "converges" if r < 1 else "oscillates" if r == 1 else "diverges"
             got = call(student, MODULE, "classify_lr", lr, h)
+            r_signed, r_flat = 1 - lr * h, abs(1 - lr)
+            no_abs = "converges" if r_signed < 1 else "oscillates" if r_signed == 1 else "diverges"
+            flat = "converges" if r_flat < 1 else "oscillates" if r_flat == 1 else "diverges"
+            variants = [("the absolute value is missing: a factor below -1 grows the distance too (the run "
+                         "overshoots further at every step), so compare |1 - lr h| with 1", no_abs),
+                        ("the curvature is left out: the factor is 1 - lr * curvature", flat if h != 1 else want)]
             expect_equal(got, want, "classify_lr", function="classify_lr", what=f"{what} (h = {h:g})",
-                         variants=[("the curvature is left out: the factor is r = 1 - lr * curvature",
-                                    "converges" if abs(1 - lr) < 1 else "oscillates" if abs(1 - lr) == 1
-                                    else "diverges")] if h != 1 else [])
+                         variants=[(label, wrong) for label, wrong in variants   # only a mistake no other explains
+                                   if wrong != want and sum(w == wrong for _, w in variants) == 1])
 
 
 @pytest.mark.points(1)

@@ -83,6 +83,10 @@ def check_clip(student, grads, max_norm):
     want, _ = tt.optim.clip_by_global_norm(grads, max_norm)
     before = norm(grads.values())
     variants = clip_variants(grads, max_norm)
+    if before <= max_norm:
+        variants.append(("the gradient is scaled although its norm is not above max_norm: clip only when "
+                         "||g|| > max_norm, and leave it unchanged otherwise",
+                         {k: g * (max_norm / before) for k, g in grads.items()}))
     if isinstance(got_norm, (int, float)) and got_norm > max_norm and abs(got_norm - before) > 1e-6 * before:
         variants.append(("the arrays are scaled by max_norm over the norm it returned, and that norm is wrong: "
                          "see global_norm", {k: g * (max_norm / got_norm) for k, g in grads.items()}))

@@ -308,7 +308,7 @@ def test_training_carries_adams_state(runs, sandbox):
     # sign descent: |dW| / lr is 2 (or 0) wherever both steps had a gradient, 1 where one
     # did. With Adam's state the second step is lr * m_hat / sqrt(v_hat), which is 1 only
     # where the two gradients nearly agree (within about 20%)
-    signs = np.abs(moved - np.round(moved)) <= 2e-3
+    signs = np.abs(moved - np.round(moved)) <= 1e-4      # float32 rounds W +- lr to |W| * 6e-8
     share = float(np.mean(signs)) if moved.size else 1.0
     if share <= 0.5:
         return
