@@ -283,7 +283,7 @@ def test_autograde_scores_each_notebook(course):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         totals = {s: gb.find_submission(ASSIGNMENT, s).score for s in STUDENTS}
     assert totals == {"full": FULL, "stubs": 0.0, "bugs": PARTIAL}, totals
-    assert FULL == 163 and PARTIAL == FULL - 40            # 4 + 6 + 6 + 5 + 7 + 3 lost, and 9 of the capstone's 11
+    assert FULL == 171 and PARTIAL == FULL - 45            # 4 + 6 + 6 + 5 + 7 + 3 lost, and 14 of the capstone's 16
 
 
 def public_cells(course: Path, student: str) -> dict:
@@ -430,7 +430,7 @@ def test_the_capstone_notebook_loads_the_notebooks_beside_it(tmp_path, monkeypat
     assert ops.layernorm_backward is ns["ex04_layernorm"].layernorm_backward
     assert ops.layernorm_backward.__module__ == "ex04_layernorm"                 # as under tt grade
     from grader.export.inprocess import run_suite
-    assert set(run_suite("test_ex15_capstone.py", ns).values()) == {""}          # all 11 points
+    assert set(run_suite("test_ex15_capstone.py", ns).values()) == {""}          # all 16 points
     (written[3]).unlink()                                                         # exercise 4's notebook gone
     ns = run_notebook_code(written[14])
     assert ns["ex04_layernorm"].__file__.endswith("exercises/ex04_layernorm.py")  # the release's stub instead
