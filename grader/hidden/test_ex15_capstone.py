@@ -279,10 +279,12 @@ def test_training_uses_the_given_lr(runs, sandbox):
     result = runs["one_step"]
     steps_of(result, 1, "stop_at=-1.0, eval_every=1")
     d = moves(result, runs.start()) / runs.lr
-    moved = d[d > 0]
-    if moved.size < 0.9 * d.size:
-        raise loop_failure(sandbox, f"train_capstone: after one update only {moved.size} of {d.size} parameters "
-                           f"differ from tt.init_params(seed=seed, dtype=dtype)",
+    moved = d[d > 0]                # a parameter without a gradient in that batch does not move
+    far = int(np.sum(d > 10))       # one Adam step moves nothing further than about lr
+    if moved.size == 0 or far > 0.01 * d.size:
+        raise loop_failure(sandbox, f"train_capstone: after one update {far} of {d.size} parameters are more "
+                           f"than 10 lr from tt.init_params(seed=seed, dtype=dtype)"
+                           if moved.size else "train_capstone: after one update no parameter has moved",
                            "start from tt.init_params(seed=seed, dtype=dtype) and update every parameter with "
                            "its own gradient")
     # |g| / (|g| + 1e-8) is 1 to 1e-6 for all but the tiniest gradients, and float32 rounds

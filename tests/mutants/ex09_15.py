@@ -149,14 +149,13 @@ MUTANTS = [
            lost(T + "carries_adams_state"), "state is thrown away"),
     Mutant("ex15-lr-hard-coded", "ex15_capstone.py",
            "params[name], grads[name], states[name], lr=lr)", "params[name], grads[name], states[name], lr=1e-3)",
-           lost(T + "uses_the_given_lr", T + "visits_every_example", T + "learns"), "lr = 0.001"),
+           lost(T + "uses_the_given_lr", T + "visits_every_example"), "lr = 0.001"),   # 1e-3 still learns
     Mutant("ex15-first-batch-only", "ex15_capstone.py",
            "idx = order[first:first + batch_size]", "idx = order[:batch_size]",
            lost(T + "visits_every_example", T + "learns"), "same first batch"),
-    Mutant("ex15-trains-on-validation", "ex15_capstone.py",
+    Mutant("ex15-trains-on-the-validation-set", "ex15_capstone.py",
            "train, val = tt.train_val_split(seed=0)", "val, train = tt.train_val_split(seed=0)",
-           lost(T + "uses_the_batch_size", T + "visits_every_example", T + "learns", T + "reports_honestly"),
-           "validation set"),
+           lost(T + "uses_the_batch_size", T + "visits_every_example", T + "reports_honestly")),  # it learns
 ]
 
 EQUIVALENTS = [
@@ -183,8 +182,6 @@ EQUIVALENTS = [
     Mutant("eq-ex14-scale-by-min", "ex14_clipping_gradflow.py",
            "    scale = 1.0\n    if norm > max_norm:\n        scale = max_norm / norm\n",
            "    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0\n"),
-    Mutant("eq-ex15-tt-optim-step", "ex15_capstone.py",
-           "            for name in params:\n                params[name], states[name] = ex12_optimizers.adam(\n"
-           "                    params[name], grads[name], states[name], lr=lr)\n",
-           "            params, states = tt.optim.step(params, grads, states, ex12_optimizers.adam, lr=lr)\n"),
+    Mutant("eq-ex15-always-measure-at-the-end", "ex15_capstone.py",
+           "    if not done:\n        val_acc = accuracy(params, val)\n", "    val_acc = accuracy(params, val)\n"),
 ]
