@@ -189,9 +189,10 @@ N_TRAIN = 4000
 BATCHES = (40, 50, 80, 100, 125, 160, 200, 250)       # divisors of 4,000 other than 32
 LEARN = {"epochs": 1, "batch_size": 64, "lr": 3e-3, "dtype": "float32", "eval_every": 25, "stop_at": None}
 LEARN_STEPS = N_TRAIN // 64                           # 62: measured at 25 and 50, then 12 more steps
-# The solutions' own runs at this budget reached 65% to 90% on seeds 0 to 6 (see
-# docs/grading.md); a loop that does what is asked lands in that range, chance is 10%.
-PASS_ACC = 0.5
+# The solutions' own runs at this budget reached 65% to 90% on seeds 0 to 6 (mean 75%,
+# spread 9%; see docs/grading.md): 40% is nearly four spreads below, chance is 10%, and the
+# loop's usual mistakes have checks of their own above.
+PASS_ACC = 0.4
 TRAIN_TIMEOUT = 120.0
 U32 = float(np.finfo(np.float32).eps)
 
@@ -420,7 +421,7 @@ def accuracy_range(params, data=None):
 
 @pytest.mark.points(4)
 def test_training_learns(runs, sandbox):
-    """One epoch (float32, batches of 64, lr 3e-3, 62 updates): the parameters it returns, evaluated here, reach at least 50% validation accuracy (the solutions reach 65% to 90% with this budget, chance is 10%)."""
+    """One epoch (float32, batches of 64, lr 3e-3, 62 updates): the parameters it returns, evaluated here, reach at least 40% validation accuracy (the solutions reach 65% to 90% with this budget, chance is 10%)."""
     result = runs["learning"]
     lo, hi = accuracy_range(result["params"])
     if hi >= PASS_ACC:
