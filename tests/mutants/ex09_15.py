@@ -152,10 +152,10 @@ MUTANTS = [
            lost(T + "uses_the_given_lr", T + "visits_every_example"), "lr = 0.001"),   # 1e-3 still learns
     Mutant("ex15-first-batch-only", "ex15_capstone.py",
            "idx = order[first:first + batch_size]", "idx = order[:batch_size]",
-           lost(T + "visits_every_example", T + "learns"), "same first batch"),
+           lost(T + "visits_every_example"), "same first batch"),     # 64 examples still teach 46% here
     Mutant("ex15-trains-on-the-validation-set", "ex15_capstone.py",
            "train, val = tt.train_val_split(seed=0)", "val, train = tt.train_val_split(seed=0)",
-           lost(T + "uses_the_batch_size", T + "visits_every_example", T + "reports_honestly")),  # it learns
+           lost(T + "uses_the_batch_size", T + "visits_every_example", T + "learns", T + "reports_honestly")),
 ]
 
 EQUIVALENTS = [
