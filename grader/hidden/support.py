@@ -10,6 +10,9 @@
     expect_number(got, 5.0, "the norm", function="global_norm", variants=[...])
     expect_floats(got, [0.501, ...], "the trajectory", function="gradient_descent")
     expect_dict(got, grads, "grads", function="model_backward", variants=[...])
+    expect_exact(got, ("dx", "dW", "db"), function="linear_backward",       # float64 reference,
+                 reference=tt.linear_backward, args=(dout, cache),          # tolerance from the
+                 magnitude=magnitude.linear, terms=N, variants=linear_variants)  # mathematics
 
 expect() (grader.checks) compares arrays and tuples of arrays. These exercises also
 return numbers, lists of numbers, dicts and strings; the checks here give those the
@@ -29,7 +32,7 @@ import re
 import numpy as np
 
 import tt
-from grader.checks import GradeFailure, expect, matches
+from grader.checks import GradeFailure, expect, in_float64, matches, tolerances
 from grader.sandbox import StudentError
 
 STUB = "this function is still the stub: it raises NotImplementedError"
@@ -119,6 +122,32 @@ def call_then(student, module, function, *args, then, callbacks=None, timeout=No
         failure = GradeFailure(f"{module}.{function}: " + e.describe(),
                                STUB if e.type == "NotImplementedError" else "")
         raise _sharpen(checked or function, failure) from None
+
+
+def expect_exact(got, names, *, function, reference, args, magnitude, terms, depth=2, variants=None,
+                 dtype=None):
+    """Check a backward pass against its exact answer, at the tolerance the mathematics allows.
+
+    The expected values are reference(*args) computed in float64 from exactly the same inputs
+    (grader.checks.in_float64), so a float32 answer is judged against the exact answer, not the
+    reference's own float32 round-off. The tolerance of each output is grader.checks.tolerance:
+    safety x (terms + depth) x eps(dtype) x magnitude / |expected|, where magnitude(|args[0]|,
+    *args[1:]) (grader/hidden/magnitude.py, in float64) gives the sum of |terms| behind every
+    entry. variants(*args64) returns the known mistakes, computed in float64 too. dtype: the
+    answer's (default: args[0]'s, or float64 for a number).
+    """
+    __tracebackhide__ = True
+    args64 = in_float64(tuple(args))
+    if dtype is None:
+        dtype = args[0].dtype if isinstance(args[0], np.ndarray) else np.float64
+    exact = reference(*args64)
+    names = tuple(names)
+    first = np.abs(np.asarray(args64[0], dtype=np.float64))
+    bound = magnitude(first if first.ndim else float(first), *args64[1:])
+    rtol = tolerances(dtype, names, exact, bound, terms=terms, depth=depth)
+    expect(got, exact, names, function=function, rtol=rtol, dtype=dtype,
+           variants=variants(*args64) if variants else ())
+    return exact
 
 
 def ops_recorder(names):

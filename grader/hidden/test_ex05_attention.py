@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import call, upstream
+from grader.hidden import magnitude
+from grader.hidden.support import call, expect_exact, upstream
 
 MODULE = "ex05_attention"
 ATTENTION = ("dq", "dk", "dv")
@@ -28,10 +28,12 @@ def softmax_variants(dout, cache):
              {"dx": dout - (dout * y).sum(-1, keepdims=True)})]
 
 
-def check_softmax(student, dout, cache, rtol=1e-10):
+def check_softmax(student, dout, cache):
+    """Against the exact answer (float64, same inputs): a row of n sums n products."""
     got = call(student, MODULE, "softmax_backward", dout, cache)
-    expect(got, tt.softmax_backward(dout, cache), ("dx",), function="softmax_backward", rtol=rtol,
-           variants=softmax_variants(dout, cache))
+    expect_exact(got, ("dx",), function="softmax_backward", reference=tt.softmax_backward,
+                 args=(dout, cache), magnitude=magnitude.softmax, terms=dout.shape[-1],
+                 variants=softmax_variants)
 
 
 @pytest.mark.points(2)
@@ -49,7 +51,7 @@ def test_softmax_long_rows(student, rng):
 @pytest.mark.points(1)
 def test_softmax_peaked_float32(student, rng):
     """Large scores (rows nearly one-hot), a single row of 9, in float32: the result is float32."""
-    check_softmax(student, *softmax_case(rng, (9,), scale=40.0, dtype=np.float32), rtol=1e-5)
+    check_softmax(student, *softmax_case(rng, (9,), scale=40.0, dtype=np.float32))
 
 
 def attention_case(rng, lead, Tq, T, hs, dtype=np.float64):
@@ -76,10 +78,13 @@ def attention_variants(dout, cache):
              {"dv": sm.y @ dout} if square else {})]
 
 
-def check_attention(student, dout, cache, rtol=1e-10):
+def check_attention(student, dout, cache):
+    """Against the exact answer: sums over hs (datt), T (the softmax), T or Tq (dq, dk, dv)."""
     got = call(student, MODULE, "attention_backward", dout, cache, pieces=("softmax_backward",))
-    expect(got, tt.attention_backward(dout, cache), ATTENTION, function="attention_backward", rtol=rtol,
-           variants=attention_variants(dout, cache))
+    q, k = cache.q, cache.k
+    expect_exact(got, ATTENTION, function="attention_backward", reference=tt.attention_backward,
+                 args=(dout, cache), magnitude=magnitude.attention,
+                 terms=q.shape[-1] + 2 * k.shape[-2] + q.shape[-2], depth=4, variants=attention_variants)
 
 
 @pytest.mark.points(3)
@@ -97,4 +102,4 @@ def test_attention_fewer_queries(student, rng):
 @pytest.mark.points(1)
 def test_attention_float32(student, rng):
     """One head of (B, T, hs) = (1, 8, 16) in float32: dq, dk and dv are float32."""
-    check_attention(student, *attention_case(rng, (1,), 8, 8, 16, np.float32), rtol=1e-5)
+    check_attention(student, *attention_case(rng, (1,), 8, 8, 16, np.float32))
