@@ -282,19 +282,22 @@ def expect_keys(got, expected_keys, name, function, ordered=False, order_hint=""
         raise GradeFailure(f"{function}: {name} has the right keys in the wrong order: {list(got)}", order_hint)
 
 
-def expect_dict(got, expected, name, *, function, rtol=1e-6, variants=(), exact_dtype=True, ordered=False):
+def expect_dict(got, expected, name, *, function, rtol=1e-6, variants=(), exact_dtype=True, ordered=False,
+                dtype=None):
     """A dict of arrays against the expected dict, key by key, in the expected order.
 
-    variants: (diagnosis, {key: wrong array}) pairs.
+    variants: (diagnosis, {key: wrong array}) pairs. rtol: a number or {key: rtol}. dtype: as
+    for expect() (a float64 reference of a float32 computation).
     """
     __tracebackhide__ = True
+    tol = (lambda key: rtol[key]) if isinstance(rtol, dict) else (lambda key: rtol)
     expect_keys(got, expected, name, function, ordered)
     # a variant that explains every key it names comes first: two mistakes can agree on one key
     whole = [(diag, wrong) for diag, wrong in variants
-             if all(k in got and matches(got[k], v, max(rtol, 1e-6)) for k, v in wrong.items())]
+             if all(k in got and matches(got[k], v, max(tol(k), 1e-6)) for k, v in wrong.items())]
     for key, want in expected.items():
         label = f"{name}[{key!r}]"
-        expect(got[key], want, (label,), function=function, rtol=rtol, exact_dtype=exact_dtype,
+        expect(got[key], want, (label,), function=function, rtol=tol(key), exact_dtype=exact_dtype, dtype=dtype,
                variants=[(diag, {label: wrong[key]}) for diag, wrong in whole + list(variants) if key in wrong])
 
 

@@ -4,7 +4,8 @@ import pytest
 
 import tt
 from grader.checks import GradeFailure, expect
-from grader.hidden.support import call, call_with, upstream
+from grader.hidden import magnitude
+from grader.hidden.support import call, call_with, expect_exact, upstream
 from grader.sandbox import CALLBACKS
 
 MODULE = "ex03_relu_ffn"
@@ -31,10 +32,11 @@ def relu_variants(dout, cache):
             ("dz is dout unchanged: ReLU blocks the gradient wherever z <= 0", {"dz": dout})]
 
 
-def check_relu(student, dout, cache, rtol=0.0):
+def check_relu(student, dout, cache):
+    """Exact: ReLU's backward only copies or zeroes, so no rounding at all (terms 0, depth 0)."""
     got = call(student, MODULE, "relu_backward", dout, cache)
-    expect(got, tt.relu_backward(dout, cache), ("dz",), function="relu_backward", rtol=rtol,
-           variants=relu_variants(dout, cache))
+    expect_exact(got, ("dz",), function="relu_backward", reference=tt.relu_backward, args=(dout, cache),
+                 magnitude=magnitude.relu, terms=0, depth=0, variants=relu_variants)
 
 
 @pytest.mark.points(2)
@@ -69,10 +71,16 @@ def ffn_variants(dout, cache):
              "z = x @ W1 + b1, and (dW2, db2) to the second", {"dW1": dW2, "db1": db2, "dW2": dW1, "db2": db1})]
 
 
-def check_ffn(student, dout, cache, rtol=1e-10):
+def ffn_terms(dout, cache):
+    """The longest sums: dx goes through C then F products, the weights sum over the rows too."""
+    C, F = cache.lin1.W.shape
+    return dout.size // C + C + F
+
+
+def check_ffn(student, dout, cache):
     got = call(student, MODULE, "ffn_backward", dout, cache, pieces=("linear_backward", "relu_backward"))
-    expect(got, tt.ffn_backward(dout, cache), FFN, function="ffn_backward", rtol=rtol,
-           variants=ffn_variants(dout, cache))
+    expect_exact(got, FFN, function="ffn_backward", reference=tt.ffn_backward, args=(dout, cache),
+                 magnitude=magnitude.ffn, terms=ffn_terms(dout, cache), depth=3, variants=ffn_variants)
 
 
 @pytest.mark.points(3)
@@ -84,7 +92,7 @@ def test_ffn(student, rng):
 @pytest.mark.points(1)
 def test_ffn_square_float32(student, rng):
     """C = F = 12 (W1 and W2 of one shape), a batch of 1, float32: the gradients are float32."""
-    check_ffn(student, *ffn_case(rng, 1, 5, 12, 12, np.float32), rtol=1e-5)
+    check_ffn(student, *ffn_case(rng, 1, 5, 12, 12, np.float32))
 
 
 @pytest.mark.points(1)

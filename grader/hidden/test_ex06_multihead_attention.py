@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import call, upstream
+from grader.hidden import magnitude
+from grader.hidden.support import call, expect_exact, upstream
 
 MODULE, FUNCTION = "ex06_multihead_attention", "mha_backward"
 NAMES = ("dx", "dW_q", "dW_k", "dW_v", "dW_o")
@@ -51,10 +51,13 @@ def variants(dout, cache):
              {"dW_k": right["dW_v"], "dW_v": right["dW_k"]})]
 
 
-def check(student, dout, cache, rtol=1e-10):
+def check(student, dout, cache):
+    """Against the exact answer: C products (W_o), attention's hs + 3T, C again, the rows for dW."""
     got = call(student, MODULE, FUNCTION, dout, cache, pieces=PIECES)
-    expect(got, tt.mha_backward(dout, cache), NAMES, function=FUNCTION, rtol=rtol,
-           variants=variants(dout, cache))
+    B, T, C = dout.shape
+    expect_exact(got, NAMES, function=FUNCTION, reference=tt.mha_backward, args=(dout, cache),
+                 magnitude=magnitude.mha, terms=B * T + 2 * C + C // cache.H + 3 * T, depth=6,
+                 variants=variants)
 
 
 @pytest.mark.points(4)
@@ -78,4 +81,4 @@ def test_one_head(student, rng):
 @pytest.mark.points(1)
 def test_float32(student, rng):
     """The model's sizes in float32: every gradient is float32."""
-    check(student, *case(rng, 2, 8, 64, 4, np.float32), rtol=1e-5)
+    check(student, *case(rng, 2, 8, 64, 4, np.float32))

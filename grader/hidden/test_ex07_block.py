@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import call, call_with, expect_dict, ops_recorder, require_ops, upstream
+from grader.checks import expect, in_float64, tolerance
+from grader.hidden import magnitude
+from grader.hidden.support import (call, call_with, expect_dict, expect_exact, ops_recorder, require_ops,
+                                   upstream)
 from grader.sandbox import CALLBACKS
 
 MODULE = "ex07_block"
@@ -32,10 +34,13 @@ def add_norm_variants(dout, cache):
              "with respect to EACH term, so both receive it whole", {"dx": ds / 2, "dsub": ds / 2})]
 
 
-def check_add_norm(student, dout, cache, rtol=1e-10):
+def check_add_norm(student, dout, cache):
+    """Against the exact answer: the LayerNorm's sums (C per row, the rows for dgamma and dbeta)."""
     got = call(student, MODULE, "add_norm_backward", dout, cache, pieces=("layernorm_backward",))
-    expect(got, tt.add_norm_backward(dout, cache), ADD_NORM, function="add_norm_backward", rtol=rtol,
-           variants=add_norm_variants(dout, cache))
+    C = dout.shape[-1]
+    expect_exact(got, ADD_NORM, function="add_norm_backward", reference=tt.add_norm_backward,
+                 args=(dout, cache), magnitude=magnitude.add_norm, terms=2 * C + dout.size // C, depth=5,
+                 variants=add_norm_variants)
 
 
 @pytest.mark.points(2)
@@ -47,7 +52,7 @@ def test_add_norm(student, rng):
 @pytest.mark.points(1)
 def test_add_norm_float32(student, rng):
     """A batch of 1 with C = 10 in float32: every output is float32."""
-    check_add_norm(student, *add_norm_case(rng, (1, 4, 10), np.float32), rtol=1e-5)
+    check_add_norm(student, *add_norm_case(rng, (1, 4, 10), np.float32))
 
 
 def block_case(rng, B, cfg, dtype=np.float64):
@@ -92,14 +97,29 @@ def block_variants(dout, cache):
     return out
 
 
-def check_block(student, dout, cache, rtol=1e-9):
+def block_terms(dout, cache):
+    """The longest chain of sums: two LayerNorms (2C each), the FFN (C + F), attention
+    (hs + 3T), the four projections (C each), and the rows for every weight gradient."""
+    B, T, C = dout.shape
+    F = cache.ffn.lin1.W.shape[1]
+    return B * T + 9 * C + F + C // cache.mha.H + 3 * T
+
+
+def check_block(student, dout, cache):
+    """Against the exact answer (float64, same inputs) at the tolerance of block_terms."""
     got = call(student, MODULE, "block_backward", dout, cache, pieces=BLOCK_PIECES)
-    dx, grads = tt.block_backward(dout, cache)
+    dout64, cache64 = in_float64((dout, cache))
+    dx, grads = tt.block_backward(dout64, cache64)
     if not isinstance(got, tuple) or len(got) != 2:
         expect(got, (dx, grads), ("dx", "grads"), function="block_backward")   # says what is wrong
-    wrong = block_variants(dout, cache)
-    expect(got[0], dx, ("dx",), function="block_backward", rtol=rtol, variants=wrong)
-    expect_dict(got[1], grads, "grads", function="block_backward", rtol=rtol,
+    bound_dx, bounds = magnitude.block(np.abs(dout64), cache64)
+    n = block_terms(dout, cache)
+    tol = lambda bound, exact: tolerance(dout.dtype, terms=n, depth=10, magnitude=bound, expected=exact)
+    rtol = {k: tol(bounds[k], v) for k, v in grads.items()}
+    wrong = block_variants(dout64, cache64)
+    expect(got[0], dx, ("dx",), function="block_backward", rtol=tol(bound_dx, dx), variants=wrong,
+           dtype=dout.dtype)
+    expect_dict(got[1], grads, "grads", function="block_backward", rtol=rtol, dtype=dout.dtype,
                 variants=[(label, {k[7:-2]: v for k, v in arrays.items() if k.startswith("grads[")})
                           for label, arrays in wrong])
 
@@ -113,7 +133,7 @@ def test_block_model_sizes(student, rng):
 @pytest.mark.points(1)
 def test_block_small_float32(student, rng):
     """A small block (T = 5, C = 16, H = 2, F = 24) with a batch of 1 in float32: dtype kept throughout."""
-    check_block(student, *block_case(rng, 1, tt.Config(C=16, H=2, F=24, T=5), np.float32), rtol=1e-5)
+    check_block(student, *block_case(rng, 1, tt.Config(C=16, H=2, F=24, T=5), np.float32))
 
 
 @pytest.mark.points(1)
