@@ -150,6 +150,62 @@ def expect_exact(got, names, *, function, reference, args, magnitude, terms, dep
     return exact
 
 
+FACTORS = (1.5, 0.5, 2.0, 0.25, 3.0, 0.75)
+
+
+def altered_pieces(names):
+    """Reference pieces that are observably different: output i of each is scaled by
+    FACTORS[i], and the pieces record the calls they get: (callbacks, calls).
+
+    A composite that uses ops follows them; one that calls its own pieces (or tt's) does not.
+    The callbacks take ops too (ops.attention_backward(..., ops)), and ignore it.
+    """
+    calls = []
+
+    def piece(name):
+        ref = getattr(tt, name)
+
+        def fn(dout, cache, ops=None):
+            calls.append(name)
+            out = ref(dout, cache)
+            if isinstance(out, tuple):
+                return tuple(None if o is None else o * f for o, f in zip(out, FACTORS))
+            return out * FACTORS[0]
+        return fn
+    return {name: piece(name) for name in names}, calls
+
+
+def expect_follows_ops(student, module, function, dout, cache, names, pieces, rtol=1e-9):
+    """The composite `function`, given altered pieces as ops, returns what the reference
+    composite returns with those same pieces (a float64 case: rtol far above its round-off).
+
+    Its own pieces instead of ops would charge a mistake of theirs twice (and in exercise
+    15 hide the student's own): the diagnosis names the piece it did not call.
+    """
+    __tracebackhide__ = True
+    from grader.sandbox import CALLBACKS
+    import types
+    callbacks, calls = altered_pieces(pieces)
+    got = call_with(student, module, function, dout, cache, CALLBACKS, callbacks=callbacks)
+    unused = [p for p in pieces if p not in calls]
+    expected = getattr(tt, function)(dout, cache, types.SimpleNamespace(**altered_pieces(pieces)[0]))
+    ignored = ("it does not use the pieces it is given in ops: " +
+               (f"ops.{unused[0]} was never called; " if unused else "") +
+               "call ops.<piece>(...) for every piece (exercise 15 passes your own pieces through ops, and a "
+               "mistake in a piece must not be charged twice)")
+    reference = getattr(tt, function)(dout, cache)
+    if unused:
+        raise GradeFailure(f"{function}: ops.{unused[0]} was not called", ignored)
+    if isinstance(expected, tuple) and len(expected) == 2 and isinstance(expected[1], dict):
+        expect(got[0] if isinstance(got, tuple) else got, expected[0], ("dx",), function=function, rtol=rtol,
+               variants=[(ignored, {"dx": reference[0]})])
+        expect_dict(got[1], expected[1], "grads", function=function, rtol=rtol,
+                    variants=[(ignored, reference[1])])
+        return
+    expect(got, expected, names, function=function, rtol=rtol,
+           variants=[(ignored, dict(zip(names, reference)) if len(names) > 1 else {names[0]: reference})])
+
+
 def ops_recorder(names):
     """Reference pieces as callbacks that note which of them were called without `ops`.
 

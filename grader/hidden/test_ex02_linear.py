@@ -4,7 +4,7 @@ import pytest
 
 import tt
 from grader.hidden import magnitude
-from grader.hidden.support import call, expect_exact, upstream
+from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
 
 MODULE = "ex02_linear"
 LINEAR = ("dx", "dW", "db")
@@ -117,3 +117,10 @@ def test_output_projection_float32_small(student, rng):
     """A batch of 1 with T = 3, C = 5 and V = 11 in float32: T comes from the cache, the dtype is kept."""
     dlogits, cache = output_case(rng, 1, 3, 5, 11, np.float32)
     check_output(student, dlogits, cache)
+
+
+@pytest.mark.points(1)
+def test_output_follows_ops(student, rng):
+    """output_backward uses ops.linear_backward, the piece it is given (exercise 15 passes your own)."""
+    dout, cache = output_case(rng, 2, 4, 6, 5)
+    expect_follows_ops(student, MODULE, "output_backward", dout, cache, OUTPUT, ("linear_backward",))

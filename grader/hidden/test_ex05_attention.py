@@ -6,7 +6,7 @@ import pytest
 
 import tt
 from grader.hidden import magnitude
-from grader.hidden.support import call, expect_exact, upstream
+from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
 
 MODULE = "ex05_attention"
 ATTENTION = ("dq", "dk", "dv")
@@ -103,3 +103,10 @@ def test_attention_fewer_queries(student, rng):
 def test_attention_float32(student, rng):
     """One head of (B, T, hs) = (1, 8, 16) in float32: dq, dk and dv are float32."""
     check_attention(student, *attention_case(rng, (1,), 8, 8, 16, np.float32))
+
+
+@pytest.mark.points(1)
+def test_attention_follows_ops(student, rng):
+    """attention_backward uses ops.softmax_backward, the piece it is given: an altered one changes the result accordingly."""
+    dout, cache = attention_case(rng, (2,), 5, 5, 4)
+    expect_follows_ops(student, MODULE, "attention_backward", dout, cache, ATTENTION, ("softmax_backward",))

@@ -4,7 +4,7 @@ import pytest
 
 import tt
 from grader.hidden import magnitude
-from grader.hidden.support import call, expect_exact, upstream
+from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
 
 MODULE, FUNCTION = "ex06_multihead_attention", "mha_backward"
 NAMES = ("dx", "dW_q", "dW_k", "dW_v", "dW_o")
@@ -82,3 +82,10 @@ def test_one_head(student, rng):
 def test_float32(student, rng):
     """The model's sizes in float32: every gradient is float32."""
     check(student, *case(rng, 2, 8, 64, 4, np.float32))
+
+
+@pytest.mark.points(1)
+def test_mha_follows_ops(student, rng):
+    """mha_backward uses ops.linear_backward and ops.attention_backward: altered pieces change the result accordingly."""
+    dout, cache = case(rng, 1, 4, 6, 2)
+    expect_follows_ops(student, MODULE, "mha_backward", dout, cache, NAMES, PIECES)

@@ -5,7 +5,8 @@ import pytest
 import tt
 from grader.checks import expect, in_float64, tolerance
 from grader.hidden import magnitude
-from grader.hidden.support import (call, call_with, expect_dict, expect_exact, ops_recorder, require_ops,
+from grader.hidden.support import (call, call_with, expect_dict, expect_exact, expect_follows_ops, ops_recorder,
+                                   require_ops,
                                    upstream)
 from grader.sandbox import CALLBACKS
 
@@ -144,3 +145,17 @@ def test_block_passes_ops_on(student, rng):
     got = call_with(student, MODULE, "block_backward", dout, cache, CALLBACKS, callbacks=callbacks)
     require_ops("block_backward", missed)
     expect(got[0], tt.block_backward(dout, cache)[0], ("dx",), function="block_backward", rtol=1e-9)
+
+
+@pytest.mark.points(1)
+def test_add_norm_follows_ops(student, rng):
+    """add_norm_backward uses ops.layernorm_backward, the piece it is given: an altered one changes the result accordingly."""
+    dout, cache = add_norm_case(rng, (2, 3, 8))
+    expect_follows_ops(student, MODULE, "add_norm_backward", dout, cache, ADD_NORM, ("layernorm_backward",))
+
+
+@pytest.mark.points(1)
+def test_block_follows_ops(student, rng):
+    """block_backward uses ops.add_norm_backward, ops.ffn_backward and ops.mha_backward: altered pieces change the result accordingly."""
+    dout, cache = block_case(rng, 1, tt.Config(C=8, H=2, F=12, T=3))
+    expect_follows_ops(student, MODULE, "block_backward", dout, cache, ("dx", "grads"), BLOCK_PIECES)
