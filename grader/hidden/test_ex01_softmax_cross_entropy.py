@@ -35,8 +35,16 @@ def one_variants(probs, target):
 def batch_variants(dloss, cache):
     """Typical mistakes for the batch mean, computed from the reference."""
     right = tt.softmax_cross_entropy_backward(dloss, cache)
-    B = cache.probs.shape[0]
-    return [("it is B times too large: the loss is the MEAN over the batch, so every row gets 1/B "
+    probs, targets = cache
+    B, V = probs.shape
+    columns = probs.copy()
+    columns[:, targets] -= 1                  # every row, at every target's column
+    return [("`dlogits[:, targets] -= 1` subtracts 1 in EVERY row at every target's column: index the "
+             "pairs (row b, column targets[b]), dlogits[np.arange(B), targets] -= 1",
+             {"dlogits": columns * (dloss / B)}),
+            ("the mean is taken over the vocabulary V, not over the batch B: the loss averages the B "
+             "examples' losses", {"dlogits": right * B / V}),
+            ("it is B times too large: the loss is the MEAN over the batch, so every row gets 1/B "
              "of the single-example gradient", {"dlogits": right * B}),
             ("dloss is left out: the gradient flowing into the loss multiplies everything",
              {"dlogits": right / dloss}),

@@ -29,6 +29,8 @@ def relu_variants(dout, cache):
              {"dz": np.where(z >= 0, dout, 0).astype(dout.dtype)}),
             ("dz is the mask itself (0 or 1), not dout times the mask: the chain rule multiplies "
              "the upstream gradient by the local slope", {"dz": (z > 0).astype(dout.dtype)}),
+            ("the gate is the sign of dout, not of z: ReLU passes the gradient where its INPUT z was "
+             "positive", {"dz": np.where(dout > 0, dout, 0).astype(dout.dtype)}),
             ("dz is dout unchanged: ReLU blocks the gradient wherever z <= 0", {"dz": dout})]
 
 

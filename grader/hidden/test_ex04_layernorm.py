@@ -26,7 +26,24 @@ def variants(dout, cache):
     direct = dout * cache.gamma * cache.rstd                   # no correction terms at all
     g = dout * cache.gamma
     no_var = cache.rstd * (g - g.mean(-1, keepdims=True))      # mean's correction only
-    return [("dx has only the direct term dout * gamma / sigma: the mean and the variance "
+    C = dout.shape[-1]
+    no_mean = cache.rstd * (g - cache.xhat * (g * cache.xhat).mean(-1, keepdims=True))
+    unbiased = cache.rstd * (g - g.mean(-1, keepdims=True)
+                             - cache.xhat * (g * cache.xhat).sum(-1, keepdims=True) / (C - 1))
+    N = dout.size // C
+    out = [("dx has the variance's correction but not the mean's: the mean depends on every x_i too",
+            {"dx": no_mean}),
+           ("the variance's correction divides by C - 1: LayerNorm's variance is the biased one, "
+            "sum((x - mean)^2) / C", {"dx": unbiased}),
+           ("dgamma is computed from x instead of the normalized xhat: y = gamma * xhat + beta",
+            {"dgamma": (dout * cache.x).reshape(-1, C).sum(0)}),
+           ("gamma is left out of dx: the gradient reaching xhat is dout * gamma",
+            {"dx": tt.layernorm_backward(dout, cache._replace(gamma=np.ones_like(cache.gamma)))[0]})]
+    if N > 1:
+        out += [("dgamma and dbeta are averaged over the rows: they are SUMS over every row",
+                 {"dgamma": dgamma / N, "dbeta": dbeta / N}),
+                ("dbeta is averaged over the rows: it is the SUM of dout over every row", {"dbeta": dbeta / N})]
+    return out + [("dx has only the direct term dout * gamma / sigma: the mean and the variance "
              "depend on every x_i too, which gives two correction terms", {"dx": direct}),
             ("dx has the mean's correction but not the variance's", {"dx": no_var}),
             ("dgamma and dbeta must be summed over every row (batch and positions), "

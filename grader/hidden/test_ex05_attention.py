@@ -24,6 +24,8 @@ def softmax_variants(dout, cache):
              {"dx": y * dout}),
             ("the subtracted term is the plain sum of dout, not its probability-weighted sum "
              "sum_k dout[k] y[k]", {"dx": y * (dout - dout.sum(-1, keepdims=True))}),
+            ("dx is y * (1 - y) * dout: that is only the Jacobian's diagonal; the off-diagonal entries "
+             "-y[j] y[k] add -y[j] * sum_{k != j} dout[k] y[k]", {"dx": y * (1 - y) * dout}),
             ("dx is dout - sum_k dout[k] y[k] without the factor y[j]",
              {"dx": dout - (dout * y).sum(-1, keepdims=True)})]
 
@@ -70,6 +72,8 @@ def attention_variants(dout, cache):
     square = sm.y.shape[-1] == sm.y.shape[-2]
     return [("dq and dk are sqrt(hs) times too large: the scores were divided by sqrt(hs), so their "
              "gradient is divided by sqrt(hs) too", {"dq": dq * root, "dk": dk * root}),
+            ("the 1/sqrt(hs) is multiplied instead of divided: dq and dk are hs times too large",
+             {"dq": dq * root ** 2, "dk": dk * root ** 2}),
             ("dq and dk are divided by sqrt(hs) twice (or by hs)", {"dq": dq / root, "dk": dk / root}),
             ("the softmax's backward is skipped: datt must go through ops.softmax_backward before the "
              "scores' gradient", {"dq": plain @ k, "dk": np.swapaxes(plain, -1, -2) @ q}),

@@ -18,7 +18,7 @@ def case(rng, B, T, C, H, dtype=np.float64):
     return upstream(rng, out.shape, dtype), cache
 
 
-def assemble(dout, cache, *, merge_transposed=True, q_path=True, kv_path=True):
+def assemble(dout, cache, *, merge_transposed=True, q_path=True, kv_path=True, split_only=False):
     """mha_backward from the reference pieces, with one step optionally done wrong."""
     B, T, C = dout.shape
     H = cache.H
@@ -31,7 +31,8 @@ def assemble(dout, cache, *, merge_transposed=True, q_path=True, kv_path=True):
         return a.transpose(0, 2, 1, 3).reshape(B, T, C) if merge_transposed else a.reshape(B, T, C)
 
     dconcat, dW_o, _ = tt.linear_backward(dout, cache.proj)
-    dq, dk, dv = tt.attention_backward(split(dconcat), cache.attn)
+    dheads = dconcat.reshape(B, H, T, hs) if split_only else split(dconcat)
+    dq, dk, dv = tt.attention_backward(dheads, cache.attn)
     dx_kv, dW_kv, _ = tt.linear_backward(np.concatenate([merge(dk), merge(dv)], axis=-1), cache.kv)
     dx_q, dW_q, _ = tt.linear_backward(merge(dq), cache.q)
     dx = (dx_kv if kv_path else 0) + (dx_q if q_path else 0)
@@ -47,6 +48,9 @@ def variants(dout, cache):
             ("the heads are split with a plain reshape to (B, H, T, hs): head h is COLUMNS h*hs .. "
              "h*hs + hs - 1 of every position, so reshape to (B, T, H, hs) and then move the H axis",
              assemble(dout, cache, merge_transposed=False)),
+            ("dout is split into heads with a plain reshape to (B, H, T, hs): head h is COLUMNS h*hs .. "
+             "h*hs + hs - 1 of every position, so reshape to (B, T, H, hs) and then move the H axis",
+             assemble(dout, cache, split_only=True)),
             ("dW_k and dW_v are swapped: in [k | v] = x @ [W_k | W_v] the first C columns are the keys'",
              {"dW_k": right["dW_v"], "dW_v": right["dW_k"]})]
 

@@ -70,13 +70,16 @@ def block_case(rng, B, cfg, dtype=np.float64):
     return upstream(rng, out.shape, dtype), cache
 
 
-def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_path=True):
+def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_path=True, ln1=True):
     """block_backward from the reference pieces, with one merge optionally left out."""
     g = {}
     dx1_res, df, g["ln2.gamma"], g["ln2.beta"] = tt.add_norm_backward(dout, cache.norm2)
     dx1_ffn, g["W1"], g["b1"], g["W2"], g["b2"] = tt.ffn_backward(df, cache.ffn)
     dx1 = (dx1_res if residual2 else 0) + (dx1_ffn if ffn_path else 0)
     dx_res, da, g["ln1.gamma"], g["ln1.beta"] = tt.add_norm_backward(dx1, cache.norm1)
+    if not ln1:
+        dx_res, da = dx1, dx1
+        g["ln1.gamma"], g["ln1.beta"] = np.zeros_like(g["ln1.gamma"]), np.zeros_like(g["ln1.beta"])
     dx_mha, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = tt.mha_backward(da, cache.mha)
     return (dx_res if residual1 else 0) + (dx_mha if mha_path else 0), g
 
@@ -92,7 +95,9 @@ def block_variants(dout, cache):
             ("at the block's input x the residual's share is missing: x feeds both the attention and "
              "the first residual connection, so dx is the sum of both", {"residual1": False}),
             ("at the block's input x the attention's share is missing: x feeds both the attention and "
-             "the first residual connection, so dx is the sum of both", {"mha_path": False})]:
+             "the first residual connection, so dx is the sum of both", {"mha_path": False}),
+            ("the first add & norm (LN1) is skipped: dx1 must go through ops.add_norm_backward with "
+             "norm1 before the attention", {"ln1": False})]:
         dx, g = assemble(dout, cache, **knobs)
         out.append((label, {"dx": dx, **{f"grads[{k!r}]": v for k, v in g.items()}}))
     return out

@@ -22,7 +22,11 @@ def variants(dout, cache):
     last_wins[flat] += rows                     # buffered: one gradient per repeated token survives
     counts = np.bincount(flat, minlength=E.shape[0])[:, None]
     mean = tt.embedding_backward(dout, cache) / np.maximum(counts, 1)
-    return [("a repeated token keeps only one of its gradients: `dE[tokens] += dout` reads every row "
+    first = np.zeros(E.shape, dtype=np.float64)
+    np.add.at(first, tokens[0], dout[0])
+    out = [("only the first sequence's gradients are collected: every sequence of the batch reads rows "
+            "of E, so dE sums over the batch AND the positions", {"dE": first})] if tokens.shape[0] > 1 else []
+    return out + [("a repeated token keeps only one of its gradients: `dE[tokens] += dout` reads every row "
              "first and writes them back one by one, so the last write wins; a token read twice must "
              "collect both gradients (np.add.at, or a loop)", {"dE": last_wins}),
             ("a repeated token's gradients are averaged: they must be summed, since each read of the "
