@@ -98,15 +98,19 @@ def _chunk(args):
     return sweep(student_ids, select)
 
 
-def parallel_sweep(student_ids, select=None, jobs=2, chunk=100):
-    """sweep() over chunks of ids in `jobs` processes; the merged result."""
+def parallel_sweep(student_ids, select=None, jobs=2, chunk=100, progress=None):
+    """sweep() over chunks of ids in `jobs` processes; the merged result. progress(ids done,
+    failures so far) after each chunk."""
     chunks = [(student_ids[i:i + chunk], select) for i in range(0, len(student_ids), chunk)]
-    failures, ran = {}, 0
+    failures, ran, done = {}, 0, 0
     with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
-        for part, n in pool.map(_chunk, chunks):
+        for (ids_, _), (part, n) in zip(chunks, pool.map(_chunk, chunks)):
             ran += n
+            done += len(ids_)
             for test, rows in part.items():
                 failures.setdefault(test, []).extend(rows)
+            if progress:
+                progress(done, failures)
     return failures, ran
 
 
@@ -122,7 +126,11 @@ def main(argv=None):
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     students = ids(a.ids, a.start)
     t0 = time.perf_counter()
-    failures, ran = parallel_sweep(students, a.select or None, a.jobs, a.chunk)
+    def progress(done, failures):
+        bad = len({sid for rows in failures.values() for sid, _ in rows})
+        print(f"  {done}/{len(students)} ids graded, {bad} lost points so far "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    failures, ran = parallel_sweep(students, a.select or None, a.jobs, a.chunk, progress)
     wall = time.perf_counter() - t0
     bad_ids = {sid for rows in failures.values() for sid, _ in rows}
     print(f"{len(students)} ids, {ran} checks run, {wall:.0f} s")

@@ -59,7 +59,8 @@ LOST = {
     1: ["test_batch_mean", "test_batch_scaled_dloss", "test_batch_large_logits_float32"],   # 1/B left out
     2: ["test_linear_batch", "test_linear_positions", "test_linear_without_bias",
         "test_linear_float32_batch_of_one"],                                                # dW transposed
-    5: ["test_attention_all_heads", "test_attention_fewer_queries", "test_attention_float32"],  # no 1/sqrt(hs)
+    5: ["test_attention_all_heads", "test_attention_fewer_queries", "test_attention_float32",
+        "test_attention_follows_ops"],                                                      # no 1/sqrt(hs)
     8: ["test_seed_example_repeated_comma", "test_random_batch_with_repeats",
         "test_one_token_everywhere_float32"],                                               # last write wins
     12: ["test_adam", "test_float32_keeps_dtype", "test_exercise4_trajectories"],         # no bias correction
@@ -283,7 +284,7 @@ def test_autograde_scores_each_notebook(course):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         totals = {s: gb.find_submission(ASSIGNMENT, s).score for s in STUDENTS}
     assert totals == {"full": FULL, "stubs": 0.0, "bugs": PARTIAL}, totals
-    assert FULL == 171 and PARTIAL == FULL - 45            # 4 + 6 + 6 + 5 + 7 + 3 lost, and 14 of the capstone's 16
+    assert FULL == 176 and PARTIAL == FULL - 46            # 4 + 6 + 7 + 5 + 7 + 3 lost, and 14 of the capstone's 16
 
 
 def public_cells(course: Path, student: str) -> dict:
