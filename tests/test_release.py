@@ -370,3 +370,22 @@ def test_public_tests_run_from_the_unpacked_release(release, tmp_path):
     results = outcomes(tmp_path / "b.xml")
     failing = {k: v for k, v in results.items() if v[0] != "passed"}
     assert results and not failing, "\n".join(f"{k}: {v[1][:800]}" for k, v in failing.items())
+
+
+# Phrases the public tests of exercises 12 to 14 used to hold (issue 11): complete update
+# rules, the derivation of the critical rate, the residual walk's answer. Whitespace is
+# normalised, so a reflowed copy is caught too.
+LEAKED = ("def adam_path", "def momentum_path", "def sgd_path", "m_hat = -0.1", "v = 0.9 v + g",
+          "|1 - lr h| = 1 at lr = 2 / h", "2 / curvature", "|1 - lr| says", "(1 - lr)^k",
+          "r = 1 - 2", "W_k = c + (1 - lr", "1 + 0.8 = 1.8", "1.8 ** k", "critical rate is 2/30",
+          "each layer passes 1 +", "lr * g / (|g| + eps)")
+
+
+def test_public_tests_do_not_give_answers_away(release):
+    folder, _, _ = release
+    tests = sorted((folder / "exercises" / "tests").glob("*.py"))
+    assert any(p.name.startswith("test_ex12") for p in tests)
+    for path in tests:
+        text = re.sub(r"\s+", " ", path.read_text(encoding="utf-8"))
+        for phrase in LEAKED:
+            assert phrase not in text, f"{path.name} holds {phrase!r}, which gives an answer away"

@@ -41,6 +41,16 @@ def pytest_addoption(parser):
                     help="run student code even in a worker that keeps the grader's uid unconfined")
     group.addoption("--disable-protection", action="append", default=[],
                     help="a sandbox protection not to attempt (tests of the refusal)")
+    group.addoption("--seeds", default=None,
+                    help="comma-separated seeds: every test that draws inputs runs once per seed, "
+                         "each drawing exactly what --seed=<that seed> draws (grader/sweep.py)")
+
+
+def pytest_generate_tests(metafunc):
+    seeds = metafunc.config.getoption("--seeds", None)
+    if seeds and "rng" in metafunc.fixturenames:
+        values = [int(s) for s in seeds.split(",") if s.strip()]
+        metafunc.parametrize("sweep_seed", values, ids=[f"seed{s}" for s in values])
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +112,16 @@ def student(sandbox):
 
 
 @pytest.fixture
-def rng(request):
-    seed = request.config.getoption("--seed")
-    return np.random.default_rng([seed, zlib.crc32(request.node.nodeid.encode())])
+def sweep_seed(request):
+    """The seed of the inputs: --seed, or one of --seeds."""
+    return request.config.getoption("--seed")
+
+
+@pytest.fixture
+def rng(request, sweep_seed):
+    nodeid = request.node.nodeid
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and "sweep_seed" in callspec.params:   # the nodeid --seed would give
+        ids = [i for i in callspec.id.split("-") if i != f"seed{sweep_seed}"]
+        nodeid = nodeid[:nodeid.index("[")] + (f"[{'-'.join(ids)}]" if ids else "")
+    return np.random.default_rng([sweep_seed, zlib.crc32(nodeid.encode())])

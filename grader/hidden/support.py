@@ -10,6 +10,9 @@
     expect_number(got, 5.0, "the norm", function="global_norm", variants=[...])
     expect_floats(got, [0.501, ...], "the trajectory", function="gradient_descent")
     expect_dict(got, grads, "grads", function="model_backward", variants=[...])
+    expect_exact(got, ("dx", "dW", "db"), function="linear_backward",       # float64 reference,
+                 reference=tt.linear_backward, args=(dout, cache),          # tolerance from the
+                 magnitude=magnitude.linear, terms=N, variants=linear_variants)  # mathematics
 
 expect() (grader.checks) compares arrays and tuples of arrays. These exercises also
 return numbers, lists of numbers, dicts and strings; the checks here give those the
@@ -29,7 +32,7 @@ import re
 import numpy as np
 
 import tt
-from grader.checks import GradeFailure, expect, matches
+from grader.checks import GradeFailure, expect, in_float64, matches, tolerances
 from grader.sandbox import StudentError
 
 STUB = "this function is still the stub: it raises NotImplementedError"
@@ -119,6 +122,88 @@ def call_then(student, module, function, *args, then, callbacks=None, timeout=No
         failure = GradeFailure(f"{module}.{function}: " + e.describe(),
                                STUB if e.type == "NotImplementedError" else "")
         raise _sharpen(checked or function, failure) from None
+
+
+def expect_exact(got, names, *, function, reference, args, magnitude, terms, depth=2, variants=None,
+                 dtype=None):
+    """Check a backward pass against its exact answer, at the tolerance the mathematics allows.
+
+    The expected values are reference(*args) computed in float64 from exactly the same inputs
+    (grader.checks.in_float64), so a float32 answer is judged against the exact answer, not the
+    reference's own float32 round-off. The tolerance of each output is grader.checks.tolerance:
+    safety x (terms + depth) x eps(dtype) x magnitude / |expected|, where magnitude(|args[0]|,
+    *args[1:]) (grader/hidden/magnitude.py, in float64) gives the sum of |terms| behind every
+    entry. variants(*args64) returns the known mistakes, computed in float64 too. dtype: the
+    answer's (default: args[0]'s, or float64 for a number).
+    """
+    __tracebackhide__ = True
+    args64 = in_float64(tuple(args))
+    if dtype is None:
+        dtype = args[0].dtype if isinstance(args[0], np.ndarray) else np.float64
+    exact = reference(*args64)
+    names = tuple(names)
+    first = np.abs(np.asarray(args64[0], dtype=np.float64))
+    bound = magnitude(first if first.ndim else float(first), *args64[1:])
+    rtol = tolerances(dtype, names, exact, bound, terms=terms, depth=depth)
+    expect(got, exact, names, function=function, rtol=rtol, dtype=dtype,
+           variants=variants(*args64) if variants else ())
+    return exact
+
+
+FACTORS = (1.5, 0.5, 2.0, 0.25, 3.0, 0.75)
+
+
+def altered_pieces(names):
+    """Reference pieces that are observably different: output i of each is scaled by
+    FACTORS[i], and the pieces record the calls they get: (callbacks, calls).
+
+    A composite that uses ops follows them; one that calls its own pieces (or tt's) does not.
+    The callbacks take ops too (ops.attention_backward(..., ops)), and ignore it.
+    """
+    calls = []
+
+    def piece(name):
+        ref = getattr(tt, name)
+
+        def fn(dout, cache, ops=None):
+            calls.append(name)
+            out = ref(dout, cache)
+            if isinstance(out, tuple):
+                return tuple(None if o is None else o * f for o, f in zip(out, FACTORS))
+            return out * FACTORS[0]
+        return fn
+    return {name: piece(name) for name in names}, calls
+
+
+def expect_follows_ops(student, module, function, dout, cache, names, pieces, rtol=1e-9):
+    """The composite `function`, given altered pieces as ops, returns what the reference
+    composite returns with those same pieces (a float64 case: rtol far above its round-off).
+
+    Its own pieces instead of ops would charge a mistake of theirs twice (and in exercise
+    15 hide the student's own): the diagnosis names the piece it did not call.
+    """
+    __tracebackhide__ = True
+    from grader.sandbox import CALLBACKS
+    import types
+    callbacks, calls = altered_pieces(pieces)
+    got = call_with(student, module, function, dout, cache, CALLBACKS, callbacks=callbacks)
+    unused = [p for p in pieces if p not in calls]
+    expected = getattr(tt, function)(dout, cache, types.SimpleNamespace(**altered_pieces(pieces)[0]))
+    ignored = ("it does not use the pieces it is given in ops: " +
+               (f"ops.{unused[0]} was never called; " if unused else "") +
+               "call ops.<piece>(...) for every piece (exercise 15 passes your own pieces through ops, and a "
+               "mistake in a piece must not be charged twice)")
+    reference = getattr(tt, function)(dout, cache)
+    if unused:
+        raise GradeFailure(f"{function}: ops.{unused[0]} was not called", ignored)
+    if isinstance(expected, tuple) and len(expected) == 2 and isinstance(expected[1], dict):
+        expect(got[0] if isinstance(got, tuple) else got, expected[0], ("dx",), function=function, rtol=rtol,
+               variants=[(ignored, {"dx": reference[0]})])
+        expect_dict(got[1], expected[1], "grads", function=function, rtol=rtol,
+                    variants=[(ignored, reference[1])])
+        return
+    expect(got, expected, names, function=function, rtol=rtol,
+           variants=[(ignored, dict(zip(names, reference)) if len(names) > 1 else {names[0]: reference})])
 
 
 def ops_recorder(names):
@@ -253,19 +338,22 @@ def expect_keys(got, expected_keys, name, function, ordered=False, order_hint=""
         raise GradeFailure(f"{function}: {name} has the right keys in the wrong order: {list(got)}", order_hint)
 
 
-def expect_dict(got, expected, name, *, function, rtol=1e-6, variants=(), exact_dtype=True, ordered=False):
+def expect_dict(got, expected, name, *, function, rtol=1e-6, variants=(), exact_dtype=True, ordered=False,
+                dtype=None):
     """A dict of arrays against the expected dict, key by key, in the expected order.
 
-    variants: (diagnosis, {key: wrong array}) pairs.
+    variants: (diagnosis, {key: wrong array}) pairs. rtol: a number or {key: rtol}. dtype: as
+    for expect() (a float64 reference of a float32 computation).
     """
     __tracebackhide__ = True
+    tol = (lambda key: rtol[key]) if isinstance(rtol, dict) else (lambda key: rtol)
     expect_keys(got, expected, name, function, ordered)
     # a variant that explains every key it names comes first: two mistakes can agree on one key
     whole = [(diag, wrong) for diag, wrong in variants
-             if all(k in got and matches(got[k], v, max(rtol, 1e-6)) for k, v in wrong.items())]
+             if all(k in got and matches(got[k], v, max(tol(k), 1e-6)) for k, v in wrong.items())]
     for key, want in expected.items():
         label = f"{name}[{key!r}]"
-        expect(got[key], want, (label,), function=function, rtol=rtol, exact_dtype=exact_dtype,
+        expect(got[key], want, (label,), function=function, rtol=tol(key), exact_dtype=exact_dtype, dtype=dtype,
                variants=[(diag, {label: wrong[key]}) for diag, wrong in whole + list(variants) if key in wrong])
 
 

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import call
+from grader.checks import expect, tolerance
+from grader.hidden import magnitude
+from grader.hidden.support import call, expect_exact
 
 MODULE = "ex01_softmax_cross_entropy"
 
@@ -34,19 +35,40 @@ def one_variants(probs, target):
 def batch_variants(dloss, cache):
     """Typical mistakes for the batch mean, computed from the reference."""
     right = tt.softmax_cross_entropy_backward(dloss, cache)
-    B = cache.probs.shape[0]
-    return [("it is B times too large: the loss is the MEAN over the batch, so every row gets 1/B "
+    probs, targets = cache
+    B, V = probs.shape
+    columns = probs.copy()
+    columns[:, targets] -= 1                  # every row, at every target's column
+    return [("`dlogits[:, targets] -= 1` subtracts 1 in EVERY row at every target's column: index the "
+             "pairs (row b, column targets[b]), dlogits[np.arange(B), targets] -= 1",
+             {"dlogits": columns * (dloss / B)}),
+            ("the mean is taken over the vocabulary V, not over the batch B: the loss averages the B "
+             "examples' losses", {"dlogits": right * B / V}),
+            ("it is B times too large: the loss is the MEAN over the batch, so every row gets 1/B "
              "of the single-example gradient", {"dlogits": right * B}),
             ("dloss is left out: the gradient flowing into the loss multiplies everything",
              {"dlogits": right / dloss}),
             ("it is divided by B twice", {"dlogits": right / B})]
 
 
-def check_batch(student, dloss, cache, rtol=1e-12):
+def check_batch(student, dloss, cache):
+    """Against the exact answer (float64, same inputs): one subtraction, a scale by dloss / B."""
     got = call(student, MODULE, "softmax_cross_entropy_backward", dloss, cache)
-    expect(got, tt.softmax_cross_entropy_backward(dloss, cache), ("dlogits",),
-           function="softmax_cross_entropy_backward", rtol=rtol,
-           variants=batch_variants(dloss, cache))
+    expect_exact(got, ("dlogits",), function="softmax_cross_entropy_backward",
+                 reference=tt.softmax_cross_entropy_backward, args=(dloss, cache),
+                 magnitude=magnitude.cross_entropy, terms=1, depth=3, dtype=cache.probs.dtype,
+                 variants=lambda d, c: batch_variants(float(d), c))
+
+
+def check_one(got, probs, target):
+    """p - one_hot against the exact answer in float64: one rounding (p_t - 1) at most."""
+    p64 = probs.astype(np.float64)
+    exact = p64.copy()
+    exact[target] -= 1
+    rtol = tolerance(probs.dtype, terms=0, depth=1, magnitude=p64 + (np.arange(p64.size) == target),
+                     expected=exact)
+    expect(got, exact, ("grad",), function="cross_entropy_grad_one", rtol=rtol, dtype=probs.dtype,
+           variants=one_variants(p64, target))
 
 
 @pytest.mark.points(2)
@@ -54,9 +76,7 @@ def test_one_example(student, rng):
     """cross_entropy_grad_one on a random probability vector of 20 tokens and a random target."""
     probs, target = probabilities(rng, 20), int(rng.integers(20))
     got = call(student, MODULE, "cross_entropy_grad_one", probs, target)
-    expected = tt.softmax_cross_entropy_backward(1.0, tt.layers.CrossEntropyCache(probs[None], np.array([target])))[0]
-    expect(got, expected, ("grad",), function="cross_entropy_grad_one", rtol=1e-12,
-           variants=one_variants(probs, target))
+    check_one(got, probs, target)
 
 
 @pytest.mark.points(1)
@@ -64,10 +84,7 @@ def test_one_example_confident_and_float32(student, rng):
     """One example in float32, with large logits (a near one-hot p): the result is float32 and exact."""
     probs, target = probabilities(rng, 11, scale=30.0, dtype=np.float32), int(rng.integers(11))
     got = call(student, MODULE, "cross_entropy_grad_one", probs, target)
-    expected = probs.copy()
-    expected[target] -= 1
-    expect(got, expected, ("grad",), function="cross_entropy_grad_one", rtol=1e-6,
-           variants=one_variants(probs, target))
+    check_one(got, probs, target)
 
 
 @pytest.mark.points(2)
@@ -89,7 +106,7 @@ def test_batch_scaled_dloss(student, rng):
 def test_batch_large_logits_float32(student, rng):
     """Large logits (around 1e3) in float32, batch of 6: probabilities of exactly 0 and 1, the result float32."""
     _, cache = batch(rng, 6, V=20, scale=1000.0, dtype=np.float32)
-    check_batch(student, 1.0, cache, rtol=1e-6)
+    check_batch(student, 1.0, cache)
 
 
 @pytest.mark.points(1)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import call, upstream
+from grader.hidden import magnitude
+from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
 
 MODULE = "ex02_linear"
 LINEAR = ("dx", "dW", "db")
@@ -36,10 +36,13 @@ def linear_variants(dout, cache):
     return out
 
 
-def check_linear(student, dout, cache, rtol=1e-10):
+def check_linear(student, dout, cache):
+    """Against the exact answer: dx sums `out` products, dW and db one per row."""
     got = call(student, MODULE, "linear_backward", dout, cache)
-    expect(got, tt.linear_backward(dout, cache), LINEAR, function="linear_backward", rtol=rtol,
-           variants=linear_variants(dout, cache))
+    rows = dout.size // dout.shape[-1]
+    expect_exact(got, LINEAR, function="linear_backward", reference=tt.linear_backward, args=(dout, cache),
+                 magnitude=magnitude.linear, terms={"dx": dout.shape[-1], "dW": rows, "db": rows},
+                 variants=linear_variants)
 
 
 @pytest.mark.points(2)
@@ -63,7 +66,7 @@ def test_linear_without_bias(student, rng):
 @pytest.mark.points(1)
 def test_linear_float32_batch_of_one(student, rng):
     """A batch of one row in float32: the gradients are float32 too."""
-    check_linear(student, *linear_case(rng, (1,), 9, 20, dtype=np.float32), rtol=1e-5)
+    check_linear(student, *linear_case(rng, (1,), 9, 20, dtype=np.float32))
 
 
 def output_case(rng, B, T, C, V, dtype=np.float64):
@@ -91,15 +94,33 @@ def output_variants(dlogits, cache):
 def test_output_projection(student, rng):
     """output_backward on (B, T, C) = (4, 8, 64) with V = 20; ops.linear_backward is the reference."""
     dlogits, cache = output_case(rng, 4, 8, 64, 20)
+    check_output(student, dlogits, cache)
+
+
+def output_bound(d, cache):
+    dx, dW, db = magnitude.linear(d, cache.linear)
+    full = np.zeros((dx.shape[0], cache.T, dx.shape[1]))
+    full[:, -1] = dx
+    return full, dW, db
+
+
+def check_output(student, dlogits, cache):
     got = call(student, MODULE, "output_backward", dlogits, cache, pieces=("linear_backward",))
-    expect(got, tt.output_backward(dlogits, cache), OUTPUT, function="output_backward", rtol=1e-10,
-           variants=output_variants(dlogits, cache))
+    rows, V = dlogits.shape
+    expect_exact(got, OUTPUT, function="output_backward", reference=tt.output_backward, args=(dlogits, cache),
+                 magnitude=output_bound, terms={"dx": V, "dW_out": rows, "db_out": rows},
+                 variants=output_variants)
 
 
 @pytest.mark.points(1)
 def test_output_projection_float32_small(student, rng):
     """A batch of 1 with T = 3, C = 5 and V = 11 in float32: T comes from the cache, the dtype is kept."""
     dlogits, cache = output_case(rng, 1, 3, 5, 11, np.float32)
-    got = call(student, MODULE, "output_backward", dlogits, cache, pieces=("linear_backward",))
-    expect(got, tt.output_backward(dlogits, cache), OUTPUT, function="output_backward", rtol=1e-5,
-           variants=output_variants(dlogits, cache))
+    check_output(student, dlogits, cache)
+
+
+@pytest.mark.points(1)
+def test_output_follows_ops(student, rng):
+    """output_backward uses ops.linear_backward, the piece it is given (exercise 15 passes your own)."""
+    dout, cache = output_case(rng, 2, 4, 6, 5)
+    expect_follows_ops(student, MODULE, "output_backward", dout, cache, OUTPUT, ("linear_backward",))

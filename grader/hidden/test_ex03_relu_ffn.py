@@ -4,7 +4,8 @@ import pytest
 
 import tt
 from grader.checks import GradeFailure, expect
-from grader.hidden.support import call, call_with, upstream
+from grader.hidden import magnitude
+from grader.hidden.support import call, call_with, expect_exact, upstream
 from grader.sandbox import CALLBACKS
 
 MODULE = "ex03_relu_ffn"
@@ -28,19 +29,22 @@ def relu_variants(dout, cache):
              {"dz": np.where(z >= 0, dout, 0).astype(dout.dtype)}),
             ("dz is the mask itself (0 or 1), not dout times the mask: the chain rule multiplies "
              "the upstream gradient by the local slope", {"dz": (z > 0).astype(dout.dtype)}),
+            ("the gate is the sign of dout, not of z: ReLU passes the gradient where its INPUT z was "
+             "positive", {"dz": np.where(dout > 0, dout, 0).astype(dout.dtype)}),
             ("dz is dout unchanged: ReLU blocks the gradient wherever z <= 0", {"dz": dout})]
 
 
-def check_relu(student, dout, cache, rtol=0.0):
+def check_relu(student, dout, cache):
+    """Exact: ReLU's backward only copies or zeroes, so no rounding at all (terms 0, depth 0)."""
     got = call(student, MODULE, "relu_backward", dout, cache)
-    expect(got, tt.relu_backward(dout, cache), ("dz",), function="relu_backward", rtol=rtol,
-           variants=relu_variants(dout, cache))
+    expect_exact(got, ("dz",), function="relu_backward", reference=tt.relu_backward, args=(dout, cache),
+                 magnitude=magnitude.relu, terms=0, depth=0, variants=relu_variants)
 
 
 @pytest.mark.points(2)
 def test_relu(student, rng):
-    """relu_backward on a (B, T, F) = (3, 8, 256) array of both signs: exact, since it only copies or zeroes."""
-    check_relu(student, *relu_case(rng, (3, 8, 256)))
+    """relu_backward on a (B, T, F) = (3, 8, 256) array of both signs, 40 entries exactly 0 (the kink): exact, since it only copies or zeroes."""
+    check_relu(student, *relu_case(rng, (3, 8, 256), zeros=40))
 
 
 @pytest.mark.points(1)
@@ -69,10 +73,16 @@ def ffn_variants(dout, cache):
              "z = x @ W1 + b1, and (dW2, db2) to the second", {"dW1": dW2, "db1": db2, "dW2": dW1, "db2": db1})]
 
 
-def check_ffn(student, dout, cache, rtol=1e-10):
+def ffn_terms(dout, cache):
+    """The longest sums: dx goes through C then F products, the weights sum over the rows too."""
+    C, F = cache.lin1.W.shape
+    return dout.size // C + C + F
+
+
+def check_ffn(student, dout, cache):
     got = call(student, MODULE, "ffn_backward", dout, cache, pieces=("linear_backward", "relu_backward"))
-    expect(got, tt.ffn_backward(dout, cache), FFN, function="ffn_backward", rtol=rtol,
-           variants=ffn_variants(dout, cache))
+    expect_exact(got, FFN, function="ffn_backward", reference=tt.ffn_backward, args=(dout, cache),
+                 magnitude=magnitude.ffn, terms=ffn_terms(dout, cache), depth=3, variants=ffn_variants)
 
 
 @pytest.mark.points(3)
@@ -84,7 +94,7 @@ def test_ffn(student, rng):
 @pytest.mark.points(1)
 def test_ffn_square_float32(student, rng):
     """C = F = 12 (W1 and W2 of one shape), a batch of 1, float32: the gradients are float32."""
-    check_ffn(student, *ffn_case(rng, 1, 5, 12, 12, np.float32), rtol=1e-5)
+    check_ffn(student, *ffn_case(rng, 1, 5, 12, 12, np.float32))
 
 
 @pytest.mark.points(1)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import upstream
+from grader.hidden import magnitude
+from grader.hidden.support import call, expect_exact, upstream
 
 MODULE, FUNCTION = "ex04_layernorm", "layernorm_backward"
 NAMES = ("dx", "dgamma", "dbeta")
@@ -26,7 +26,24 @@ def variants(dout, cache):
     direct = dout * cache.gamma * cache.rstd                   # no correction terms at all
     g = dout * cache.gamma
     no_var = cache.rstd * (g - g.mean(-1, keepdims=True))      # mean's correction only
-    return [("dx has only the direct term dout * gamma / sigma: the mean and the variance "
+    C = dout.shape[-1]
+    no_mean = cache.rstd * (g - cache.xhat * (g * cache.xhat).mean(-1, keepdims=True))
+    unbiased = cache.rstd * (g - g.mean(-1, keepdims=True)
+                             - cache.xhat * (g * cache.xhat).sum(-1, keepdims=True) / (C - 1))
+    N = dout.size // C
+    out = [("dx has the variance's correction but not the mean's: the mean depends on every x_i too",
+            {"dx": no_mean}),
+           ("the variance's correction divides by C - 1: LayerNorm's variance is the biased one, "
+            "sum((x - mean)^2) / C", {"dx": unbiased}),
+           ("dgamma is computed from x instead of the normalized xhat: y = gamma * xhat + beta",
+            {"dgamma": (dout * cache.x).reshape(-1, C).sum(0)}),
+           ("gamma is left out of dx: the gradient reaching xhat is dout * gamma",
+            {"dx": tt.layernorm_backward(dout, cache._replace(gamma=np.ones_like(cache.gamma)))[0]})]
+    if N > 1:
+        out += [("dgamma and dbeta are averaged over the rows: they are SUMS over every row",
+                 {"dgamma": dgamma / N, "dbeta": dbeta / N}),
+                ("dbeta is averaged over the rows: it is the SUM of dout over every row", {"dbeta": dbeta / N})]
+    return out + [("dx has only the direct term dout * gamma / sigma: the mean and the variance "
              "depend on every x_i too, which gives two correction terms", {"dx": direct}),
             ("dx has the mean's correction but not the variance's", {"dx": no_var}),
             ("dgamma and dbeta must be summed over every row (batch and positions), "
@@ -34,33 +51,40 @@ def variants(dout, cache):
                                         "dbeta": dout[(0,) * (dout.ndim - 1)]})]
 
 
+def check(student, dout, cache, named=True):
+    """Against the exact answer: dx sums C products per row (the two means), dgamma and dbeta
+    one per row; the expanded formula or xhat recomputed from x are within the same bound."""
+    got = call(student, MODULE, FUNCTION, dout, cache)
+    C = dout.shape[-1]
+    rows = dout.size // C
+    expect_exact(got, NAMES, function=FUNCTION, reference=tt.layernorm_backward, args=(dout, cache),
+                 magnitude=magnitude.layernorm, terms={"dx": 2 * C, "dgamma": rows, "dbeta": rows},
+                 depth=4, variants=variants)
+
+
 @pytest.mark.points(4)
 def test_random_batch(student, rng):
     """LayerNorm backward on a random (B, T, C) batch with gamma != 1, in float64."""
     dout, cache = case(rng, (4, 8, 64))
-    got = student.call(MODULE, FUNCTION, dout, cache)
-    expect(got, tt.layernorm_backward(dout, cache), NAMES, function=FUNCTION, variants=variants(dout, cache))
+    check(student, dout, cache)
 
 
 @pytest.mark.points(2)
 def test_float32_keeps_dtype(student, rng):
     """The same in float32: the gradients must be float32 too."""
     dout, cache = case(rng, (3, 8, 64), np.float32)
-    got = student.call(MODULE, FUNCTION, dout, cache)
-    expect(got, tt.layernorm_backward(dout, cache), NAMES, function=FUNCTION, rtol=1e-4)
+    check(student, dout, cache)
 
 
 @pytest.mark.points(1)
 def test_two_dimensional_input(student, rng):
     """A (B, C) input with a batch of 1: the backward pass must not assume 3 dimensions."""
     dout, cache = case(rng, (1, 24))
-    got = student.call(MODULE, FUNCTION, dout, cache)
-    expect(got, tt.layernorm_backward(dout, cache), NAMES, function=FUNCTION, variants=variants(dout, cache))
+    check(student, dout, cache)
 
 
 @pytest.mark.points(1)
 def test_large_and_offset_inputs(student, rng):
     """Rows with a large offset and scale (values around 1e3): still exact to round-off."""
     dout, cache = case(rng, (2, 5, 32), scale=300.0)
-    got = student.call(MODULE, FUNCTION, dout, cache)
-    expect(got, tt.layernorm_backward(dout, cache), NAMES, function=FUNCTION, rtol=1e-5)
+    check(student, dout, cache)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import call, upstream
+from grader.hidden import magnitude
+from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
 
 MODULE = "ex05_attention"
 ATTENTION = ("dq", "dk", "dv")
@@ -24,14 +24,18 @@ def softmax_variants(dout, cache):
              {"dx": y * dout}),
             ("the subtracted term is the plain sum of dout, not its probability-weighted sum "
              "sum_k dout[k] y[k]", {"dx": y * (dout - dout.sum(-1, keepdims=True))}),
+            ("dx is y * (1 - y) * dout: that is only the Jacobian's diagonal; the off-diagonal entries "
+             "-y[j] y[k] add -y[j] * sum_{k != j} dout[k] y[k]", {"dx": y * (1 - y) * dout}),
             ("dx is dout - sum_k dout[k] y[k] without the factor y[j]",
              {"dx": dout - (dout * y).sum(-1, keepdims=True)})]
 
 
-def check_softmax(student, dout, cache, rtol=1e-10):
+def check_softmax(student, dout, cache):
+    """Against the exact answer (float64, same inputs): a row of n sums n products."""
     got = call(student, MODULE, "softmax_backward", dout, cache)
-    expect(got, tt.softmax_backward(dout, cache), ("dx",), function="softmax_backward", rtol=rtol,
-           variants=softmax_variants(dout, cache))
+    expect_exact(got, ("dx",), function="softmax_backward", reference=tt.softmax_backward,
+                 args=(dout, cache), magnitude=magnitude.softmax, terms=dout.shape[-1],
+                 variants=softmax_variants)
 
 
 @pytest.mark.points(2)
@@ -49,7 +53,7 @@ def test_softmax_long_rows(student, rng):
 @pytest.mark.points(1)
 def test_softmax_peaked_float32(student, rng):
     """Large scores (rows nearly one-hot), a single row of 9, in float32: the result is float32."""
-    check_softmax(student, *softmax_case(rng, (9,), scale=40.0, dtype=np.float32), rtol=1e-5)
+    check_softmax(student, *softmax_case(rng, (9,), scale=40.0, dtype=np.float32))
 
 
 def attention_case(rng, lead, Tq, T, hs, dtype=np.float64):
@@ -68,6 +72,8 @@ def attention_variants(dout, cache):
     square = sm.y.shape[-1] == sm.y.shape[-2]
     return [("dq and dk are sqrt(hs) times too large: the scores were divided by sqrt(hs), so their "
              "gradient is divided by sqrt(hs) too", {"dq": dq * root, "dk": dk * root}),
+            ("the 1/sqrt(hs) is multiplied instead of divided: dq and dk are hs times too large",
+             {"dq": dq * root ** 2, "dk": dk * root ** 2}),
             ("dq and dk are divided by sqrt(hs) twice (or by hs)", {"dq": dq / root, "dk": dk / root}),
             ("the softmax's backward is skipped: datt must go through ops.softmax_backward before the "
              "scores' gradient", {"dq": plain @ k, "dk": np.swapaxes(plain, -1, -2) @ q}),
@@ -76,10 +82,13 @@ def attention_variants(dout, cache):
              {"dv": sm.y @ dout} if square else {})]
 
 
-def check_attention(student, dout, cache, rtol=1e-10):
+def check_attention(student, dout, cache):
+    """Against the exact answer: sums over hs (datt), T (the softmax), T or Tq (dq, dk, dv)."""
     got = call(student, MODULE, "attention_backward", dout, cache, pieces=("softmax_backward",))
-    expect(got, tt.attention_backward(dout, cache), ATTENTION, function="attention_backward", rtol=rtol,
-           variants=attention_variants(dout, cache))
+    q, k = cache.q, cache.k
+    expect_exact(got, ATTENTION, function="attention_backward", reference=tt.attention_backward,
+                 args=(dout, cache), magnitude=magnitude.attention,
+                 terms=q.shape[-1] + 2 * k.shape[-2] + q.shape[-2], depth=4, variants=attention_variants)
 
 
 @pytest.mark.points(3)
@@ -97,4 +106,11 @@ def test_attention_fewer_queries(student, rng):
 @pytest.mark.points(1)
 def test_attention_float32(student, rng):
     """One head of (B, T, hs) = (1, 8, 16) in float32: dq, dk and dv are float32."""
-    check_attention(student, *attention_case(rng, (1,), 8, 8, 16, np.float32), rtol=1e-5)
+    check_attention(student, *attention_case(rng, (1,), 8, 8, 16, np.float32))
+
+
+@pytest.mark.points(1)
+def test_attention_follows_ops(student, rng):
+    """attention_backward uses ops.softmax_backward, the piece it is given: an altered one changes the result accordingly."""
+    dout, cache = attention_case(rng, (2,), 5, 5, 4)
+    expect_follows_ops(student, MODULE, "attention_backward", dout, cache, ATTENTION, ("softmax_backward",))

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import call, upstream
+from grader.hidden import magnitude
+from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
 
 MODULE, FUNCTION = "ex06_multihead_attention", "mha_backward"
 NAMES = ("dx", "dW_q", "dW_k", "dW_v", "dW_o")
@@ -18,7 +18,7 @@ def case(rng, B, T, C, H, dtype=np.float64):
     return upstream(rng, out.shape, dtype), cache
 
 
-def assemble(dout, cache, *, merge_transposed=True, q_path=True, kv_path=True):
+def assemble(dout, cache, *, merge_transposed=True, q_path=True, kv_path=True, split_only=False):
     """mha_backward from the reference pieces, with one step optionally done wrong."""
     B, T, C = dout.shape
     H = cache.H
@@ -31,7 +31,8 @@ def assemble(dout, cache, *, merge_transposed=True, q_path=True, kv_path=True):
         return a.transpose(0, 2, 1, 3).reshape(B, T, C) if merge_transposed else a.reshape(B, T, C)
 
     dconcat, dW_o, _ = tt.linear_backward(dout, cache.proj)
-    dq, dk, dv = tt.attention_backward(split(dconcat), cache.attn)
+    dheads = dconcat.reshape(B, H, T, hs) if split_only else split(dconcat)
+    dq, dk, dv = tt.attention_backward(dheads, cache.attn)
     dx_kv, dW_kv, _ = tt.linear_backward(np.concatenate([merge(dk), merge(dv)], axis=-1), cache.kv)
     dx_q, dW_q, _ = tt.linear_backward(merge(dq), cache.q)
     dx = (dx_kv if kv_path else 0) + (dx_q if q_path else 0)
@@ -47,14 +48,20 @@ def variants(dout, cache):
             ("the heads are split with a plain reshape to (B, H, T, hs): head h is COLUMNS h*hs .. "
              "h*hs + hs - 1 of every position, so reshape to (B, T, H, hs) and then move the H axis",
              assemble(dout, cache, merge_transposed=False)),
+            ("dout is split into heads with a plain reshape to (B, H, T, hs): head h is COLUMNS h*hs .. "
+             "h*hs + hs - 1 of every position, so reshape to (B, T, H, hs) and then move the H axis",
+             assemble(dout, cache, split_only=True)),
             ("dW_k and dW_v are swapped: in [k | v] = x @ [W_k | W_v] the first C columns are the keys'",
              {"dW_k": right["dW_v"], "dW_v": right["dW_k"]})]
 
 
-def check(student, dout, cache, rtol=1e-10):
+def check(student, dout, cache):
+    """Against the exact answer: C products (W_o), attention's hs + 3T, C again, the rows for dW."""
     got = call(student, MODULE, FUNCTION, dout, cache, pieces=PIECES)
-    expect(got, tt.mha_backward(dout, cache), NAMES, function=FUNCTION, rtol=rtol,
-           variants=variants(dout, cache))
+    B, T, C = dout.shape
+    expect_exact(got, NAMES, function=FUNCTION, reference=tt.mha_backward, args=(dout, cache),
+                 magnitude=magnitude.mha, terms=B * T + 2 * C + C // cache.H + 3 * T, depth=6,
+                 variants=variants)
 
 
 @pytest.mark.points(4)
@@ -78,4 +85,11 @@ def test_one_head(student, rng):
 @pytest.mark.points(1)
 def test_float32(student, rng):
     """The model's sizes in float32: every gradient is float32."""
-    check(student, *case(rng, 2, 8, 64, 4, np.float32), rtol=1e-5)
+    check(student, *case(rng, 2, 8, 64, 4, np.float32))
+
+
+@pytest.mark.points(1)
+def test_mha_follows_ops(student, rng):
+    """mha_backward uses ops.linear_backward and ops.attention_backward: altered pieces change the result accordingly."""
+    dout, cache = case(rng, 1, 4, 6, 2)
+    expect_follows_ops(student, MODULE, "mha_backward", dout, cache, NAMES, PIECES)

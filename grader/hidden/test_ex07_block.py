@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import call, call_with, expect_dict, ops_recorder, require_ops, upstream
+from grader.checks import expect, in_float64, tolerance
+from grader.hidden import magnitude
+from grader.hidden.support import (call, call_with, expect_dict, expect_exact, expect_follows_ops, ops_recorder,
+                                   require_ops,
+                                   upstream)
 from grader.sandbox import CALLBACKS
 
 MODULE = "ex07_block"
@@ -32,10 +35,13 @@ def add_norm_variants(dout, cache):
              "with respect to EACH term, so both receive it whole", {"dx": ds / 2, "dsub": ds / 2})]
 
 
-def check_add_norm(student, dout, cache, rtol=1e-10):
+def check_add_norm(student, dout, cache):
+    """Against the exact answer: the LayerNorm's sums (C per row, the rows for dgamma and dbeta)."""
     got = call(student, MODULE, "add_norm_backward", dout, cache, pieces=("layernorm_backward",))
-    expect(got, tt.add_norm_backward(dout, cache), ADD_NORM, function="add_norm_backward", rtol=rtol,
-           variants=add_norm_variants(dout, cache))
+    C = dout.shape[-1]
+    expect_exact(got, ADD_NORM, function="add_norm_backward", reference=tt.add_norm_backward,
+                 args=(dout, cache), magnitude=magnitude.add_norm, terms=2 * C + dout.size // C, depth=5,
+                 variants=add_norm_variants)
 
 
 @pytest.mark.points(2)
@@ -47,7 +53,7 @@ def test_add_norm(student, rng):
 @pytest.mark.points(1)
 def test_add_norm_float32(student, rng):
     """A batch of 1 with C = 10 in float32: every output is float32."""
-    check_add_norm(student, *add_norm_case(rng, (1, 4, 10), np.float32), rtol=1e-5)
+    check_add_norm(student, *add_norm_case(rng, (1, 4, 10), np.float32))
 
 
 def block_case(rng, B, cfg, dtype=np.float64):
@@ -64,13 +70,16 @@ def block_case(rng, B, cfg, dtype=np.float64):
     return upstream(rng, out.shape, dtype), cache
 
 
-def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_path=True):
+def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_path=True, ln1=True):
     """block_backward from the reference pieces, with one merge optionally left out."""
     g = {}
     dx1_res, df, g["ln2.gamma"], g["ln2.beta"] = tt.add_norm_backward(dout, cache.norm2)
     dx1_ffn, g["W1"], g["b1"], g["W2"], g["b2"] = tt.ffn_backward(df, cache.ffn)
     dx1 = (dx1_res if residual2 else 0) + (dx1_ffn if ffn_path else 0)
     dx_res, da, g["ln1.gamma"], g["ln1.beta"] = tt.add_norm_backward(dx1, cache.norm1)
+    if not ln1:
+        dx_res, da = dx1, dx1
+        g["ln1.gamma"], g["ln1.beta"] = np.zeros_like(g["ln1.gamma"]), np.zeros_like(g["ln1.beta"])
     dx_mha, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = tt.mha_backward(da, cache.mha)
     return (dx_res if residual1 else 0) + (dx_mha if mha_path else 0), g
 
@@ -86,20 +95,37 @@ def block_variants(dout, cache):
             ("at the block's input x the residual's share is missing: x feeds both the attention and "
              "the first residual connection, so dx is the sum of both", {"residual1": False}),
             ("at the block's input x the attention's share is missing: x feeds both the attention and "
-             "the first residual connection, so dx is the sum of both", {"mha_path": False})]:
+             "the first residual connection, so dx is the sum of both", {"mha_path": False}),
+            ("the first add & norm (LN1) is skipped: dx1 must go through ops.add_norm_backward with "
+             "norm1 before the attention", {"ln1": False})]:
         dx, g = assemble(dout, cache, **knobs)
         out.append((label, {"dx": dx, **{f"grads[{k!r}]": v for k, v in g.items()}}))
     return out
 
 
-def check_block(student, dout, cache, rtol=1e-9):
+def block_terms(dout, cache):
+    """The longest chain of sums: two LayerNorms (2C each), the FFN (C + F), attention
+    (hs + 3T), the four projections (C each), and the rows for every weight gradient."""
+    B, T, C = dout.shape
+    F = cache.ffn.lin1.W.shape[1]
+    return B * T + 9 * C + F + C // cache.mha.H + 3 * T
+
+
+def check_block(student, dout, cache):
+    """Against the exact answer (float64, same inputs) at the tolerance of block_terms."""
     got = call(student, MODULE, "block_backward", dout, cache, pieces=BLOCK_PIECES)
-    dx, grads = tt.block_backward(dout, cache)
+    dout64, cache64 = in_float64((dout, cache))
+    dx, grads = tt.block_backward(dout64, cache64)
     if not isinstance(got, tuple) or len(got) != 2:
         expect(got, (dx, grads), ("dx", "grads"), function="block_backward")   # says what is wrong
-    wrong = block_variants(dout, cache)
-    expect(got[0], dx, ("dx",), function="block_backward", rtol=rtol, variants=wrong)
-    expect_dict(got[1], grads, "grads", function="block_backward", rtol=rtol,
+    bound_dx, bounds = magnitude.block(np.abs(dout64), cache64)
+    n = block_terms(dout, cache)
+    tol = lambda bound, exact: tolerance(dout.dtype, terms=n, depth=10, magnitude=bound, expected=exact)
+    rtol = {k: tol(bounds[k], v) for k, v in grads.items()}
+    wrong = block_variants(dout64, cache64)
+    expect(got[0], dx, ("dx",), function="block_backward", rtol=tol(bound_dx, dx), variants=wrong,
+           dtype=dout.dtype)
+    expect_dict(got[1], grads, "grads", function="block_backward", rtol=rtol, dtype=dout.dtype,
                 variants=[(label, {k[7:-2]: v for k, v in arrays.items() if k.startswith("grads[")})
                           for label, arrays in wrong])
 
@@ -113,7 +139,7 @@ def test_block_model_sizes(student, rng):
 @pytest.mark.points(1)
 def test_block_small_float32(student, rng):
     """A small block (T = 5, C = 16, H = 2, F = 24) with a batch of 1 in float32: dtype kept throughout."""
-    check_block(student, *block_case(rng, 1, tt.Config(C=16, H=2, F=24, T=5), np.float32), rtol=1e-5)
+    check_block(student, *block_case(rng, 1, tt.Config(C=16, H=2, F=24, T=5), np.float32))
 
 
 @pytest.mark.points(1)
@@ -124,3 +150,17 @@ def test_block_passes_ops_on(student, rng):
     got = call_with(student, MODULE, "block_backward", dout, cache, CALLBACKS, callbacks=callbacks)
     require_ops("block_backward", missed)
     expect(got[0], tt.block_backward(dout, cache)[0], ("dx",), function="block_backward", rtol=1e-9)
+
+
+@pytest.mark.points(1)
+def test_add_norm_follows_ops(student, rng):
+    """add_norm_backward uses ops.layernorm_backward, the piece it is given: an altered one changes the result accordingly."""
+    dout, cache = add_norm_case(rng, (2, 3, 8))
+    expect_follows_ops(student, MODULE, "add_norm_backward", dout, cache, ADD_NORM, ("layernorm_backward",))
+
+
+@pytest.mark.points(1)
+def test_block_follows_ops(student, rng):
+    """block_backward uses ops.add_norm_backward, ops.ffn_backward and ops.mha_backward: altered pieces change the result accordingly."""
+    dout, cache = block_case(rng, 1, tt.Config(C=8, H=2, F=12, T=3))
+    expect_follows_ops(student, MODULE, "block_backward", dout, cache, ("dx", "grads"), BLOCK_PIECES)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import tt
-from grader.checks import expect
-from grader.hidden.support import call, upstream
+from grader.hidden import magnitude
+from grader.hidden.support import call, expect_exact, upstream
 
 MODULE, FUNCTION = "ex08_embedding", "embedding_backward"
 
@@ -22,17 +22,23 @@ def variants(dout, cache):
     last_wins[flat] += rows                     # buffered: one gradient per repeated token survives
     counts = np.bincount(flat, minlength=E.shape[0])[:, None]
     mean = tt.embedding_backward(dout, cache) / np.maximum(counts, 1)
-    return [("a repeated token keeps only one of its gradients: `dE[tokens] += dout` reads every row "
+    first = np.zeros(E.shape, dtype=np.float64)
+    np.add.at(first, tokens[0], dout[0])
+    out = [("only the first sequence's gradients are collected: every sequence of the batch reads rows "
+            "of E, so dE sums over the batch AND the positions", {"dE": first})] if tokens.shape[0] > 1 else []
+    return out + [("a repeated token keeps only one of its gradients: `dE[tokens] += dout` reads every row "
              "first and writes them back one by one, so the last write wins; a token read twice must "
              "collect both gradients (np.add.at, or a loop)", {"dE": last_wins}),
             ("a repeated token's gradients are averaged: they must be summed, since each read of the "
              "row reached the loss", {"dE": mean})]
 
 
-def check(student, dout, cache, rtol=1e-12):
+def check(student, dout, cache):
+    """Against the exact answer: a row sums one gradient per read of its token (np.add.at, a
+    loop, bincount or a one-hot product: any order)."""
     got = call(student, MODULE, FUNCTION, dout, cache)
-    expect(got, tt.embedding_backward(dout, cache), ("dE",), function=FUNCTION, rtol=rtol,
-           variants=variants(dout, cache))
+    expect_exact(got, ("dE",), function=FUNCTION, reference=tt.embedding_backward, args=(dout, cache),
+                 magnitude=magnitude.embedding, terms=cache.tokens.size, depth=1, variants=variants)
 
 
 @pytest.mark.points(2)
@@ -51,7 +57,7 @@ def test_random_batch_with_repeats(student, rng):
 @pytest.mark.points(1)
 def test_one_token_everywhere_float32(student, rng):
     """Every position holds the same token, in float32, with V = 7 and C = 6: one row sums all 12 gradients."""
-    check(student, *case(rng, np.full((3, 4), 5), V=7, C=6, dtype=np.float32), rtol=1e-5)
+    check(student, *case(rng, np.full((3, 4), 5), V=7, C=6, dtype=np.float32))
 
 
 @pytest.mark.points(1)

@@ -109,3 +109,68 @@ def test_ops_is_passed_on(student, rng):
     got = call_with(student, MODULE, FUNCTION, dlogits, cache, CALLBACKS, callbacks=callbacks)
     require_ops(FUNCTION, missed)
     check(got, dlogits, cache)
+
+
+def altered_pieces(rng, L):
+    """Pieces that differ observably from tt's: each scales what it returns by its own
+    factor (a different one per block), so a result assembled from anything but these
+    (tt's own functions, the student's earlier exercises) cannot match."""
+    a, e = (float(v) for v in rng.uniform(1.5, 3.0, 2))
+    per_block = {i: float(v) for i, v in enumerate(rng.uniform(1.5, 3.0, L))}
+
+    def output_backward(dlogits, cache, ops=None):
+        dx, dW, db = tt.output_backward(dlogits, cache)
+        return a * dx, dW, db
+
+    def block_backward(dout, cache, ops=None):
+        i = next(i for i, c in enumerate(blocks) if c is cache or _same_cache(c, cache))   # StopIteration: not a block's
+        dx, grads = tt.block_backward(dout, cache)
+        return per_block[i] * dx, {k: per_block[i] * g for k, g in grads.items()}
+
+    def embedding_backward(dout, cache, ops=None):
+        return e * tt.embedding_backward(dout, cache)
+
+    blocks = []
+    return {"output_backward": output_backward, "block_backward": block_backward,
+            "embedding_backward": embedding_backward}, blocks
+
+
+def _same_cache(a, b):
+    """Whether two caches hold the same arrays (a cache comes back from the worker as a copy)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape \
+            and np.array_equal(a, b)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same_cache(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def assembled(pieces, dlogits, cache):
+    """The model's gradients assembled from `pieces` in the order the backward pass meets them."""
+    grads = {}
+    dx, grads["W_out"], grads["b_out"] = pieces["output_backward"](dlogits, cache.output)
+    for i in reversed(range(len(cache.blocks))):
+        dx, g = pieces["block_backward"](dx, cache.blocks[i])
+        grads.update({f"blocks.{i}.{k}": v for k, v in g.items()})
+    grads["embedding"] = pieces["embedding_backward"](dx, cache.embedding)
+    return grads
+
+
+@pytest.mark.points(1)
+def test_result_follows_the_ops_given(student, rng):
+    """With pieces that differ from tt's (each scales its result by its own factor), the gradients are assembled from exactly those pieces: ops is used for every piece, and nothing else is."""
+    params, dlogits, cache = case(rng, B=2)
+    pieces, blocks = altered_pieces(rng, len(cache.blocks))
+    blocks.extend(cache.blocks)
+    want = assembled(pieces, dlogits, cache)
+    got = call_with(student, MODULE, FUNCTION, dlogits, cache, CALLBACKS, callbacks=pieces)
+    right = expected(dlogits, cache)
+    own = {"output_backward": lambda d, c, ops=None: tt.output_backward(d, c),
+           "block_backward": lambda d, c, ops=None: tt.block_backward(d, c),
+           "embedding_backward": lambda d, c, ops=None: tt.embedding_backward(d, c)}
+    bypassed = [(f"{name} is not taken from ops: call ops.{name}(...), never tt.{name} or your own exercise's",
+                 assembled(dict(pieces, **{name: own[name]}), dlogits, cache)) for name in pieces]
+    expect_dict(got, {k: want[k] for k in right}, "grads", function=FUNCTION,
+                variants=[("the gradients are tt's own, not those of the pieces in ops: call ops.output_backward, "
+                           "ops.block_backward and ops.embedding_backward, never tt.<name> or your own exercises",
+                           right)] + bypassed)

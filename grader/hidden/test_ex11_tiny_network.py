@@ -54,6 +54,16 @@ def backward(dloss, cache):
     return TinyGrads(doutput, dW2, db2, dhidden[0], dW1, db1), dz[0]
 
 
+def unambiguous(variants):
+    """The variants that no other one equals on the gradients they name: where two mistakes
+    give the same numbers, the feedback cannot tell which was made, and names neither."""
+    def same(a, b):
+        shared = set(a) & set(b)
+        return bool(shared) and all(np.array_equal(a[k], b[k]) for k in shared)
+    return [(label, arrays) for i, (label, arrays) in enumerate(variants)
+            if not any(same(arrays, other) for j, (_, other) in enumerate(variants) if j != i)]
+
+
 def variants(dloss, cache):
     right, dz = backward(dloss, cache)
     dhidden = right.dhidden
@@ -61,13 +71,22 @@ def variants(dloss, cache):
             "where z > 0 and 0 elsewhere", {"dW1": np.outer(cache.x, dhidden), "db1": dhidden}),
            ("dhidden should be the gradient of the loss with respect to hidden, before the ReLU gate "
             "(the gate belongs to dz)", {"dhidden": dz}),
+           ("the ReLU gate is taken from the sign of the incoming gradient; it is the sign of the "
+            "pre-activation z that decides: dz = dhidden where z > 0",
+            {"dW1": np.outer(cache.x, np.where(dhidden > 0, dhidden, 0)),
+             "db1": np.where(dhidden > 0, dhidden, 0).astype(dhidden.dtype)}),
            ("dW2 is transposed: it has the shape of W2, (Hd, K), so it is np.outer(hidden, doutput)",
             {"dW2": right.dW2.T}),
            ("dW1 is transposed: it has the shape of W1, (D, Hd), so it is np.outer(x, dz)", {"dW1": right.dW1.T})]
+    if np.any(cache.z == 0):
+        at_kink = np.where(cache.z >= 0, dhidden, 0).astype(dhidden.dtype)
+        out.insert(0, ("at z = 0 exactly the gradient is let through: ReLU's derivative there is 0 (the "
+                       "seed's convention, as in exercise 3), so the gate is z > 0, not z >= 0",
+                       {"dW1": np.outer(cache.x, at_kink), "db1": at_kink}))
     if dloss != 1.0:
         out.append(("dloss is left out: every gradient is dloss times the gradient of the loss",
                     {name: g / dloss for name, g in zip(FIELDS, right)}))
-    return out
+    return unambiguous(out)
 
 
 def check_backward(student, dloss, cache, rtol=1e-9):
@@ -131,6 +150,19 @@ def test_backward_random_sizes(student, rng):
     K = int(rng.integers(2, 5))
     _, cache = forward(random_inputs(rng, D, Hd, K))
     check_backward(student, float(rng.uniform(0.2, 0.8)), cache)
+
+
+@pytest.mark.points(1)
+def test_backward_at_the_kink(student, rng):
+    """Pre-activations exactly 0 (ReLU's kink) beside positive and negative ones, in float64 and float32: the gradient does not pass where z = 0."""
+    for dtype in (np.float64, np.float32):
+        inp = random_inputs(rng, 3, 6, 2, dtype)
+        _, cache = forward(inp)
+        z = cache.z.copy()
+        z[rng.choice(6, 2, replace=False)] = 0.0          # two hidden units exactly at the kink
+        cache = cache._replace(z=z, hidden=np.maximum(z, 0))
+        cache = cache._replace(output=(cache.hidden @ cache.W2 + inp["b2"]).astype(dtype))
+        check_backward(student, 1.0, cache, rtol=1e-9 if dtype == np.float64 else 1e-5)
 
 
 @pytest.mark.points(1)

@@ -110,10 +110,15 @@ def test_classify_lr(student, rng):
             r = abs(1 - lr * h)
             want = "converges" if r < 1 else "oscillates" if r == 1 else "diverges"
             got = call(student, MODULE, "classify_lr", lr, h)
+            r_signed, r_flat = 1 - lr * h, abs(1 - lr)
+            no_abs = "converges" if r_signed < 1 else "oscillates" if r_signed == 1 else "diverges"
+            flat = "converges" if r_flat < 1 else "oscillates" if r_flat == 1 else "diverges"
+            variants = [("the absolute value is missing: a factor below -1 grows the distance too (the run "
+                         "overshoots further at every step), so compare |1 - lr h| with 1", no_abs),
+                        ("the curvature is left out: the factor is 1 - lr * curvature", flat if h != 1 else want)]
             expect_equal(got, want, "classify_lr", function="classify_lr", what=f"{what} (h = {h:g})",
-                         variants=[("the curvature is left out: the factor is r = 1 - lr * curvature",
-                                    "converges" if abs(1 - lr) < 1 else "oscillates" if abs(1 - lr) == 1
-                                    else "diverges")] if h != 1 else [])
+                         variants=[(label, wrong) for label, wrong in variants   # only a mistake no other explains
+                                   if wrong != want and sum(w == wrong for _, w in variants) == 1])
 
 
 @pytest.mark.points(1)
@@ -148,24 +153,37 @@ def relies_on(student, h):
                             "its own checks: fix that first")
 
 
-def bisection(h, tol):
+def critical_curvature(rng, tol):
+    """A curvature h (two decimals) at which no trial rate of the bisection lies within 1e-6
+    (relative) of 2 / h: there |1 - lr h| is so close to 1 that 100 steps in floats cannot
+    tell converging from oscillating, and the two valid answers differ by a step of the
+    bracket."""
+    while True:
+        h = round(float(rng.uniform(0.3, 30)), 2)
+        if all(abs(abs(1 - lr * h) - 1) > 1e-6 for lr in bisection(h, tol, trials=True)):
+            return h
+
+
+def bisection(h, tol, trials=False):
     """The exercise's bisection, with the closed form deciding whether a rate converges."""
     def converges(lr):
         return abs(1 - lr * h) < 1
 
-    lo, hi = 0.0, 1.0
+    lo, hi, tried = 0.0, 1.0, [1.0]
     while converges(hi):
         lo, hi = hi, 2 * hi
+        tried.append(hi)
     while hi - lo > tol:
         mid = (lo + hi) / 2
+        tried.append(mid)
         lo, hi = (mid, hi) if converges(mid) else (lo, mid)
-    return (lo + hi) / 2
+    return tried if trials else (lo + hi) / 2
 
 
 @pytest.mark.points(2)
 def test_find_critical_lr(student, rng):
     """find_critical_lr for a random curvature lands within the bisection tolerance 1e-6 of 2 / h."""
-    h = round(float(rng.uniform(0.3, 30)), 2)
+    h = critical_curvature(rng, 1e-6)
     got = call(student, MODULE, "find_critical_lr", h, timeout=30)
     try:
         expect_number(got, 2 / h, "the critical rate found", function="find_critical_lr", rtol=1e-6 / (2 / h),
@@ -178,7 +196,7 @@ def test_find_critical_lr(student, rng):
 @pytest.mark.points(1)
 def test_find_critical_lr_by_experiment(student, rng):
     """With a coarse tolerance (1e-3) the result is the midpoint of the final bracket of the bisection the exercise describes."""
-    h = round(float(rng.uniform(0.3, 30)), 2)
+    h = critical_curvature(rng, 1e-3)
     got = call(student, MODULE, "find_critical_lr", h, 100, 1e-3, timeout=30)
     try:
         expect_number(got, bisection(h, 1e-3), "the critical rate found with tol = 1e-3",
@@ -193,6 +211,8 @@ def test_find_critical_lr_by_experiment(student, rng):
 def test_exercise5(student, rng):
     """exercise5 for random rates, start, minimum and number of steps: each rate's trajectory and what it did, in the rates' order."""
     rates = [round(float(v), 3) for v in rng.uniform(0.05, 2.3, 4)]
+    while len(set(rates)) < 4:          # four different rates: equal ones would be one key of the dict
+        rates = [round(float(v), 3) for v in rng.uniform(0.05, 2.3, 4)]
     steps, w0, c = int(rng.integers(5, 15)), float(rng.integers(-5, 5)), float(rng.integers(-5, 5) + 0.5)
     got = call(student, MODULE, "exercise5", rates, steps, w0, c)
     if not isinstance(got, dict) or list(got) != rates:

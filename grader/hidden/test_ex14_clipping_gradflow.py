@@ -14,7 +14,9 @@ import tt
 import tt.ops
 import tt.optim
 from grader.checks import GradeFailure
-from grader.hidden.support import call, expect_dict, expect_equal, expect_floats, expect_number, expect_number_dict
+from grader.hidden.support import (call, call_with, expect_dict, expect_equal, expect_floats, expect_number,
+                                   expect_number_dict)
+from grader.sandbox import CALLBACKS
 
 MODULE = "ex14_clipping_gradflow"
 
@@ -81,6 +83,10 @@ def check_clip(student, grads, max_norm):
     want, _ = tt.optim.clip_by_global_norm(grads, max_norm)
     before = norm(grads.values())
     variants = clip_variants(grads, max_norm)
+    if before <= max_norm:
+        variants.append(("the gradient is scaled although its norm is not above max_norm: clip only when "
+                         "||g|| > max_norm, and leave it unchanged otherwise",
+                         {k: g * (max_norm / before) for k, g in grads.items()}))
     if isinstance(got_norm, (int, float)) and got_norm > max_norm and abs(got_norm - before) > 1e-6 * before:
         variants.append(("the arrays are scaled by max_norm over the norm it returned, and that norm is wrong: "
                          "see global_norm", {k: g * (max_norm / got_norm) for k, g in grads.items()}))
@@ -218,5 +224,49 @@ def test_stage_gradient_norms_three_blocks(student, rng):
     params, tokens, targets = model_case(rng, tt.Config(C=32, H=2, F=48, n_blocks=3), B=3)
     got = call(student, MODULE, "stage_gradient_norms", params, tokens, targets, pieces=PIECES)
     want, variants = stage_norms(params, tokens, targets)
+    expect_number_dict(got, want, "norms", function="stage_gradient_norms", rtol=1e-9, variants=variants,
+                       order_hint=ORDER_HINT)
+
+
+def altered_pieces(rng):
+    """Backward pieces that differ observably from tt's: each scales what it returns by a
+    factor of its own, so norms measured with anything but these pieces cannot match."""
+    f = {name: float(v) for name, v in zip(("ce", "out", "block", "emb"), rng.uniform(1.5, 3.0, 4))}
+    return {"softmax_cross_entropy_backward": lambda dloss, c: f["ce"] * tt.softmax_cross_entropy_backward(dloss, c),
+            "output_backward": lambda d, c, ops=None: tuple(f["out"] * x for x in tt.output_backward(d, c)),
+            "block_backward": lambda d, c, ops=None: (lambda dx, g: (f["block"] * dx, {k: f["block"] * v
+                                                                                       for k, v in g.items()}))(
+                *tt.block_backward(d, c)),
+            "embedding_backward": lambda d, c, ops=None: f["emb"] * tt.embedding_backward(d, c)}
+
+
+def walked_norms(pieces, params, tokens, targets):
+    """The six stages' norms, walking the backward pass with `pieces`."""
+    logits, cache = tt.model_forward(params, tokens, last_only=False)
+    _, ce = tt.softmax_cross_entropy_forward(logits, targets)
+    dlogits = pieces["softmax_cross_entropy_backward"](1.0, ce)
+    dx, dW_out, _ = pieces["output_backward"](dlogits, cache.output)
+    norms = {"logits": norm([dlogits]), "W_output": norm([dW_out]), "final_repr": norm([dx[:, -1]])}
+    for i in reversed(range(len(cache.blocks))):
+        dx, g = pieces["block_backward"](dx, cache.blocks[i])
+        norms[f"block{i + 1}_params"] = norm(g.values())
+    norms["embeddings"] = norm([pieces["embedding_backward"](dx, cache.embedding)])
+    return norms
+
+
+@pytest.mark.points(1)
+def test_stage_norms_follow_the_ops_given(student, rng):
+    """With backward pieces that differ from tt's (each scales its result by its own factor), the norms are those of exactly these pieces: every backward call goes through ops."""
+    params, tokens, targets = model_case(rng, tt.Config(C=32, H=2, F=48, n_blocks=2), B=3)
+    pieces = altered_pieces(rng)
+    got = call_with(student, MODULE, "stage_gradient_norms", params, tokens, targets, CALLBACKS, callbacks=pieces)
+    want = walked_norms(pieces, params, tokens, targets)
+    own = {"softmax_cross_entropy_backward": lambda dloss, c: tt.softmax_cross_entropy_backward(dloss, c),
+           "output_backward": lambda d, c, ops=None: tt.output_backward(d, c),
+           "block_backward": lambda d, c, ops=None: tt.block_backward(d, c),
+           "embedding_backward": lambda d, c, ops=None: tt.embedding_backward(d, c)}
+    variants = [(f"{name} is not taken from ops: make every backward call through ops (ops.{name}), never "
+                 f"tt.{name} or your own exercise's", walked_norms(dict(pieces, **{name: own[name]}), params,
+                                                                    tokens, targets)) for name in pieces]
     expect_number_dict(got, want, "norms", function="stage_gradient_norms", rtol=1e-9, variants=variants,
                        order_hint=ORDER_HINT)

@@ -15,8 +15,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
-TRAINING = ("ex15 test_training_learns", "ex15 test_training_reports_honestly")
-WITHOUT_TRAINING = "not test_training_learns and not test_training_reports_honestly"
+TRAINING = tuple(f"ex15 test_training_{name}" for name in (
+    "uses_the_given_lr", "carries_adams_state", "uses_the_batch_size", "visits_every_example", "learns",
+    "reports_honestly"))
+WITHOUT_TRAINING = "not test_training_"
 GRADIENTS = "ex15 test_your_gradients_are_the_models"     # the model with all of the student's pieces
 
 
