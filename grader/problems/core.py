@@ -80,6 +80,7 @@ class Part:
     tol: Tolerance = STANDARD
     symbols: tuple[str, ...] = ()     # variables allowed in an EXPRESSION answer
     choices: tuple[str, ...] = ()     # allowed words of a CHOICE answer
+    unit: str = ""                    # what a number counts ("bytes"): may follow the answer
     # Known wrong answers, each a named mistake: ((label, value), ...), the value in the
     # answer's own form ("the sign flipped", the key negated). Feedback and the class
     # report name a student's wrong answer when it is one of these.

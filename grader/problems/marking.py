@@ -13,6 +13,7 @@ decisive). Words (CHOICE) are compared case-insensitively.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -44,7 +45,8 @@ def mark(part: Part, text: str | None, reveal: bool = False) -> Mark:
     if part.kind == CHOICE:
         return _mark_choice(part, text, reveal)
     try:
-        parsed = parse_answer(text, part.symbols if part.kind == EXPRESSION else ())
+        parsed = parse_answer(text, part.symbols if part.kind == EXPRESSION else (),
+                              getattr(part, "unit", ""))
     except ParseError as exc:
         return Mark(0.0, part.points, f"could not read the answer: {exc}")
     if part.kind == EXPRESSION:
@@ -53,6 +55,16 @@ def mark(part: Part, text: str | None, reveal: bool = False) -> Mark:
 
 
 # --------------------------------------------------------------------------- words
+# Words that may surround the answer word without changing it ("it converges.").
+FILLER = {"it", "the", "run", "w", "a", "an", "is", "will", "would", "gradient", "descent",
+          "answer", "layer", "at", "this", "rate", "then"}
+NEGATIONS = {"not", "no", "never", "doesn't", "doesnt", "don't", "dont", "won't", "cannot",
+             "neither", "nor"}
+SUFFIXES = ("ations", "ation", "ings", "ing", "ences", "ence", "ates", "ate", "at", "es", "ed",
+            "s", "e", "d")
+MAX_EXTRA_WORDS = 3
+
+
 def normalize_word(text: str) -> str:
     text = text.strip().strip("'\"`").strip().lower()
     for prefix in ("∂loss/∂", "dloss/d", "d loss / d"):
@@ -61,13 +73,57 @@ def normalize_word(text: str) -> str:
     return text.strip()
 
 
+def _words(text: str) -> list[str]:
+    """Lower-case words, punctuation dropped: 'It converges.' -> ['it', 'converges']."""
+    text = normalize_word(text[:200])
+    return [w for w in (w.strip("'") for w in re.split(r"[^\w'∂/₀-₉]+", text)) if w]
+
+
+def stem(word: str) -> str:
+    """One stem for a word's obvious inflections: converges, converge, converged,
+    converging -> converg; oscillates, oscillation -> oscill."""
+    changed = True
+    while changed:
+        changed = False
+        for suffix in SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                word, changed = word[:-len(suffix)], True
+                break
+    return word
+
+
+def match_choice(text: str, choices) -> tuple[str | None, str]:
+    """The choice an answer names, or (None, why not): exact words first (any case,
+    punctuation ignored), then one word whose stem is a choice's stem among filler
+    words and at most MAX_EXTRA_WORDS others ('it converges.', 'converge', 'Diverged!',
+    'it oscillates forever'); an answer naming two choices, or negated, is not read."""
+    words = _words(text)
+    squash = lambda t: "".join(_words(t.replace("_", " ").replace("-", " ")))  # noqa: E731
+    by_words = {squash(c): c for c in choices}
+    if squash(text) in by_words:
+        return by_words[squash(text)], ""
+    if NEGATIONS & set(words):
+        return None, "a negated answer cannot be read: write the word that applies"
+    content = [w for w in words if w not in FILLER]
+    stems: dict[str, str | None] = {}
+    for c in choices:
+        cw = _words(c)
+        if len(cw) == 1:                 # two choices with one stem: exact words only
+            stems[stem(cw[0])] = None if stem(cw[0]) in stems else c
+    stems = {k: c for k, c in stems.items() if c is not None}
+    found = {stems[stem(w)] for w in content if stem(w) in stems}
+    if len(found) == 1 and len(content) <= 1 + MAX_EXTRA_WORDS:
+        return found.pop(), ""
+    if len(found) > 1:
+        return None, "names more than one of: " + ", ".join(choices)
+    return None, "is not one of: " + ", ".join(choices)
+
+
 def _mark_choice(part: Part, text: str, reveal: bool) -> Mark:
-    word = normalize_word(text)
-    allowed = {c.lower(): c for c in part.choices}
-    if word not in allowed:
-        return Mark(0.0, part.points, f"'{text.strip()[:40]}' is not one of: "
-                    + ", ".join(part.choices))
-    if allowed[word] == part.answer:
+    choice, why = match_choice(text, part.choices)
+    if choice is None:
+        return Mark(0.0, part.points, f"'{text.strip()[:40]}' {why}")
+    if choice == part.answer:
         return Mark(float(part.points), part.points, "correct")
     return Mark(0.0, part.points, "not the right choice"
                 + (f"; the key is {part.answer}" if reveal else ""))

@@ -11,6 +11,11 @@ Accepted:
     functions    sqrt(...)  exp(...)  log(...)   and the constant pi
     variables    only those a question names (x in "f'(x) = 2*x + 3"), only there
     whole numbers may use thousands separators: 102,036
+    the usual other forms, rewritten by parse_forms.py: a trailing ';', the part's unit
+    after a number (237056 bytes), NumPy's printed arrays ([0.22 0.33], array([1., 2.])),
+    (1, 2) and a bare 1, 2 as vectors, ';' between rows ([1, 2; 3, 4]), superscripts (x²)
+    and implicit products in expressions (4x, 2(x + 1)); a decimal comma (-2,28) and
+    another unit (1.6 MB for bytes) are refused with a message that names them
 
 Expressions (answers in the variables a question names) are polynomials with rational
 coefficients: that is all the questions ask for (the derivative of a quadratic), and it
@@ -72,30 +77,33 @@ class Parsed:
 
 
 def normalize(text: str) -> str:
-    """The spellings people type that mean our operators: −, ×, ·, ^ and thousands commas."""
+    """The spellings people type that mean our operators: −, ×, ·, ^."""
     text = text.strip()
     text = text.replace("\u2212", "-").replace("\u00d7", "*").replace("\u00b7", "*")
-    text = text.replace("^", "**")
-    if THOUSANDS.fullmatch(text):
-        text = text.replace(",", "")
+    text = text.replace("\u22c5", "*").replace("^", "**")
     return text
 
 
-def parse_answer(text: str, symbols: tuple[str, ...] = ()) -> Parsed:
-    """Parse one answer. `symbols` are the variable names this question allows."""
+def parse_answer(text: str, symbols: tuple[str, ...] = (), unit: str = "") -> Parsed:
+    """Parse one answer. `symbols` are the variable names this question allows, `unit` the
+    unit its answer is counted in ("bytes"), which may follow the number."""
     if not isinstance(text, str):
         raise ParseError("the answer is not text")
     if len(text) > MAX_CHARS:
         raise ParseError(f"the answer is {len(text):,} characters long; "
                          f"answers are limited to {MAX_CHARS:,}")
+    from grader.problems.parse_forms import rewrite
     text = normalize(text)
     if not text:
         raise ParseError("the answer is empty")
+    text = rewrite(text, tuple(symbols), unit)
+    if THOUSANDS.fullmatch(text):
+        text = text.replace(",", "")
     _check_brackets(text)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ParseError(_syntax_message(text, exc)) from None
+        raise ParseError(_syntax_message(text, exc, symbols)) from None
     except (RecursionError, MemoryError, ValueError):
         raise ParseError("the answer is too deeply nested to read") from None
     _refuse_calls(tree)
@@ -103,11 +111,24 @@ def parse_answer(text: str, symbols: tuple[str, ...] = ()) -> Parsed:
     from grader.problems.parse_poly import PolynomialWalker
     walker = (PolynomialWalker if symbols else NumberWalker)(text, tuple(symbols))
     body = tree.body
-    if isinstance(body, ast.List):
-        return walker.array(body)
-    if isinstance(body, ast.Tuple):
-        raise ParseError("write vectors in square brackets, like [1, 2, 3]")
+    if isinstance(body, (ast.List, ast.Tuple)):
+        # (1, 2) and a bare 1, 2 are vectors too; ((1, 2), (3, 4)) a matrix.
+        return walker.array(_as_lists(body))
     return Parsed(walker.scalar(body, 0), ())
+
+
+def _as_lists(node: ast.AST) -> ast.AST:
+    """Tuples at the top (and as rows) read as lists; arithmetic inside is untouched."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        out = ast.List(elts=[e if not isinstance(e, (ast.List, ast.Tuple)) else
+                             _as_lists_row(e) for e in node.elts], ctx=ast.Load())
+        return ast.copy_location(out, node)
+    return node
+
+
+def _as_lists_row(node: ast.AST) -> ast.AST:
+    out = ast.List(elts=list(node.elts), ctx=ast.Load())
+    return ast.copy_location(out, node)
 
 
 def _refuse_calls(tree: ast.AST) -> None:
@@ -138,11 +159,13 @@ def _check_brackets(text: str) -> None:
         raise ParseError(f"{len(stack)} bracket(s) opened but never closed")
 
 
-def _syntax_message(text: str, exc: SyntaxError) -> str:
+def _syntax_message(text: str, exc: SyntaxError, symbols=()) -> str:
     col = exc.offset or 0
     hint = ""
-    if re.search(r"\d\s*[A-Za-z(]", text):
-        hint = "; write products with *, e.g. 2*x rather than 2x"
+    if symbols and re.search(r"\d\s*[A-Za-z(]", text):
+        hint = "; write products with *, e.g. 2*x"
+    elif re.search(r"\d\s*[A-Za-z]", text):
+        hint = "; write the number alone, without letters or a unit after it"
     elif "'" in text or '"' in text:
         hint = "; quotes are not needed (or allowed) in answers"
     return f"could not read {text[:60]!r}: {exc.msg} at column {col}{hint}"
