@@ -419,3 +419,39 @@ def test_the_rewrites_finish_on_long_answers(text):
             parse_answer(text[:2000], symbols, "bytes")
         except ParseError as exc:
             assert str(exc)
+
+
+# ------------------------------------------------------------------ exact expressions
+def _ex2_derivative():
+    from grader.problems import ex2_gradient_check as ex2
+    parts = ex2.solve(ex2.seed_params())
+    return next(p for p in parts if p.name == "derivative")
+
+
+def test_an_exact_expression_part_refuses_near_misses():
+    """ex2.derivative's statement says exact: a constant of 1/1000 off, a coefficient
+    0.05% off, and a polynomial built to agree with the key at the grader's own sample
+    points all score 0; the key itself, rearranged, scores full marks."""
+    from grader.problems.marking import SAMPLE_POINTS
+    part = _ex2_derivative()
+    assert part.tol == EXACT
+    x = sp.Symbol("x")
+    key = part.answer
+    # The key, written out by hand from its coefficients (not from the grader's text).
+    a1, a0 = sp.Poly(key, x).all_coeffs()
+    assert mark(part, f"{a0} + ({a1})*x").passed
+    assert mark(part, f"({a1})x + {a0};").passed
+    assert not mark(part, f"{a0} + ({a1})*x + 1/1000").passed
+    assert not mark(part, f"{a0} + ({a1})*1.0005*x").passed
+    sneaky = sp.expand(key + sp.prod([x - t for t in SAMPLE_POINTS]) / 10**6)
+    assert all(sneaky.subs(x, t) == key.subs(x, t) for t in SAMPLE_POINTS)
+    text = str(sneaky).replace("**", "^")
+    m = mark(part, text)
+    assert m.score == 0 and "exactly equal" in m.diagnosis
+
+
+def test_a_toleranced_expression_part_uses_its_tolerance():
+    x = sp.Symbol("x")
+    p = part(EXPRESSION, 6 - 6 * x, points=2, symbols=("x",))   # STANDARD tolerance
+    assert mark(p, "6 - 6*x + 1/1000000").passed
+    assert not mark(p, "6 - 6.1*x").passed

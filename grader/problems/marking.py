@@ -7,9 +7,10 @@ Tolerance (per part, see core.Tolerance and docs/problem-sets.md): an entry is r
 computed exactly for rational keys and at 60 digits for irrational ones.
 
 Partial credit: a part is worth `points`; a vector or matrix earns points × (entries
-right) / (entries). A wrong shape earns 0. Expressions are right when they equal the key
-as functions (expand(yours − key) == 0, or equal at several points when expansion is not
-decisive). Words (CHOICE) are compared case-insensitively.
+right) / (entries). A wrong shape earns 0. Expressions of an exact part are right only
+when they equal the key as polynomials (expand(yours − key) == 0); other expression parts
+when they agree within the part's tolerance at each of SAMPLE_POINTS. Words (CHOICE) are
+compared case-insensitively, punctuation and inflections ignored (match_choice).
 """
 from __future__ import annotations
 
@@ -131,19 +132,28 @@ def _mark_choice(part: Part, text: str, reveal: bool) -> Mark:
 
 # ---------------------------------------------------------------------- expressions
 def _mark_expression(part: Part, parsed: Parsed, reveal: bool) -> Mark:
+    """Exact parts (the statement says "exact"): equal as polynomials with rational
+    coefficients, nothing else; both sides are already multiplied out, so the difference
+    is a sum of a few terms. Other parts: equal within the part's tolerance at every one
+    of SAMPLE_POINTS (the statement states both)."""
     if parsed.shape != ():
         return Mark(0.0, part.points, "expected one expression, got a vector or matrix")
     yours, key = parsed.value, part.answer
     equal = sp.expand(yours - key) == 0
-    if not equal:
+    if not equal and not is_exact(part.tol):
         names = [sp.Symbol(s) for s in part.symbols]
         equal = all(_close(_at(yours, names, t), _at(key, names, t), part)
                     for t in SAMPLE_POINTS)
     if equal:
         return Mark(float(part.points), part.points, "correct")
-    return Mark(0.0, part.points, "not equal to the key as a function of "
+    how = "exactly equal to" if is_exact(part.tol) else "within the tolerance of"
+    return Mark(0.0, part.points, f"not {how} the key as a function of "
                 + ", ".join(part.symbols)
                 + (f"; the key is {fmt_value(EXPRESSION, key)}" if reveal else ""))
+
+
+def is_exact(tol) -> bool:
+    return tol.rel == 0 and tol.abs == 0
 
 
 def _at(expr, names, t):
