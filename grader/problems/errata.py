@@ -27,6 +27,7 @@ from math import ceil
 from pathlib import Path
 
 from grader.problems import model_facts, q09_relu_backward
+from grader.problems.errata_claims import claims
 from grader.problems.errata_examples import (agreements, clipping, gradient_check, output_column,
                                              probabilities, sgd_update)
 from grader.problems.errata_model import flops, memory, parameter_count
@@ -42,7 +43,7 @@ def run(seed_path: Path = SEED) -> tuple[list[Finding], list[str], list[str], Se
     facts = model_facts.facts(model_facts.seed_params())
     findings = (probabilities(seed) + output_column(seed) + sgd_update(seed)
                 + gradient_check(seed) + clipping(seed) + parameter_count(seed, facts)
-                + memory(seed) + flops(seed, cfg) + agreements(seed))
+                + memory(seed) + flops(seed, cfg) + claims(seed) + agreements(seed))
     notes = well_posedness(seed)
     tt_notes = tt_differences(seed)
     return findings, notes, tt_notes, seed

@@ -26,7 +26,7 @@ LIBRARIES = ("sympy", "mpmath", "jinja2", "markupsafe", "nbformat")
 # What the bank reads from the tt library (the model's shapes, the tokenizer).
 TT_SOURCES = ("tt/config.py", "tt/model.py", "tt/data.py")
 # Used only to read and mark answers, or by the command line: not part of a set.
-GRADING_ONLY = {"answers.py", "cli.py", "errata.py", "errata_examples.py", "errata_model.py",
+GRADING_ONLY = {"answers.py", "cli.py", "errata.py", "errata_claims.py", "errata_examples.py", "errata_model.py",
                 "errata_seed.py", "grading.py", "marking.py", "parse.py", "parse_numbers.py",
                 "parse_poly.py"}
 
