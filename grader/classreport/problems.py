@@ -60,9 +60,9 @@ def _shape(kind, value):
 
 def generic_variants(inst, part) -> list[Variant]:
     """Wrong answers any key gives: the sign flipped, the transpose, another part's key."""
-    from grader.problems.core import CHOICE, EXPRESSION, MATRIX, VECTOR
+    from grader.problems.core import EXPRESSION, MATRIX, VECTOR
     out = []
-    if part.kind == CHOICE:
+    if part.kind not in (EXPRESSION, MATRIX, VECTOR, "number", "integer"):
         return out
     if part.kind == EXPRESSION:
         return [Variant("the sign flipped", -part.answer, "generic")] if part.answer != 0 else []
@@ -77,7 +77,7 @@ def generic_variants(inst, part) -> list[Variant]:
         if t != tuple(tuple(r) for r in rows):
             out.append(Variant("the matrix transposed", t, "generic"))
     for other in inst.parts:
-        if other is not part and other.kind not in (CHOICE, EXPRESSION) \
+        if other is not part and other.kind in ("number", "integer", "vector", "matrix") \
                 and len(_entries(other.kind, other.answer)) == len(flat) and other.answer != part.answer:
             out.append(Variant(f"the answer to {inst.answer_key(other)}", other.answer, "generic", other.kind))
     return out
@@ -131,6 +131,11 @@ def classify(inst, part, text: str) -> tuple[str, str]:
     from grader.problems.core import CHOICE, EXPRESSION, fmt_value
     from grader.problems.marking import _expected_shape, _reshape, normalize_word
     from grader.problems.parse import ParseError, parse_answer
+    from grader.problems import choices
+    if part.kind in choices.KINDS:
+        if part.manual:
+            return "graded by hand", "manual"
+        return f"'{text.strip()[:40]}' for '{fmt_value(part.kind, part.answer)}'", "value"
     if part.kind == CHOICE:
         word = normalize_word(text)
         for label, value in part.mistakes:

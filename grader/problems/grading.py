@@ -50,7 +50,7 @@ from pathlib import Path
 
 from grader.problems import BANK, build_set
 from grader.problems.answers import HEADER_KEYS, AnswersError, AnswersFile, unknown_key_warning
-from grader.problems.core import CHOICE, EXPRESSION, Instance
+from grader.problems.core import Instance
 from grader.problems.fingerprint import grade_inputs, grader_version
 from grader.problems.grading_files import (WrongSecret, _file_bytes, answer_keys, check_variants,
                                            collect)
@@ -79,8 +79,7 @@ def _title(assignment: str) -> str:
 
 
 def _checked(part) -> str:
-    tol = "exact" if part.kind in (CHOICE, EXPRESSION) else part.tol.describe()
-    return f"{part.prompt}: {part.form()}; tolerance: {tol}"
+    return f"{part.prompt}: {part.form()}; tolerance: {part.tolerance_text()}"
 
 
 PROBLEM_KEYS = [p.key for p in BANK]

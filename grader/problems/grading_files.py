@@ -20,6 +20,12 @@ class WrongSecret(ValueError):
 
 
 @lru_cache(maxsize=None)
+def text_keys() -> frozenset[str]:
+    """The keys of the free-text parts (graded by a person; read as text, see answers.py)."""
+    return frozenset(i.answer_key(p) for i in build_set(None) for p in i.parts if p.manual)
+
+
+@lru_cache(maxsize=None)
 def answer_keys() -> frozenset[str]:
     """The answer keys of a set (the same for every variant: names never depend on numbers)."""
     return frozenset(i.answer_key(p) for i in build_set(None) for p in i.parts)
@@ -56,7 +62,7 @@ def collect(answers_dir: Path, students: list[Student], keys=None
                           "not graded: rename it to .txt if it is one")
             continue
         try:
-            parsed: AnswersFile | AnswersError = read_answers(path, keys)
+            parsed: AnswersFile | AnswersError = read_answers(path, keys, text_keys())
             owner = parsed.student_id
         except AnswersError as exc:
             parsed = exc

@@ -20,7 +20,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from grader.problems.core import (Instance, decimal30, fmt, fmt_exact, fmt_mat, fmt_value,
+from grader.problems.core import (EXACT_KINDS, NON_NUMERIC, Instance, decimal30, fmt, fmt_exact, fmt_mat, fmt_value,
                                   fmt_vec)
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -145,8 +145,7 @@ def _context(student, variant: str, assignment: str, instances: list[Instance]) 
                          "statement": statement(inst),
                          "parts": [{"key": inst.answer_key(p), "prompt": p.prompt,
                                     "form": p.form(), "points": p.points,
-                                    "tolerance": p.tol.describe() if p.kind not in
-                                    ("choice", "expression") else "exact"}
+                                    "tolerance": p.tolerance_text()}
                                    for p in inst.parts]})
     return {"student": student, "variant": variant, "assignment": assignment,
             "problems": problems, "total": sum(i.points for i in instances)}
@@ -217,16 +216,16 @@ def key_rows(student, variant: str, instances: list[Instance]) -> list[dict]:
         for p in inst.parts:
             rows.append({"student_id": student.student_id, "variant": variant,
                          "answer_key": inst.answer_key(p), "kind": p.kind, "points": p.points,
-                         "tolerance": p.tol.name if p.kind not in ("choice", "expression")
-                         else "exact",
+                         "tolerance": p.tol.name if p.kind not in EXACT_KINDS
+                         else "manual" if p.manual else "exact",
                          "answer": fmt_value(p.kind, p.answer),
                          "exact": _exact(p), "decimal": decimal30(p.answer, p.kind)})
     return rows
 
 
 def _exact(part) -> str:
-    if part.kind in ("choice",):
-        return str(part.answer)
+    if isinstance(part.answer, str) or part.kind in NON_NUMERIC:
+        return fmt_value(part.kind, part.answer)
     if part.kind == "vector":
         return "[" + ", ".join(fmt_exact(x) for x in part.answer) + "]"
     if part.kind == "matrix":
