@@ -453,6 +453,19 @@ def perturbed(part):
     number (and ±1 to a count), another word for a choice, +1e-6 or +1e-6·x to an
     expression."""
     d = sp.Rational(1, 10**6)
+    if part.kind in ("mcq", "multi", "order"):
+        letters = [x.strip() for x in part.answer.split(",")]
+        others = ([ch for ch in "ABCDEFGHIJ"[:len(part.options)] if ch not in letters][:1]
+                  if part.kind != "order" else [])
+        alt = ([", ".join(letters + others)] if others else []) + \
+              ([", ".join(letters[1:] + letters[:1])] if len(letters) > 1 else [])
+        if part.kind == "mcq":
+            alt = [c for c in "ABCDEFGHIJ"[:len(part.options)] if c != part.answer]
+        return [(a, a) for a in alt]
+    if part.kind == "shape":
+        return [("+1 first dimension", (part.answer[0] + 1, *part.answer[1:]))]
+    if part.kind == "text":
+        return [("no model answer", "")]
     if part.kind == "choice":
         return [(c, c) for c in part.choices if c != part.answer]
     if part.kind == "expression":

@@ -9,6 +9,7 @@ worked problems.
 """
 from __future__ import annotations
 
+from grader.problems import concepts_q01_15 as _c1
 from grader.problems import (attention_softmax, embedding_accumulation, ex1_backward_pass,
                              ex2_gradient_check, ex3_attenuation, ex4_optimizers,
                              ex5_learning_rate, layernorm, model_facts, q07_logit_gradient,
@@ -16,11 +17,24 @@ from grader.problems import (attention_softmax, embedding_accumulation, ex1_back
                              q17_residual_flow, q18_sgd_steps, q33_gradient_clipping)
 from grader.problems.core import Instance, Problem, make_instance
 
-BANK: tuple[Problem, ...] = tuple(m.PROBLEM for m in (
+_NUMERIC: tuple[Problem, ...] = tuple(m.PROBLEM for m in (
     q07_logit_gradient, q08_output_column, q09_relu_backward, q12_numerical_gradient,
     q17_residual_flow, q18_sgd_steps, q33_gradient_clipping,
     ex1_backward_pass, ex2_gradient_check, ex3_attenuation, ex4_optimizers, ex5_learning_rate,
     model_facts, layernorm, attention_softmax, embedding_accumulation))
+_CONCEPTS: tuple[Problem, ...] = (*_c1.PROBLEMS,)
+
+
+def _seed_order(p: Problem) -> tuple:
+    """Questions by number, then the exercises, then the rest in their own order."""
+    if p.key[0] == "q" and p.key[1:].isdigit():
+        return (0, int(p.key[1:]))
+    if p.key.startswith("ex"):
+        return (1, int(p.key[2:]))
+    return (2, 0)
+
+
+BANK: tuple[Problem, ...] = tuple(sorted((*_NUMERIC, *_CONCEPTS), key=_seed_order))
 
 BY_KEY = {p.key: p for p in BANK}
 
