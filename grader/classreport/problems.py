@@ -203,6 +203,8 @@ def _student(task):
         if key not in by_key:
             continue
         inst, part = by_key[key]
+        if part.manual:
+            continue                 # graded by a person: not a wrong answer to name
         score, top = float(t.get("score") or 0), float(t.get("max_score") or part.points)
         _, message, _ = split_output(str(t.get("output", ""))[:8000])
         text = _answer_text(message)

@@ -45,13 +45,14 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.problems import BANK, build_set
 from grader.problems.answers import HEADER_KEYS, AnswersError, AnswersFile, unknown_key_warning
 from grader.problems.core import Instance
 from grader.problems.fingerprint import grade_inputs, grader_version
+from grader.problems import grading_manual as gm
 from grader.problems.grading_files import (WrongSecret, _file_bytes, answer_keys, check_variants,
                                            collect)
 from grader.problems.grading_journal import (JOURNAL, STATUSES, GradeSummary, Outcome,
@@ -131,10 +132,13 @@ def timed_mark(part, text: str, reveal: bool, limit: float) -> tuple[Mark, str]:
 # ---------------------------------------------------------------------- one student
 def grade_file(student: Student, instances: list[Instance], answers: AnswersFile,
                variant: str, assignment: str, reveal: bool = False,
-               visibility: str = "visible", answer_timeout: float = ANSWER_TIMEOUT
-               ) -> tuple[Report, list[str]]:
-    """Mark every part of a student's set from their (validated) answers file.
+               visibility: str = "visible", answer_timeout: float = ANSWER_TIMEOUT,
+               manual: dict | None = None) -> tuple[Report, list[str]]:
+    """Mark every part of a student's set from their (validated) answers file; free-text
+    parts get the points a person gave them (`manual`: {answer key: {"points",
+    "comment"}}, see grading_manual.py), or 0 while they wait for grading.
     Returns the report and the problems to list in grading_errors.txt."""
+    manual = manual or {}
     start = time.perf_counter()
     tests, notes, errors = [], [], []
     sid = student.student_id
@@ -156,7 +160,10 @@ def grade_file(student: Student, instances: list[Instance], answers: AnswersFile
         for part in inst.parts:
             key = inst.answer_key(part)
             text, line = answers.values.get(key, ("", 0))
-            m, problem = timed_mark(part, text, reveal, answer_timeout)
+            if part.manual:
+                m, problem = _manual_mark(part, text, manual.get(key)), ""
+            else:
+                m, problem = timed_mark(part, text, reveal, answer_timeout)
             if problem:
                 errors.append(f"{sid}: {key} (line {line}): the answer could not be read: "
                               f"{problem}; it scored 0")
@@ -168,6 +175,19 @@ def grade_file(student: Student, instances: list[Instance], answers: AnswersFile
                                     checked=_checked(part), diagnosis=m.diagnosis, group=group))
     return (Report(sid, _title(assignment), tests, time.perf_counter() - start, notes,
                    visibility=visibility), errors)
+
+
+def _manual_mark(part, text: str, grade: dict | None) -> Mark:
+    if not text.strip():
+        return Mark(0.0, part.points, "no answer given")
+    if grade is None:
+        return Mark(0.0, part.points, f"{PENDING}: graded by your instructor against a rubric; "
+                    "0 points until then")
+    comment = f": {grade['comment']}" if grade.get("comment") else ""
+    return Mark(float(grade["points"]), part.points, f"graded by your instructor{comment}")
+
+
+PENDING = "awaiting manual grading"
 
 
 def ungraded_report(student: Student, instances: list[Instance], assignment: str,
@@ -201,6 +221,7 @@ class Task:
     reveal: bool
     visibility: str
     answer_timeout: float
+    manual: dict = field(default_factory=dict)   # this student's free-text grades
 
 
 def _problem_scores(report: Report) -> dict:
@@ -222,7 +243,7 @@ def grade_student(task: Task) -> Outcome:
     if task.state == "graded":
         report, more = grade_file(task.student, instances, task.answers, task.variant,
                                   task.assignment, task.reveal, task.visibility,
-                                  task.answer_timeout)
+                                  task.answer_timeout, task.manual)
         return _finish(task, "graded", report, errors + more)
     return _finish(task, task.state, ungraded_report(task.student, instances, task.assignment,
                                                      task.notes, task.visibility), errors)
@@ -244,8 +265,10 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
           out: str | Path, reveal: bool = False, visibility: str = "visible",
           show_progress: bool = True, variant0: bool = False, jobs: int | None = None,
           force: bool = False, answer_timeout: float = ANSWER_TIMEOUT,
-          student_timeout: float = STUDENT_TIMEOUT, memory_limit: int = MEMORY_LIMIT
-          ) -> GradeSummary:
+          student_timeout: float = STUDENT_TIMEOUT, memory_limit: int = MEMORY_LIMIT,
+          manual: str | Path | None = None) -> GradeSummary:
+    """Grade the class. `manual`: a filled-in manual grading sheet to merge first
+    (grading_manual.py); grades merged by earlier runs apply either way."""
     answers_dir, out = Path(answers_dir), Path(out)
     if not answers_dir.is_dir():
         raise FileNotFoundError(f"{answers_dir}: no such folder of answers files")
@@ -259,6 +282,17 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
     journal = {} if force else _read_journal(journal_path)
     options = {"reveal": reveal, "visibility": visibility, "variant0": variant0,
                "answer_timeout": answer_timeout}
+    slots = manual_slots(students, found)
+    store = gm.read_store(out)
+    sheet_errors: list[str] = []
+    merged = 0
+    if manual is not None:
+        grades, sheet_errors = gm.read_sheet(manual, slots)
+        merged = gm.merge(store, grades)
+        out.mkdir(parents=True, exist_ok=True)
+        gm.write_store(out, store)          # before grading: an interruption loses nothing
+    done_by_hand = gm.applicable(store, slots)
+    file_errors = [*file_errors, *sheet_errors]
 
     outcomes: dict[str, Outcome] = {}
     tasks: list[Task] = []
@@ -266,7 +300,8 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
         sid = student.student_id
         files = found.get(sid, [])
         fingerprint = grade_inputs(student, seeds[sid], assignment,
-                                   [(str(p), _file_bytes(p)) for p, _ in files], options)
+                                   [(str(p), _file_bytes(p)) for p, _ in files],
+                                   {**options, "manual": done_by_hand.get(sid, {})})
         entry = journal.get(sid)
         folder = out / sid
         if (entry and entry.get("fingerprint") == fingerprint
@@ -298,7 +333,8 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
         else:
             state, notes = "missing", [f"No answers file was found for {sid}."]
         tasks.append(Task(student, seeds[sid], expected[sid], state, answers, notes, errors,
-                          path, fingerprint, assignment, reveal, visibility, answer_timeout))
+                          path, fingerprint, assignment, reveal, visibility, answer_timeout,
+                          done_by_hand.get(sid, {})))
 
     bar = Progress(len(students), desc="grading", force=None if show_progress else False)
     bar.update(len(outcomes))
@@ -336,11 +372,31 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
     if show_progress:
         bar.close()
     summary = _write_outputs(out, students, outcomes, file_errors, final=True)
+    gm.write_sheet(out, slots, done_by_hand)
+    summary.manual = (len(slots), sum(len(v) for v in done_by_hand.values()), merged)
     # The journal, compacted: one line per roster student, as graded now.
     lines = [json.dumps(_journal_entry(o, fingerprints.get(sid) or journal[sid]["fingerprint"]))
              for sid, o in ((s.student_id, outcomes[s.student_id]) for s in students)]
     atomic_write_text(journal_path, "\n".join(lines) + "\n")
     return summary
+
+
+def manual_slots(students: list[Student], found: dict) -> dict:
+    """Every free-text answer handed in by a student with one readable answers file."""
+    reference = {inst.answer_key(p): p for inst in build_set(None) for p in inst.parts
+                 if p.manual}
+    slots = {}
+    for student in students:
+        files = found.get(student.student_id, [])
+        if len(files) != 1 or not isinstance(files[0][1], AnswersFile):
+            continue
+        for key, part in reference.items():
+            text = files[0][1].values.get(key, ("", 0))[0]
+            if text.strip():
+                slots[(student.student_id, key)] = gm.Slot(
+                    student.student_id, student.name, key, part.prompt, part.points,
+                    part.rubric, str(part.answer), text[:gm.MAX_TEXT])
+    return slots
 
 
 def _write_outputs(out: Path, students: list[Student], outcomes: dict[str, Outcome],

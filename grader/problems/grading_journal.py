@@ -40,6 +40,8 @@ class Outcome:
 class GradeSummary:
     outcomes: list[Outcome]
     errors: list[str] = field(default_factory=list)
+    # Free-text answers: (handed in, graded by a person so far, merged from --manual now).
+    manual: tuple[int, int, int] = (0, 0, 0)
 
     @property
     def reused(self) -> int:

@@ -219,7 +219,9 @@ def key_rows(student, variant: str, instances: list[Instance]) -> list[dict]:
                          "tolerance": p.tol.name if p.kind not in EXACT_KINDS
                          else "manual" if p.manual else "exact",
                          "answer": fmt_value(p.kind, p.answer),
-                         "exact": _exact(p), "decimal": decimal30(p.answer, p.kind)})
+                         "exact": _exact(p), "decimal": decimal30(p.answer, p.kind),
+                         "rubric": "; ".join(f"{c} ({n} pt{'s' * (n != 1)})" for c, n in p.rubric),
+                         "options": " | ".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(p.options))})
     return rows
 
 
