@@ -203,8 +203,9 @@ def _student(task):
         if key not in by_key:
             continue
         inst, part = by_key[key]
-        if part.manual:
-            continue                 # graded by a person: not a wrong answer to name
+        if part.manual:              # graded by a person: counted, never named as wrong
+            rows.append((key, "manual", float(t.get("score") or 0), part.points, "", ""))
+            continue
         score, top = float(t.get("score") or 0), float(t.get("max_score") or part.points)
         _, message, _ = split_output(str(t.get("output", ""))[:8000])
         text = _answer_text(message)
@@ -265,6 +266,8 @@ def analyse(out: Path, students, seeds: dict, outcomes, jobs: int | None = None,
     for inst in reference:
         for p in inst.parts:
             key = inst.answer_key(p)
+            if p.manual:
+                continue
             parts[key] = {"key": key, "item": inst.problem.key, "prompt": p.prompt, "points": p.points,
                           "right": 0, "partial": 0, "wrong": 0, "blank": 0, "total": 0,
                           "known": [label for label, _ in p.mistakes], "groups": {}}
@@ -276,6 +279,11 @@ def analyse(out: Path, students, seeds: dict, outcomes, jobs: int | None = None,
             continue
         per_item = dict.fromkeys(item_max, 0.0)
         for key, state, score, _top, group, source in rows:
+            if state == "manual":
+                item = key.split(".", 1)[0]
+                if item in per_item:
+                    per_item[item] += score
+                continue
             part = parts.get(key)
             if part is None:
                 continue
