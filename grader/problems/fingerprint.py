@@ -56,7 +56,8 @@ def _versions() -> dict:
 def bank_version() -> str:
     """The hash of everything that shapes a generated set: the bank's modules (not the
     grading-only ones), its templates, the tt modules it reads and library versions."""
-    paths = [p for p in HERE.glob("*.py") if p.name not in GRADING_ONLY]
+    paths = [p for p in HERE.glob("*.py")
+             if p.name not in GRADING_ONLY and not p.name.startswith("grading")]
     paths += [p for p in (HERE / "templates").rglob("*") if p.is_file()]
     paths += [REPO / t for t in TT_SOURCES if (REPO / t).is_file()]
     return _digest(paths, _versions())

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from grader.problems import choices
 from grader.problems.core import (CHOICE, EXPRESSION, INTEGER, MATRIX, VECTOR, Part,
                                   fmt_value, numeric)
 from grader.problems.parse import Parsed, ParseError, parse_answer
@@ -45,6 +46,8 @@ def mark(part: Part, text: str | None, reveal: bool = False) -> Mark:
         return Mark(0.0, part.points, "no answer given")
     if part.kind == CHOICE:
         return _mark_choice(part, text, reveal)
+    if part.kind in choices.KINDS:
+        return choices.mark_kind(part, text, reveal)
     try:
         parsed = parse_answer(text, part.symbols if part.kind == EXPRESSION else (),
                               getattr(part, "unit", ""))

@@ -21,8 +21,8 @@ import jinja2
 import sympy as sp
 from markupsafe import Markup, escape
 
-from grader.problems.core import (Instance, decimal30, fmt, fmt_exact, fmt_mat, fmt_value,
-                                  fmt_vec)
+from grader.problems.core import (NON_NUMERIC, TEXT, Instance, decimal30, fmt, fmt_exact,
+                                  fmt_mat, fmt_value, fmt_vec)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -156,8 +156,12 @@ def tolerance_text(part) -> str:
     'exact', '|yours − key| ≤ max(0.000001, 0.001·|key|): 4 significant digits are
     enough', '|yours − key| ≤ 0.000000719: give at least 7 decimals'."""
     from grader.problems.marking import SAMPLE_POINTS, is_exact
+    if part.kind == TEXT:
+        return "graded by your instructor"
     if part.kind == "choice":
         return "one of the words listed"
+    if part.kind in NON_NUMERIC:
+        return "exact"
     if is_exact(part.tol):
         return ("exact: the same polynomial (any arrangement)" if part.kind == "expression"
                 else "exact")
@@ -266,15 +270,18 @@ def key_rows(student, variant: str, instances: list[Instance]) -> list[dict]:
         for p in inst.parts:
             rows.append({"student_id": student.student_id, "variant": variant,
                          "answer_key": inst.answer_key(p), "kind": p.kind, "points": p.points,
-                         "tolerance": "exact" if p.kind == "choice" else p.tol.name,
+                         "tolerance": "manual" if p.manual else "exact"
+                         if p.kind in NON_NUMERIC else p.tol.name,
                          "answer": fmt_value(p.kind, p.answer),
-                         "exact": _exact(p), "decimal": decimal30(p.answer, p.kind)})
+                         "exact": _exact(p), "decimal": decimal30(p.answer, p.kind),
+                         "rubric": "; ".join(f"{c} ({n} pt{'s' * (n != 1)})" for c, n in p.rubric),
+                         "options": " | ".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(p.options))})
     return rows
 
 
 def _exact(part) -> str:
-    if part.kind in ("choice",):
-        return str(part.answer)
+    if isinstance(part.answer, str) or part.kind in NON_NUMERIC:
+        return fmt_value(part.kind, part.answer)
     if part.kind == "vector":
         return "[" + ", ".join(fmt_exact(x) for x in part.answer) + "]"
     if part.kind == "matrix":
