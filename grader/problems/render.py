@@ -33,13 +33,13 @@ def _vec1(x) -> str:
 
 def minus(x) -> str:
     """'− 3' for x = 3 and '+ 4.5' for x = -4.5: 'W {{ c | minus }}' never prints 'W − -4.5'."""
-    x = sp.sympify(x) if isinstance(x, int) else x
+    x = sp.Integer(x) if isinstance(x, int) else x
     return f"− {fmt(x)}" if x >= 0 else f"+ {fmt(-x)}"
 
 
 def plus(x) -> str:
     """'+ 3' for x = 3 and '− 4.5' for x = -4.5."""
-    x = sp.sympify(x) if isinstance(x, int) else x
+    x = sp.Integer(x) if isinstance(x, int) else x
     return f"+ {fmt(x)}" if x >= 0 else f"− {fmt(-x)}"
 
 
