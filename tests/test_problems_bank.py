@@ -288,7 +288,8 @@ def test_attention_softmax_matches_the_library():
         given = np.array([float(v) for v in p["probs"]])
         ds = tt.softmax_backward(np.array([[float(v) for v in p["dp"]]]),
                                  tt.layers.SoftmaxCache(given[None]))[0]
-        got = {x.name: np.array([float(sp.N(v, 20)) for v in x.answer]) for x in inst.parts}
+        got = {x.name: np.array([float(sp.N(v, 20)) for v in x.answer]) for x in inst.parts
+               if x.kind == "vector"}
         assert np.allclose(got["scores"], s, atol=1e-12)
         assert np.allclose(got["probs"], probs[0], atol=1e-12)
         assert np.allclose(got["dscores"], ds, atol=1e-12)
@@ -453,6 +454,19 @@ def perturbed(part):
     number (and ±1 to a count), another word for a choice, +1e-6 or +1e-6·x to an
     expression."""
     d = sp.Rational(1, 10**6)
+    if part.kind in ("mcq", "multi", "order"):
+        letters = [x.strip() for x in part.answer.split(",")]
+        others = ([ch for ch in "ABCDEFGHIJ"[:len(part.options)] if ch not in letters][:1]
+                  if part.kind != "order" else [])
+        alt = ([", ".join(letters + others)] if others else []) + \
+              ([", ".join(letters[1:] + letters[:1])] if len(letters) > 1 else [])
+        if part.kind == "mcq":
+            alt = [c for c in "ABCDEFGHIJ"[:len(part.options)] if c != part.answer]
+        return [(a, a) for a in alt]
+    if part.kind == "shape":
+        return [("+1 first dimension", (part.answer[0] + 1, *part.answer[1:]))]
+    if part.kind == "text":
+        return [("no model answer", "")]
     if part.kind == "choice":
         return [(c, c) for c in part.choices if c != part.answer]
     if part.kind == "expression":

@@ -153,13 +153,18 @@ def graded(course):
     return course / "grades", rc, by_student
 
 
+def _manual() -> int:
+    return sum(p.points for i in build_set(None) for p in i.parts if p.manual)
+
+
 def test_grade_a_class_with_good_partial_bad_missing_and_unknown_files(graded):
     out, rc, _ = graded
     assert rc == 1                                    # some files had problems
     rows = {r["student_id"]: r for r in csv.DictReader((out / "class.csv").open(encoding="utf-8"))}
     assert list(rows) == ["s001", "s002", "s003", "s004"]      # roster order; no s999
     assert rows["s001"]["status"] == "graded"
-    assert float(rows["s001"]["score"]) == float(rows["s001"]["max_score"]) > 100
+    # Every auto-graded part right; the free-text parts wait for a person (0 until graded).
+    assert float(rows["s001"]["score"]) == float(rows["s001"]["max_score"]) - _manual() > 100
     assert rows["s002"]["status"] == "graded"
     assert 0 < float(rows["s002"]["score"]) < float(rows["s002"]["max_score"])
     assert rows["s003"]["status"] == "malformed" and float(rows["s003"]["score"]) == 0
@@ -184,7 +189,9 @@ def test_partial_credit_and_clear_diagnoses_in_results(graded):
     assert r["score"] == pytest.approx(sum(t["score"] for t in r["tests"]))
     good = json.loads((out / "s001" / "results.json").read_text(encoding="utf-8"))
     assert "says variant 000000000000" in good["output"]
-    assert good["score"] == sum(t["max_score"] for t in good["tests"])
+    assert good["score"] == sum(t["max_score"] for t in good["tests"]) - _manual()
+    pending = [t for t in good["tests"] if "awaiting manual grading" in t["output"]]
+    assert len(pending) == sum(1 for i in build_set(None) for p in i.parts if p.manual)
     bad = json.loads((out / "s003" / "results.json").read_text(encoding="utf-8"))
     assert bad["score"] == 0 and "expected 'key = value'" in bad["output"]
     page = (out / "s002" / "feedback.html").read_text(encoding="utf-8")

@@ -62,8 +62,15 @@ def results_of(out: Path, sid: str) -> dict[str, dict]:
     return {t["name"].split(":")[0]: t for t in r["tests"]}
 
 
+def manual_points() -> int:
+    """The free-text parts' points: 0 until a person grades them (grading_manual.py)."""
+    from grader.problems import build_set
+    return sum(p.points for i in build_set(None) for p in i.parts if p.manual)
+
+
 def full(row) -> bool:
-    return float(row["score"]) == float(row["max_score"]) > 100
+    """Every auto-graded part right (free-text parts wait for a person)."""
+    return float(row["score"]) == float(row["max_score"]) - manual_points() > 100
 
 
 def run(answers: Path, out: Path, **kw):
@@ -82,7 +89,7 @@ def test_the_answer_that_hung_the_class_costs_only_its_own_part(sets, tmp_path):
     assert time.perf_counter() - start < 60          # it hung for 180 s before
     r = rows(tmp_path / "out")
     assert r["s001"]["status"] == "graded"
-    assert float(r["s001"]["score"]) == float(r["s001"]["max_score"]) - 3   # 3 points
+    assert float(r["s001"]["score"]) == float(r["s001"]["max_score"]) - manual_points() - 3   # 3 points
     t = results_of(tmp_path / "out", "s001")["ex2.derivative"]
     assert t["score"] == 0 and "could not read the answer" in t["output"]
     assert full(r["s002"]) and full(r["s003"]) and r["s004"]["status"] == "missing"
@@ -125,7 +132,7 @@ def test_per_answer_and_per_student_limits(sets, tmp_path, monkeypatch):
     t = results_of(out, "s001")["q12.gradient"]
     assert "could not read the answer: checking it took longer than 0.5 s" in t["output"]
     assert r["s001"]["status"] == "graded"
-    assert float(r["s001"]["score"]) == float(r["s001"]["max_score"]) - t["max_score"]
+    assert float(r["s001"]["score"]) == float(r["s001"]["max_score"]) - manual_points() - t["max_score"]
     # s002: still running at the student limit: stopped, status error, scored 0.
     assert r["s002"]["status"] == "error" and float(r["s002"]["score"]) == 0
     assert "took longer than 8 s" in json.loads((out / "s002" / "results.json")
@@ -235,7 +242,7 @@ def test_a_mistyped_key_costs_only_its_own_part(sets, tmp_path):
     r = rows(tmp_path / "out")["s001"]
     t = results_of(tmp_path / "out", "s001")
     assert r["status"] == "graded"
-    assert float(r["score"]) == float(r["max_score"]) - t["q08.rows"]["max_score"]
+    assert float(r["score"]) == float(r["max_score"]) - manual_points() - t["q08.rows"]["max_score"]
     assert t["q08.rows"]["score"] == 0 and "No answer given" in t["q08.rows"]["output"]
     feedback = json.loads((tmp_path / "out" / "s001" / "results.json").read_text("utf-8"))
     assert "unknown key 'q08.row', not graded (did you mean 'q08.rows'?)" in feedback["output"]

@@ -62,13 +62,13 @@ def test_accepts_vectors_matrices_and_expressions():
     ("'abc'", "text in quotes"),
     ("lambda: 1", "a lambda"),
     ("x", "unknown name 'x'"),
-    ("2x+3", "write products with *"),
+    ("2x+3", "write the number alone, without letters or a unit"),
     ("[1, [2]]", "mixes numbers and rows"),
     ("[[1, 2], [3]]", "different lengths"),
     ("2**0.5", "exponents must be whole numbers"),
     ("sqrt(-1)", "square root of a negative number"),
     ("exp(5000)", "exp of a number larger than 1000"),
-    ("(1, 2)", "square brackets"),
+    ("((1, 2), 3)", "mixes numbers and rows"),
     ("[x for x in y]", "comprehension"),
     ("1 < 2", "comparison"),
     ("3 % 2", "%"),
@@ -268,7 +268,7 @@ def test_expressions_choices_and_blank_answers():
     p = part(EXPRESSION, 2 * x + 3, points=3, symbols=("x",))
     assert mark(p, "3 + 2*x").passed and mark(p, "x*2 + 6/2").passed
     assert not mark(p, "2*x + 4").passed
-    assert "could not read" in mark(p, "2x + 3").diagnosis
+    assert mark(p, "2x + 3").passed                       # an implicit product
     assert "unknown name 'y'" in mark(p, "2*y + 3").diagnosis
     c = part(CHOICE, "diverges", points=1, choices=("converges", "oscillates", "diverges"))
     assert mark(c, " Diverges ").passed and not mark(c, "converges").passed
@@ -289,3 +289,169 @@ def test_malicious_answers_score_zero_without_crashing():
                  "9" * 5000, "[" * 25 + "]" * 25, "10**10**10"):
         m = mark(p, text)
         assert m.score == 0 and m.diagnosis.startswith("could not read the answer")
+
+
+# ------------------------------------------------------------ the usual ways of writing
+# Expected values are written out by hand from the text (what the student means), never
+# taken from the parser.
+@pytest.mark.parametrize("text, unit, value", [
+    ("237056 bytes", "bytes", 237056), ("861,696 FLOPs", "FLOPs", 861696),
+    ("861,696 flops", "FLOPs", 861696), ("102,036 parameters", "parameters", 102036),
+    ("102036 params.", "parameters", 102036), ("68048 B", "bytes", 68048),
+    ("1e5 bytes", "bytes", 100000), ("7 steps", "updates", 7), ("7 updates", "updates", 7),
+    ("20 rows", "rows", 20), ("0.25;", "", Q(1, 4)), ("0.25 ;  ", "", Q(1, 4)),
+])
+def test_units_of_the_part_and_trailing_semicolons_are_ignored(text, unit, value):
+    parsed = parse_answer(text, (), unit)
+    assert parsed.shape == () and parsed.value == value
+
+
+@pytest.mark.parametrize("text, unit, message", [
+    ("1.6 MB", "bytes", "'MB' is not the unit of this answer: give the number of bytes"),
+    ("68 KB", "bytes", "'KB' is not the unit"),
+    ("2 GFLOPs", "FLOPs", "'GFLOPs' is not the unit of this answer: give the number of FLOPs"),
+    ("3 apples", "", "this answer has no unit: write the number alone, without 'apples'"),
+    ("-2,28", "", "'-2,28' has a decimal comma: write a decimal point, -2.28"),
+    ("0,5", "", "decimal comma"), ("3,14159", "", "decimal comma"),
+    ("-2,28; 1,5", "", "decimal comma"),
+])
+def test_other_units_and_decimal_commas_are_refused_naming_them(text, unit, message):
+    with pytest.raises(ParseError) as err:
+        parse_answer(text, (), unit)
+    assert message in str(err.value)
+
+
+def test_a_unit_message_no_longer_speaks_of_products():
+    with pytest.raises(ParseError) as err:
+        parse_answer("237056 bytes")
+    assert "*" not in str(err.value) and "without 'bytes'" in str(err.value)
+
+
+@pytest.mark.parametrize("text, value, shape", [
+    ("[0.22 0.33 0.3 -0.85]", (Q(22, 100), Q(33, 100), Q(3, 10), Q(-85, 100)), (4,)),
+    ("[ 0.22  0.33  0.3  -0.85]", (Q(22, 100), Q(33, 100), Q(3, 10), Q(-85, 100)), (4,)),
+    ("[1. -0.5 2.e-01]", (1, Q(-1, 2), Q(1, 5)), (3,)),
+    ("[[-4 -1.6] [6 2.4]]", ((-4, Q(-8, 5)), (6, Q(12, 5))), (2, 2)),
+    ("[[-4.  -1.6]\n [ 6.   2.4]]", ((-4, Q(-8, 5)), (6, Q(12, 5))), (2, 2)),
+    ("array([1., 2.])", (1, 2), (2,)), ("np.array([[1, 2], [3, 4]])", ((1, 2), (3, 4)), (2, 2)),
+    ("(0.22, 0.33)", (Q(22, 100), Q(33, 100)), (2,)),
+    ("((1, 2), (3, 4))", ((1, 2), (3, 4)), (2, 2)),
+    ("0, -0.6, 1", (0, Q(-3, 5), 1), (3,)), ("0, -0.6, 1;", (0, Q(-3, 5), 1), (3,)),
+    ("[1, 2; 3, 4]", ((1, 2), (3, 4)), (2, 2)), ("1, 2; 3, 4", ((1, 2), (3, 4)), (2, 2)),
+    ("0.2; 0.3; 0.5", (Q(1, 5), Q(3, 10), Q(1, 2)), (3,)),
+    ("[0.2; 0.3]", (Q(1, 5), Q(3, 10)), (2,)),
+    ("[1, 2, 3];", (1, 2, 3), (3,)), ("[1,5]", (1, 5), (2,)),
+])
+def test_numpy_parentheses_bare_and_semicolon_forms(text, value, shape):
+    parsed = parse_answer(text)
+    assert parsed.shape == shape and parsed.value == value
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("4x", "4*x"), ("3x² - 2", "3*x**2 - 2"), ("6 - 6x", "6 - 6*x"), ("2(x + 1)", "2*x + 2"),
+    ("x(x + 1)", "x**2 + x"), ("(x + 1)(x - 1)", "x**2 - 1"), ("2.5x", "5*x/2"),
+    ("2e-3x", "x/500"), ("-6x + 6;", "6 - 6*x"), ("4 x", "4*x"), ("x²", "x**2"),
+    ("3x^2", "3*x**2"), ("2sqrt(4)x", "4*x"),
+])
+def test_implicit_products_in_expressions(text, expected):
+    x = sp.Symbol("x")
+    want = sp.Poly(sp.parse_expr(expected, {"x": x}), x)     # the test's own reading
+    got = parse_answer(text, ("x",)).value
+    assert sp.Poly(got, x) == want
+
+
+def test_an_ambiguous_implicit_product_is_refused():
+    with pytest.raises(ParseError) as err:
+        parse_answer("1/2x", ("x",))
+    assert "can be read two ways: write 1/2*x or 1/(2*x)" in str(err.value)
+
+
+@pytest.mark.parametrize("text, key", [
+    ("converges.", "converges"), ("converge", "converges"), ("it converges", "converges"),
+    ("Converged!", "converges"), ("CONVERGES", "converges"), ("converging", "converges"),
+    ("oscillate", "oscillates"), ("It oscillates.", "oscillates"),
+    ("oscillation", "oscillates"), ("diverge", "diverges"), ("divergence", "diverges"),
+    ("'diverges'", "diverges"), ("W diverges", "diverges"),
+])
+def test_words_in_any_case_with_punctuation_and_inflections(text, key):
+    c = part(CHOICE, key, points=1, choices=("converges", "oscillates", "diverges"))
+    assert mark(c, text).passed
+    other = "diverges" if key != "diverges" else "converges"
+    assert not mark(part(CHOICE, other, points=1,
+                         choices=("converges", "oscillates", "diverges")), text).passed
+
+
+@pytest.mark.parametrize("text, message", [
+    ("does not converge", "negated"), ("converges or diverges", "more than one"),
+    ("explodes", "not one of"),
+])
+def test_words_that_cannot_be_read_say_why(text, message):
+    c = part(CHOICE, "converges", points=1, choices=("converges", "oscillates", "diverges"))
+    m = mark(c, text)
+    assert m.score == 0 and message in m.diagnosis
+
+
+def test_layer_names_with_spaces_dashes_and_plurals():
+    layers = ("logits", "Block2_out", "Block1_FFN", "embeddings")
+    for text, key in (("Block1 FFN", "Block1_FFN"), ("block1-ffn", "Block1_FFN"),
+                      ("Embedding", "embeddings"), ("the logits.", "logits")):
+        assert mark(part(CHOICE, key, points=1, choices=layers), text).passed, text
+
+
+def test_every_unit_part_of_the_bank_accepts_its_unit():
+    from grader.problems import model_facts
+    for p in model_facts.solve(model_facts.seed_params()):
+        assert p.unit, p.name
+        assert mark(p, f"{int(p.answer):,} {p.unit}").passed, p.name
+        assert "not the unit" in mark(p, f"{int(p.answer)} MB").diagnosis
+
+
+@pytest.mark.parametrize("text", [
+    "1" * 1999 + " bytes"[:1], "[" + " ".join(["1"] * 900) + "]", "x" * 1990 + " bytes",
+    ";" * 1999, "1 " + "a " * 995, "[" + "1 " * 999 + "]", "2" + "x" * 1998,
+    "(" * 19 + "x" + ")" * 19 + "x" * 1900,
+])
+def test_the_rewrites_finish_on_long_answers(text):
+    """Linear-time rewrites: a regular expression that backtracks would hang here (the
+    per-answer times are in benchmarks/bench_problems.py, not asserted)."""
+    for symbols in ((), ("x",)):
+        try:
+            parse_answer(text[:2000], symbols, "bytes")
+        except ParseError as exc:
+            assert str(exc)
+
+
+# ------------------------------------------------------------------ exact expressions
+def _ex2_derivative():
+    from grader.problems import ex2_gradient_check as ex2
+    parts = ex2.solve(ex2.seed_params())
+    return next(p for p in parts if p.name == "derivative")
+
+
+def test_an_exact_expression_part_refuses_near_misses():
+    """ex2.derivative's statement says exact: a constant of 1/1000 off, a coefficient
+    0.05% off, and a polynomial built to agree with the key at the grader's own sample
+    points all score 0; the key itself, rearranged, scores full marks."""
+    from grader.problems.marking import SAMPLE_POINTS
+    part = _ex2_derivative()
+    assert part.tol == EXACT
+    x = sp.Symbol("x")
+    key = part.answer
+    # The key, written out by hand from its coefficients (not from the grader's text).
+    a1, a0 = sp.Poly(key, x).all_coeffs()
+    assert mark(part, f"{a0} + ({a1})*x").passed
+    assert mark(part, f"({a1})x + {a0};").passed
+    assert not mark(part, f"{a0} + ({a1})*x + 1/1000").passed
+    assert not mark(part, f"{a0} + ({a1})*1.0005*x").passed
+    sneaky = sp.expand(key + sp.prod([x - t for t in SAMPLE_POINTS]) / 10**6)
+    assert all(sneaky.subs(x, t) == key.subs(x, t) for t in SAMPLE_POINTS)
+    text = str(sneaky).replace("**", "^")
+    m = mark(part, text)
+    assert m.score == 0 and "exactly equal" in m.diagnosis
+
+
+def test_a_toleranced_expression_part_uses_its_tolerance():
+    x = sp.Symbol("x")
+    p = part(EXPRESSION, 6 - 6 * x, points=2, symbols=("x",))   # STANDARD tolerance
+    assert mark(p, "6 - 6*x + 1/1000000").passed
+    assert not mark(p, "6 - 6.1*x").passed

@@ -60,9 +60,9 @@ def _shape(kind, value):
 
 def generic_variants(inst, part) -> list[Variant]:
     """Wrong answers any key gives: the sign flipped, the transpose, another part's key."""
-    from grader.problems.core import CHOICE, EXPRESSION, MATRIX, VECTOR
+    from grader.problems.core import EXPRESSION, MATRIX, VECTOR
     out = []
-    if part.kind == CHOICE:
+    if part.kind not in (EXPRESSION, MATRIX, VECTOR, "number", "integer"):
         return out
     if part.kind == EXPRESSION:
         return [Variant("the sign flipped", -part.answer, "generic")] if part.answer != 0 else []
@@ -77,7 +77,7 @@ def generic_variants(inst, part) -> list[Variant]:
         if t != tuple(tuple(r) for r in rows):
             out.append(Variant("the matrix transposed", t, "generic"))
     for other in inst.parts:
-        if other is not part and other.kind not in (CHOICE, EXPRESSION) \
+        if other is not part and other.kind in ("number", "integer", "vector", "matrix") \
                 and len(_entries(other.kind, other.answer)) == len(flat) and other.answer != part.answer:
             out.append(Variant(f"the answer to {inst.answer_key(other)}", other.answer, "generic", other.kind))
     return out
@@ -131,6 +131,11 @@ def classify(inst, part, text: str) -> tuple[str, str]:
     from grader.problems.core import CHOICE, EXPRESSION, fmt_value
     from grader.problems.marking import _expected_shape, _reshape, normalize_word
     from grader.problems.parse import ParseError, parse_answer
+    from grader.problems import choices
+    if part.kind in choices.KINDS:
+        if part.manual:
+            return "graded by hand", "manual"
+        return f"'{text.strip()[:40]}' for '{fmt_value(part.kind, part.answer)}'", "value"
     if part.kind == CHOICE:
         word = normalize_word(text)
         for label, value in part.mistakes:
@@ -198,6 +203,9 @@ def _student(task):
         if key not in by_key:
             continue
         inst, part = by_key[key]
+        if part.manual:              # graded by a person: counted, never named as wrong
+            rows.append((key, "manual", float(t.get("score") or 0), part.points, "", ""))
+            continue
         score, top = float(t.get("score") or 0), float(t.get("max_score") or part.points)
         _, message, _ = split_output(str(t.get("output", ""))[:8000])
         text = _answer_text(message)
@@ -258,6 +266,8 @@ def analyse(out: Path, students, seeds: dict, outcomes, jobs: int | None = None,
     for inst in reference:
         for p in inst.parts:
             key = inst.answer_key(p)
+            if p.manual:
+                continue
             parts[key] = {"key": key, "item": inst.problem.key, "prompt": p.prompt, "points": p.points,
                           "right": 0, "partial": 0, "wrong": 0, "blank": 0, "total": 0,
                           "known": [label for label, _ in p.mistakes], "groups": {}}
@@ -269,6 +279,11 @@ def analyse(out: Path, students, seeds: dict, outcomes, jobs: int | None = None,
             continue
         per_item = dict.fromkeys(item_max, 0.0)
         for key, state, score, _top, group, source in rows:
+            if state == "manual":
+                item = key.split(".", 1)[0]
+                if item in per_item:
+                    per_item[item] += score
+                continue
             part = parts.get(key)
             if part is None:
                 continue

@@ -68,7 +68,8 @@ def unknown_key_warning(name: str, lineno: int, key: str, known) -> str:
     return f"{name}:{lineno}: unknown key {key[:60]!r}, not graded{hint}"
 
 
-def read_answers(path: str | Path, allowed_keys: set[str] | None = None) -> AnswersFile:
+def read_answers(path: str | Path, allowed_keys: set[str] | None = None,
+                 text_keys: set[str] | frozenset[str] = frozenset()) -> AnswersFile:
     """Read and validate an answers file. Keys outside `allowed_keys` become warnings;
     `allowed_keys=None` skips that check."""
     path = Path(path)
@@ -89,10 +90,28 @@ def read_answers(path: str | Path, allowed_keys: set[str] | None = None) -> Answ
                                   "; save the file as UTF-8 text"]) from None
     if "\x00" in text:
         raise AnswersError(name, [f"{name}: contains NUL bytes: this is not a text file"])
-    return parse_answers(text, name, allowed_keys)
+    return parse_answers(text, name, allowed_keys, text_keys)
 
 
-def parse_answers(text: str, name: str, allowed_keys: set[str] | None = None) -> AnswersFile:
+def _text_value(first: str, lines: list[str], i: int, known) -> tuple[str, int]:
+    """A free-text answer (issue 13): the rest of its line and every following line up to
+    a comment line (starting with #) or the next `key =` line; '#' and brackets inside
+    are text. Returns (value, index of the next line)."""
+    out = [first.strip()]
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith("#"):
+            break
+        head = line.split("=", 1)[0].strip() if "=" in line else ""
+        if head and KEY.fullmatch(head) and (head in HEADER_KEYS or known is None or head in known):
+            break
+        out.append(line.rstrip())
+        i += 1
+    return "\n".join(out).strip(), i
+
+
+def parse_answers(text: str, name: str, allowed_keys: set[str] | None = None,
+                  text_keys: set[str] | frozenset[str] = frozenset()) -> AnswersFile:
     problems: list[str] = []
     warnings: list[str] = []
     entries: dict[str, tuple[str, int]] = {}
@@ -107,6 +126,14 @@ def parse_answers(text: str, name: str, allowed_keys: set[str] | None = None) ->
             problems.append(f"{name}:{lineno}: expected 'key = value', got {raw.strip()[:60]!r}")
             continue
         key, value = (s.strip() for s in raw.split("=", 1))
+        if key in text_keys:
+            value, i = _text_value(lines[i - 1].split("=", 1)[1], lines, i, allowed_keys)
+            if key in entries:
+                problems.append(f"{name}:{lineno}: {key} is given twice (first on line "
+                                f"{entries[key][1]})")
+            else:
+                entries[key] = (value, lineno)
+            continue
         # A value with open brackets continues on the following lines.
         extra = 0
         while _open_brackets(value) > 0 and i < len(lines) and extra < MAX_CONTINUATION:

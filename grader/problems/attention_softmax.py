@@ -77,7 +77,8 @@ def solve(p: dict) -> list[Part]:
             Part("probs", "softmax(s), exactly (not the rounded values)", VECTOR, exact, 2,
                  STANDARD),
             Part("dscores", "∂loss/∂s (with the rounded probabilities)", VECTOR, ds, 3, STANDARD),
-            Part("dq", "∂loss/∂q", VECTOR, dq, 3, STANDARD)]
+            Part("dq", "∂loss/∂q (from step 3's ∂loss/∂s, the rounded probabilities)",
+                 VECTOR, dq, 3, STANDARD)]
 
 
 @lru_cache(maxsize=None)

@@ -20,6 +20,7 @@ from pathlib import Path
 from grader.problems import build_set
 from grader.problems.errata import ERRATA, SEED, errata_text
 from grader.problems.generate import generate
+from grader.problems.grading_manual import SheetError
 from grader.problems.grading import ANSWER_TIMEOUT, STUDENT_TIMEOUT, WrongSecret, grade
 from grader.problems.render import key_rows, render_answers, render_markdown
 from grader.problems.roster import RosterError, Student, read_roster
@@ -104,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--answer-timeout", type=float, default=ANSWER_TIMEOUT,
                    help=f"seconds to check one answer; a slower one scores 0 as unreadable "
                         f"(default {ANSWER_TIMEOUT:g})")
+    r.add_argument("--manual", metavar="SHEET.csv",
+                   help="merge the points filled into a manual grading sheet (OUT/"
+                        "manual_grading.csv, written by every run) for the free-text answers")
     r.add_argument("--student-timeout", type=float, default=STUDENT_TIMEOUT,
                    help=f"seconds for one student's whole file; past it the student is "
                         f"listed with status error (default {STUDENT_TIMEOUT:g})")
@@ -156,8 +160,8 @@ def _grade(args) -> int:
                         reveal=args.reveal_key, visibility=args.visibility,
                         show_progress=not args.quiet, variant0=args.variant0,
                         jobs=args.jobs, force=args.force, answer_timeout=args.answer_timeout,
-                        student_timeout=args.student_timeout)
-    except (FileNotFoundError, WrongSecret) as exc:
+                        student_timeout=args.student_timeout, manual=args.manual)
+    except (FileNotFoundError, WrongSecret, SheetError) as exc:
         raise UsageError(str(exc)) from None
     counts: dict[str, int] = {}
     for o in summary.outcomes:
@@ -165,6 +169,12 @@ def _grade(args) -> int:
     reused = f" ({summary.reused} unchanged since the last run)" if summary.reused else ""
     print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + reused
           + f"; gradebook in {Path(args.out) / 'class.csv'}")
+    total, graded, merged = summary.manual
+    if total or merged:
+        print(f"free-text answers: {graded} of {total} graded by hand"
+              + (f" ({merged} merged from {args.manual})" if args.manual else "")
+              + f"; sheet to fill in: {Path(args.out) / 'manual_grading.csv'} "
+              f"(readable: manual_grading.html)")
     for error in summary.errors:
         print(f"tt problems grade: {error}", file=sys.stderr)
     _class_report(args, secret, students, summary)

@@ -27,7 +27,15 @@ from grader.problems.variants import Dice
 
 NUMBER, INTEGER, VECTOR, MATRIX, EXPRESSION, CHOICE = (
     "number", "integer", "vector", "matrix", "expression", "choice")
-KINDS = (NUMBER, INTEGER, VECTOR, MATRIX, EXPRESSION, CHOICE)
+# Kinds of the conceptual items (issue 13, marked by choices.py): one letter of lettered
+# options; a set of letters; letters in an order; a shape like 8×16; free text that a
+# person grades against the part's rubric.
+MCQ, MULTI, ORDER, SHAPE, TEXT = "mcq", "multi", "order", "shape", "text"
+KINDS = (NUMBER, INTEGER, VECTOR, MATRIX, EXPRESSION, CHOICE, MCQ, MULTI, ORDER, SHAPE, TEXT)
+# Kinds whose key is compared as text or letters, never with a numeric tolerance.
+EXACT_KINDS = (CHOICE, EXPRESSION, MCQ, MULTI, ORDER, SHAPE)
+LETTERS = "ABCDEFGHIJ"
+NON_NUMERIC = (CHOICE, MCQ, MULTI, ORDER, SHAPE, TEXT)
 
 
 # ------------------------------------------------------------------------ tolerances
@@ -80,14 +88,36 @@ class Part:
     tol: Tolerance = STANDARD
     symbols: tuple[str, ...] = ()     # variables allowed in an EXPRESSION answer
     choices: tuple[str, ...] = ()     # allowed words of a CHOICE answer
+    unit: str = ""                    # what a number counts ("bytes"): may follow the answer
     # Known wrong answers, each a named mistake: ((label, value), ...), the value in the
     # answer's own form ("the sign flipped", the key negated). Feedback and the class
     # report name a student's wrong answer when it is one of these.
     mistakes: tuple[tuple[str, Any], ...] = ()
+    # MCQ, MULTI, ORDER: the option texts in the order this student sees them (lettered
+    # A, B, ...). The key is a letter (MCQ), letters in alphabetical order (MULTI) or
+    # letters in the right order (ORDER), written "A, C".
+    options: tuple[str, ...] = ()
+    # TEXT: what a grader awards points for, ((criterion, points), ...), summing to
+    # `points`; the key (answer) is a model answer, shown to graders only.
+    rubric: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"Part {self.name}: unknown kind {self.kind!r}")
+        if self.kind == TEXT and sum(p for _, p in self.rubric) != self.points:
+            raise ValueError(f"Part {self.name}: the rubric's points do not sum to {self.points}")
+        if self.kind in (MCQ, MULTI, ORDER) and not 2 <= len(self.options) <= len(LETTERS):
+            raise ValueError(f"Part {self.name}: {len(self.options)} options")
+
+    @property
+    def manual(self) -> bool:
+        """Graded by a person (TEXT), not by the grader."""
+        return self.kind == TEXT
+
+    def tolerance_text(self) -> str:
+        if self.kind == TEXT:
+            return "graded by your instructor"
+        return "exact" if self.kind in EXACT_KINDS else self.tol.describe()
 
     def form(self) -> str:
         """What shape the answer takes, for the statement and the answers file."""
@@ -103,6 +133,19 @@ class Part:
             return "one of: " + ", ".join(self.choices)
         if self.kind == INTEGER:
             return "a whole number"
+        n = len(self.options)
+        last = LETTERS[max(n - 1, 0)]
+        if self.kind == MCQ:
+            return f"one letter, A to {last}"
+        if self.kind == MULTI:
+            return f"every letter that applies (A to {last}), like A, C"
+        if self.kind == ORDER:
+            return f"all {n} letters in order, like {', '.join(LETTERS[n - 1::-1])}"
+        if self.kind == SHAPE:
+            return f"a shape like {' × '.join(['8', '16', '4'][:len(self.answer)])}"
+        if self.kind == TEXT:
+            return ("free text, your own words (continue on as many lines as you need; "
+                    "a line starting with # ends it); graded by your instructor")
         return "a number"
 
 
@@ -325,8 +368,10 @@ def fmt_value(kind: str, value) -> str:
         return fmt_vec(value)
     if kind == MATRIX:
         return fmt_mat(value)
-    if kind == CHOICE:
+    if kind in (CHOICE, MCQ, MULTI, ORDER, TEXT):
         return str(value)
+    if kind == SHAPE:
+        return " × ".join(str(int(d)) for d in value)
     if kind == EXPRESSION:
         return sp.sstr(value).replace("**", "^")
     return fmt(value)
@@ -370,6 +415,6 @@ def decimal30(value, kind: str = NUMBER) -> str:
         return "[" + ", ".join(one(x) for x in value) + "]"
     if kind == MATRIX:
         return "[" + ", ".join("[" + ", ".join(one(x) for x in r) + "]" for r in value) + "]"
-    if kind in (CHOICE, EXPRESSION):
+    if kind in EXACT_KINDS or kind == TEXT:
         return fmt_value(kind, value)
     return one(value)

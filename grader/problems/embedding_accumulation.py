@@ -72,7 +72,7 @@ def solve(p: dict) -> list[Part]:
             Part("absent_row", f"∂loss/∂E[{p['absent']}]", VECTOR, dE_row(p, p["absent"]), 1,
                  STANDARD),
             Part("nonzero_rows", "the number of rows of ∂loss/∂E that are not zero", INTEGER,
-                 sp.Integer(len(set(p["tokens"]))), 2, EXACT)]
+                 sp.Integer(len(set(p["tokens"]))), 2, EXACT, unit="rows")]
 
 
 E = {v: sp.symbols(f"E{v}_0:{C}") for v in range(len(VOCAB))}

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from grader.problems.core import (EXPRESSION, NUMBER, RELATIVE, STANDARD, DerivationMismatch,
+from grader.problems.core import (EXACT, EXPRESSION, NUMBER, RELATIVE, STANDARD, DerivationMismatch,
                                   Part, Problem, R, agree, fmt)
 from grader.problems.variants import Dice
 
@@ -79,8 +79,9 @@ def solve(p: dict) -> list[Part]:
 
     central = (at(x0 + eps) - at(x0 - eps)) / (2 * eps)
     forward_q = (at(x0 + eps) - at(x0)) / eps
+    # Exact: the statement says so, and a polynomial is right or it is not.
     return [Part("derivative", "f'(x) as an expression in x", EXPRESSION, 2 * a * x + b, 3,
-                 STANDARD, symbols=("x",)),
+                 EXACT, symbols=("x",)),
             Part("analytic", f"f'({fmt(x0)}) from your formula", NUMBER, slope, 1, STANDARD),
             Part("central", "the central difference at x0", NUMBER, central, 2, STANDARD),
             # The error a·ε is tiny: only a relative tolerance can tell it apart.

@@ -26,7 +26,9 @@ LIBRARIES = ("sympy", "mpmath", "jinja2", "markupsafe", "nbformat")
 # What the bank reads from the tt library (the model's shapes, the tokenizer).
 TT_SOURCES = ("tt/config.py", "tt/model.py", "tt/data.py")
 # Used only to read and mark answers, or by the command line: not part of a set.
-GRADING_ONLY = {"answers.py", "cli.py", "errata.py", "grading.py", "marking.py", "parse.py"}
+GRADING_ONLY = {"answers.py", "cli.py", "errata.py", "errata_claims.py", "errata_examples.py", "errata_model.py",
+                "errata_seed.py", "grading.py", "marking.py", "parse.py", "parse_numbers.py",
+                "parse_poly.py"}
 
 
 def _digest(paths: list[Path], extra: dict) -> str:
@@ -54,7 +56,8 @@ def _versions() -> dict:
 def bank_version() -> str:
     """The hash of everything that shapes a generated set: the bank's modules (not the
     grading-only ones), its templates, the tt modules it reads and library versions."""
-    paths = [p for p in HERE.glob("*.py") if p.name not in GRADING_ONLY]
+    paths = [p for p in HERE.glob("*.py")
+             if p.name not in GRADING_ONLY and not p.name.startswith("grading")]
     paths += [p for p in (HERE / "templates").rglob("*") if p.is_file()]
     paths += [REPO / t for t in TT_SOURCES if (REPO / t).is_file()]
     return _digest(paths, _versions())

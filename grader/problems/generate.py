@@ -42,7 +42,7 @@ from tt.progress import Progress
 
 FILES = ("problem_set.md", "problem_set.html", "problem_set.ipynb", "answers.txt")
 KEY_COLUMNS = ["student_id", "variant", "answer_key", "kind", "points", "tolerance", "answer",
-               "exact", "decimal"]
+               "exact", "decimal", "rubric", "options"]
 
 
 @dataclass

@@ -32,26 +32,32 @@ Before anyone is graded, every answers file's `variant = ...` line is compared w
 variant that --secret and --assignment give its student. A mismatch is graded against
 the student's own set and reported; when most files mismatch, the secret or the
 assignment is wrong, and nothing is graded (WrongSecret).
+
+This module marks answers and runs the class; finding and matching the files is
+grading_files.py, the worker processes grading_workers.py, and the outcome of a student
+and the journal grading_journal.py.
 """
 from __future__ import annotations
 
 import json
 import multiprocessing
-import multiprocessing.connection
 import os
 import signal
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from grader.problems import BANK, build_set
-from grader.problems.answers import (HEADER_KEYS, MAX_FILE_BYTES, AnswersError, AnswersFile,
-                                     read_answers, unknown_key_warning)
-from grader.problems.core import CHOICE, EXPRESSION, Instance
+from grader.problems.answers import HEADER_KEYS, AnswersError, AnswersFile, unknown_key_warning
+from grader.problems.core import Instance
 from grader.problems.fingerprint import grade_inputs, grader_version
+from grader.problems import grading_manual as gm
+from grader.problems.grading_files import (WrongSecret, _file_bytes, answer_keys, check_variants,
+                                           collect)
+from grader.problems.grading_journal import (JOURNAL, STATUSES, GradeSummary, Outcome,
+                                             _from_journal, _journal_entry, _read_journal)
+from grader.problems.grading_workers import WORKER_TASKS, run_isolated
 from grader.problems.marking import Mark, mark
 from grader.problems.roster import Student
 from grader.problems.variants import student_seed, variant_id
@@ -59,50 +65,14 @@ from grader.report import Report, TestResult, write_class_csv, write_feedback_ht
 from tt.io import atomic_write_text
 from tt.progress import Progress
 
+__all__ = ["ANSWER_TIMEOUT", "STUDENT_TIMEOUT", "MEMORY_LIMIT", "WORKER_TASKS", "JOURNAL",
+           "STATUSES", "WrongSecret", "Outcome", "GradeSummary", "answer_keys", "collect",
+           "check_variants", "grade", "grade_file", "grade_student", "timed_mark"]
+
 ANSWER_TIMEOUT = 10.0        # seconds to read and mark one answer
 STUDENT_TIMEOUT = 120.0      # seconds for one student's whole grading (a backstop)
 MEMORY_LIMIT = 1 << 30       # bytes of address space one student's grading may add
 PROGRESS_EVERY = 1.0         # seconds between rewrites of class.csv while grading
-WORKER_TASKS = 50            # students one worker process grades before it is replaced
-JOURNAL = ".grading-journal.jsonl"
-STATUSES = ("graded", "missing", "malformed", "duplicate", "error", "pending")
-
-
-class WrongSecret(ValueError):
-    """Most answers files name other variants than the secret and assignment give."""
-
-
-@dataclass
-class Outcome:
-    student: Student
-    status: str                  # one of STATUSES
-    variant: str
-    file: str = ""
-    score: float = 0.0
-    max_score: float = 0.0
-    problems: dict = field(default_factory=dict)     # problem key -> points scored
-    errors: list[str] = field(default_factory=list)  # this student's grading_errors lines
-    report: Report | None = None                     # None when reused from an earlier run
-    reused: bool = False
-
-    def row(self) -> dict:
-        s = self.student
-        pending = self.status == "pending"
-        return {"student_id": s.student_id, "name": s.name, "email": s.email,
-                "status": self.status, "variant": self.variant,
-                "score": "" if pending else self.score,
-                "max_score": "" if pending else self.max_score,
-                **({} if pending else self.problems), "file": self.file}
-
-
-@dataclass
-class GradeSummary:
-    outcomes: list[Outcome]
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def reused(self) -> int:
-        return sum(1 for o in self.outcomes if o.reused)
 
 
 def _title(assignment: str) -> str:
@@ -110,14 +80,7 @@ def _title(assignment: str) -> str:
 
 
 def _checked(part) -> str:
-    tol = "exact" if part.kind in (CHOICE, EXPRESSION) else part.tol.describe()
-    return f"{part.prompt}: {part.form()}; tolerance: {tol}"
-
-
-@lru_cache(maxsize=None)
-def answer_keys() -> frozenset[str]:
-    """The answer keys of a set (the same for every variant: names never depend on numbers)."""
-    return frozenset(i.answer_key(p) for i in build_set(None) for p in i.parts)
+    return f"{part.prompt}: {part.form()}; tolerance: {part.tolerance_text()}"
 
 
 PROBLEM_KEYS = [p.key for p in BANK]
@@ -169,10 +132,13 @@ def timed_mark(part, text: str, reveal: bool, limit: float) -> tuple[Mark, str]:
 # ---------------------------------------------------------------------- one student
 def grade_file(student: Student, instances: list[Instance], answers: AnswersFile,
                variant: str, assignment: str, reveal: bool = False,
-               visibility: str = "visible", answer_timeout: float = ANSWER_TIMEOUT
-               ) -> tuple[Report, list[str]]:
-    """Mark every part of a student's set from their (validated) answers file.
+               visibility: str = "visible", answer_timeout: float = ANSWER_TIMEOUT,
+               manual: dict | None = None) -> tuple[Report, list[str]]:
+    """Mark every part of a student's set from their (validated) answers file; free-text
+    parts get the points a person gave them (`manual`: {answer key: {"points",
+    "comment"}}, see grading_manual.py), or 0 while they wait for grading.
     Returns the report and the problems to list in grading_errors.txt."""
+    manual = manual or {}
     start = time.perf_counter()
     tests, notes, errors = [], [], []
     sid = student.student_id
@@ -194,7 +160,10 @@ def grade_file(student: Student, instances: list[Instance], answers: AnswersFile
         for part in inst.parts:
             key = inst.answer_key(part)
             text, line = answers.values.get(key, ("", 0))
-            m, problem = timed_mark(part, text, reveal, answer_timeout)
+            if part.manual:
+                m, problem = _manual_mark(part, text, manual.get(key)), ""
+            else:
+                m, problem = timed_mark(part, text, reveal, answer_timeout)
             if problem:
                 errors.append(f"{sid}: {key} (line {line}): the answer could not be read: "
                               f"{problem}; it scored 0")
@@ -206,6 +175,19 @@ def grade_file(student: Student, instances: list[Instance], answers: AnswersFile
                                     checked=_checked(part), diagnosis=m.diagnosis, group=group))
     return (Report(sid, _title(assignment), tests, time.perf_counter() - start, notes,
                    visibility=visibility), errors)
+
+
+def _manual_mark(part, text: str, grade: dict | None) -> Mark:
+    if not text.strip():
+        return Mark(0.0, part.points, "no answer given")
+    if grade is None:
+        return Mark(0.0, part.points, f"{PENDING}: graded by your instructor against a rubric; "
+                    "0 points until then")
+    comment = f": {grade['comment']}" if grade.get("comment") else ""
+    return Mark(float(grade["points"]), part.points, f"graded by your instructor{comment}")
+
+
+PENDING = "awaiting manual grading"
 
 
 def ungraded_report(student: Student, instances: list[Instance], assignment: str,
@@ -239,6 +221,7 @@ class Task:
     reveal: bool
     visibility: str
     answer_timeout: float
+    manual: dict = field(default_factory=dict)   # this student's free-text grades
 
 
 def _problem_scores(report: Report) -> dict:
@@ -260,7 +243,7 @@ def grade_student(task: Task) -> Outcome:
     if task.state == "graded":
         report, more = grade_file(task.student, instances, task.answers, task.variant,
                                   task.assignment, task.reveal, task.visibility,
-                                  task.answer_timeout)
+                                  task.answer_timeout, task.manual)
         return _finish(task, "graded", report, errors + more)
     return _finish(task, task.state, ungraded_report(task.student, instances, task.assignment,
                                                      task.notes, task.visibility), errors)
@@ -277,242 +260,15 @@ def failed_outcome(task: Task, why: str) -> Outcome:
 
 
 # ------------------------------------------------------------- isolated worker processes
-def _limit_memory(extra: int) -> None:
-    """Let this process grow by at most `extra` bytes of address space (Linux)."""
-    try:
-        import resource
-        with open("/proc/self/statm") as f:
-            size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = size + extra
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ImportError, OSError, ValueError):
-        pass
-
-
-def _serve(conn, memory: int) -> None:
-    """A worker: grade the tasks the parent sends, one at a time, until told to stop."""
-    if memory:
-        _limit_memory(memory)
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            break
-        if task is None:
-            break
-        try:
-            result = ("ok", grade_student(task))
-        except BaseException as exc:   # noqa: BLE001 - reported to the parent
-            result = ("failed", f"{type(exc).__name__}: {str(exc)[:200]}")
-        try:
-            conn.send(result)
-        except Exception as exc:       # e.g. MemoryError while pickling
-            conn.send(("failed", f"the result could not be returned ({type(exc).__name__})"))
-    conn.close()
-
-
-class _Worker:
-    """One forked grading process and the task it is working on."""
-
-    def __init__(self, ctx, memory: int):
-        self.conn, theirs = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(theirs, memory), daemon=True)
-        self.proc.start()
-        theirs.close()
-        self.task: Task | None = None
-        self.deadline = 0.0
-        self.graded = 0
-
-    def start(self, task: Task, timeout: float) -> None:
-        self.task, self.deadline = task, time.monotonic() + timeout
-        self.conn.send(task)
-
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-            self.proc.join(5)
-        except (OSError, ValueError):
-            pass
-        self.kill()
-
-    def kill(self) -> None:
-        if self.proc.is_alive():
-            self.proc.kill()
-        self.proc.join()
-        self.conn.close()
-
-
-def _run_isolated(tasks: list[Task], jobs: int, timeout: float, memory: int, done) -> None:
-    """Grade the tasks in `jobs` forked worker processes. A worker that is still on one
-    student after `timeout` seconds is killed (it is one of ours) and replaced; the
-    student gets status error. Workers are replaced after WORKER_TASKS students, so no
-    one inherits much of another's memory."""
-    ctx = multiprocessing.get_context("fork")
-    queue = deque(tasks)
-    workers: list[_Worker] = []
-    try:
-        while queue or any(w.task for w in workers):
-            for i, w in enumerate(workers):
-                if w.task is None and queue:
-                    if w.graded >= WORKER_TASKS:
-                        w.stop()
-                        workers[i] = w = _Worker(ctx, memory)
-                    w.start(queue.popleft(), timeout)
-            while queue and len(workers) < jobs:
-                workers.append(_Worker(ctx, memory))
-                workers[-1].start(queue.popleft(), timeout)
-            busy = {w.conn: w for w in workers if w.task is not None}
-            wait = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
-            ready = multiprocessing.connection.wait(list(busy), timeout=wait)
-            for conn in ready:
-                w = busy[conn]
-                task, w.task = w.task, None
-                try:
-                    kind, value = conn.recv()
-                except (EOFError, OSError):
-                    w.proc.join(5)
-                    kind, value = "failed", (f"the grading process ended without a result "
-                                             f"(exit code {w.proc.exitcode})")
-                    w.kill()
-                    workers.remove(w)
-                w.graded += 1
-                done(value if kind == "ok" else failed_outcome(task, value))
-            now = time.monotonic()
-            for conn, w in busy.items():
-                if conn not in ready and w.task is not None and now >= w.deadline:
-                    task = w.task
-                    w.kill()
-                    workers.remove(w)
-                    done(failed_outcome(task, f"it took longer than {timeout:g} s"))
-    finally:
-        for w in workers:
-            if w.task is None:
-                w.stop()
-            else:
-                w.kill()
-
-
-# -------------------------------------------------------------------- finding files
-def _owner_from_name(path: Path, ids: set[str]) -> str | None:
-    for guess in (path.stem, path.parent.name):
-        if guess in ids:
-            return guess
-    return None
-
-
-def _visible_files(answers_dir: Path) -> list[Path]:
-    return sorted(p for p in answers_dir.rglob("*")
-                  if p.is_file() and not any(part.startswith(".")
-                                             for part in p.relative_to(answers_dir).parts))
-
-
-def collect(answers_dir: Path, students: list[Student], keys=None
-            ) -> tuple[dict, list[str]]:
-    """Every roster student's files, and the errors about files that match nobody.
-
-    Returns (found: id -> [(path, AnswersFile | AnswersError)], errors)."""
-    keys = answer_keys() if keys is None else keys
-    ids = {s.student_id for s in students}
-    found: dict[str, list[tuple[Path, AnswersFile | AnswersError]]] = {}
-    errors: list[str] = []
-    for path in _visible_files(answers_dir):
-        if path.suffix.lower() != ".txt":
-            owner = _owner_from_name(path, ids)
-            whose = f" (its name matches roster student {owner})" if owner else ""
-            errors.append(f"{path}: not an answers file (answers files end in .txt){whose}; "
-                          "not graded: rename it to .txt if it is one")
-            continue
-        try:
-            parsed: AnswersFile | AnswersError = read_answers(path, keys)
-            owner = parsed.student_id
-        except AnswersError as exc:
-            parsed = exc
-            owner = exc.student_id if exc.student_id in ids else _owner_from_name(path, ids)
-            if owner is None:
-                errors.append(f"{path}: cannot be read, and no roster student is named in it "
-                              "or by its name:\n    "
-                              + "\n    ".join([*exc.problems, *exc.warnings]))
-                continue
-        if owner not in ids:
-            errors.append(f"{path}: student_id {owner[:64]!r} is not on the roster; "
-                          "the file was not graded")
-            continue
-        found.setdefault(owner, []).append((path, parsed))
-    return found, errors
-
-
-def _variant_of(parsed) -> str:
-    return parsed.variant if isinstance(parsed, AnswersFile) else getattr(parsed, "variant", "")
-
-
-def check_variants(found: dict, expected: dict[str, str], assignment: str) -> list[str]:
-    """The mismatches, one line each; WrongSecret when most files mismatch."""
-    named, wrong = 0, []
-    for sid, files in found.items():
-        for path, parsed in files:
-            v = _variant_of(parsed)
-            if not v:
-                continue
-            named += 1
-            if v != expected[sid]:
-                wrong.append((path, v, expected[sid], sid))
-    if wrong and 2 * len(wrong) > named:
-        path, v, e, _ = wrong[0]
-        raise WrongSecret(
-            f"{len(wrong)} of {named} answers files name another variant than --secret and "
-            f"--assignment {assignment!r} give their students (e.g. {path}: variant {v}, "
-            f"expected {e}): wrong --secret/--assignment? Nothing was graded.")
-    return [f"{sid}: {path} says variant {v}, but with this secret and assignment the "
-            f"student's variant is {e}; graded against the student's own set {e}"
-            for path, v, e, sid in wrong]
-
-
-def _file_bytes(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read(MAX_FILE_BYTES + 1)
-    except OSError:
-        return b""
-
-
-# ------------------------------------------------------------------------- journal
-def _read_journal(path: Path) -> dict[str, dict]:
-    entries: dict[str, dict] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return entries
-    for line in lines:
-        try:
-            entry = json.loads(line)
-            entries[entry["student_id"]] = entry
-        except (ValueError, KeyError, TypeError):
-            continue                    # a line cut short by an interruption
-    return entries
-
-
-def _journal_entry(o: Outcome, fingerprint: str) -> dict:
-    return {"student_id": o.student.student_id, "fingerprint": fingerprint,
-            "status": o.status, "variant": o.variant, "file": o.file, "score": o.score,
-            "max_score": o.max_score, "problems": o.problems, "errors": o.errors}
-
-
-def _from_journal(student: Student, entry: dict) -> Outcome:
-    return Outcome(student, entry["status"], entry["variant"], entry["file"], entry["score"],
-                   entry["max_score"], dict(entry["problems"]), list(entry["errors"]),
-                   None, reused=True)
-
-
 # ----------------------------------------------------------------------- the class
 def grade(answers_dir: str | Path, students: list[Student], secret: str, assignment: str,
           out: str | Path, reveal: bool = False, visibility: str = "visible",
           show_progress: bool = True, variant0: bool = False, jobs: int | None = None,
           force: bool = False, answer_timeout: float = ANSWER_TIMEOUT,
-          student_timeout: float = STUDENT_TIMEOUT, memory_limit: int = MEMORY_LIMIT
-          ) -> GradeSummary:
+          student_timeout: float = STUDENT_TIMEOUT, memory_limit: int = MEMORY_LIMIT,
+          manual: str | Path | None = None) -> GradeSummary:
+    """Grade the class. `manual`: a filled-in manual grading sheet to merge first
+    (grading_manual.py); grades merged by earlier runs apply either way."""
     answers_dir, out = Path(answers_dir), Path(out)
     if not answers_dir.is_dir():
         raise FileNotFoundError(f"{answers_dir}: no such folder of answers files")
@@ -526,6 +282,17 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
     journal = {} if force else _read_journal(journal_path)
     options = {"reveal": reveal, "visibility": visibility, "variant0": variant0,
                "answer_timeout": answer_timeout}
+    slots = manual_slots(students, found)
+    store = gm.read_store(out)
+    sheet_errors: list[str] = []
+    merged = 0
+    if manual is not None:
+        grades, sheet_errors = gm.read_sheet(manual, slots)
+        merged = gm.merge(store, grades)
+        out.mkdir(parents=True, exist_ok=True)
+        gm.write_store(out, store)          # before grading: an interruption loses nothing
+    done_by_hand = gm.applicable(store, slots)
+    file_errors = [*file_errors, *sheet_errors]
 
     outcomes: dict[str, Outcome] = {}
     tasks: list[Task] = []
@@ -533,7 +300,8 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
         sid = student.student_id
         files = found.get(sid, [])
         fingerprint = grade_inputs(student, seeds[sid], assignment,
-                                   [(str(p), _file_bytes(p)) for p, _ in files], options)
+                                   [(str(p), _file_bytes(p)) for p, _ in files],
+                                   {**options, "manual": done_by_hand.get(sid, {})})
         entry = journal.get(sid)
         folder = out / sid
         if (entry and entry.get("fingerprint") == fingerprint
@@ -565,7 +333,8 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
         else:
             state, notes = "missing", [f"No answers file was found for {sid}."]
         tasks.append(Task(student, seeds[sid], expected[sid], state, answers, notes, errors,
-                          path, fingerprint, assignment, reveal, visibility, answer_timeout))
+                          path, fingerprint, assignment, reveal, visibility, answer_timeout,
+                          done_by_hand.get(sid, {})))
 
     bar = Progress(len(students), desc="grading", force=None if show_progress else False)
     bar.update(len(outcomes))
@@ -592,7 +361,8 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
             build_set(None)            # fill the symbolic caches once; workers inherit them
             grader_version()
             jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-            _run_isolated(tasks, jobs, student_timeout, memory_limit, done)
+            run_isolated(tasks, jobs, student_timeout, memory_limit, done, grade_student,
+                         failed_outcome)
         else:
             for task in tasks:
                 try:
@@ -602,11 +372,31 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
     if show_progress:
         bar.close()
     summary = _write_outputs(out, students, outcomes, file_errors, final=True)
+    gm.write_sheet(out, slots, done_by_hand)
+    summary.manual = (len(slots), sum(len(v) for v in done_by_hand.values()), merged)
     # The journal, compacted: one line per roster student, as graded now.
     lines = [json.dumps(_journal_entry(o, fingerprints.get(sid) or journal[sid]["fingerprint"]))
              for sid, o in ((s.student_id, outcomes[s.student_id]) for s in students)]
     atomic_write_text(journal_path, "\n".join(lines) + "\n")
     return summary
+
+
+def manual_slots(students: list[Student], found: dict) -> dict:
+    """Every free-text answer handed in by a student with one readable answers file."""
+    reference = {inst.answer_key(p): p for inst in build_set(None) for p in inst.parts
+                 if p.manual}
+    slots = {}
+    for student in students:
+        files = found.get(student.student_id, [])
+        if len(files) != 1 or not isinstance(files[0][1], AnswersFile):
+            continue
+        for key, part in reference.items():
+            text = files[0][1].values.get(key, ("", 0))[0]
+            if text.strip():
+                slots[(student.student_id, key)] = gm.Slot(
+                    student.student_id, student.name, key, part.prompt, part.points,
+                    part.rubric, str(part.answer), text[:gm.MAX_TEXT])
+    return slots
 
 
 def _write_outputs(out: Path, students: list[Student], outcomes: dict[str, Outcome],

@@ -7,16 +7,19 @@ Tolerance (per part, see core.Tolerance and docs/problem-sets.md): an entry is r
 computed exactly for rational keys and at 60 digits for irrational ones.
 
 Partial credit: a part is worth `points`; a vector or matrix earns points × (entries
-right) / (entries). A wrong shape earns 0. Expressions are right when they equal the key
-as functions (expand(yours − key) == 0, or equal at several points when expansion is not
-decisive). Words (CHOICE) are compared case-insensitively.
+right) / (entries). A wrong shape earns 0. Expressions of an exact part are right only
+when they equal the key as polynomials (expand(yours − key) == 0); other expression parts
+when they agree within the part's tolerance at each of SAMPLE_POINTS. Words (CHOICE) are
+compared case-insensitively, punctuation and inflections ignored (match_choice).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
 
+from grader.problems import choices
 from grader.problems.core import (CHOICE, EXPRESSION, INTEGER, MATRIX, VECTOR, Part,
                                   fmt_value, numeric)
 from grader.problems.parse import Parsed, ParseError, parse_answer
@@ -43,8 +46,11 @@ def mark(part: Part, text: str | None, reveal: bool = False) -> Mark:
         return Mark(0.0, part.points, "no answer given")
     if part.kind == CHOICE:
         return _mark_choice(part, text, reveal)
+    if part.kind in choices.KINDS:
+        return choices.mark_kind(part, text, reveal)
     try:
-        parsed = parse_answer(text, part.symbols if part.kind == EXPRESSION else ())
+        parsed = parse_answer(text, part.symbols if part.kind == EXPRESSION else (),
+                              getattr(part, "unit", ""))
     except ParseError as exc:
         return Mark(0.0, part.points, f"could not read the answer: {exc}")
     if part.kind == EXPRESSION:
@@ -53,6 +59,16 @@ def mark(part: Part, text: str | None, reveal: bool = False) -> Mark:
 
 
 # --------------------------------------------------------------------------- words
+# Words that may surround the answer word without changing it ("it converges.").
+FILLER = {"it", "the", "run", "w", "a", "an", "is", "will", "would", "gradient", "descent",
+          "answer", "layer", "at", "this", "rate", "then"}
+NEGATIONS = {"not", "no", "never", "doesn't", "doesnt", "don't", "dont", "won't", "cannot",
+             "neither", "nor"}
+SUFFIXES = ("ations", "ation", "ings", "ing", "ences", "ence", "ates", "ate", "at", "es", "ed",
+            "s", "e", "d")
+MAX_EXTRA_WORDS = 3
+
+
 def normalize_word(text: str) -> str:
     text = text.strip().strip("'\"`").strip().lower()
     for prefix in ("∂loss/∂", "dloss/d", "d loss / d"):
@@ -61,13 +77,57 @@ def normalize_word(text: str) -> str:
     return text.strip()
 
 
+def _words(text: str) -> list[str]:
+    """Lower-case words, punctuation dropped: 'It converges.' -> ['it', 'converges']."""
+    text = normalize_word(text[:200])
+    return [w for w in (w.strip("'") for w in re.split(r"[^\w'∂/₀-₉]+", text)) if w]
+
+
+def stem(word: str) -> str:
+    """One stem for a word's obvious inflections: converges, converge, converged,
+    converging -> converg; oscillates, oscillation -> oscill."""
+    changed = True
+    while changed:
+        changed = False
+        for suffix in SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                word, changed = word[:-len(suffix)], True
+                break
+    return word
+
+
+def match_choice(text: str, choices) -> tuple[str | None, str]:
+    """The choice an answer names, or (None, why not): exact words first (any case,
+    punctuation ignored), then one word whose stem is a choice's stem among filler
+    words and at most MAX_EXTRA_WORDS others ('it converges.', 'converge', 'Diverged!',
+    'it oscillates forever'); an answer naming two choices, or negated, is not read."""
+    words = _words(text)
+    squash = lambda t: "".join(_words(t.replace("_", " ").replace("-", " ")))  # noqa: E731
+    by_words = {squash(c): c for c in choices}
+    if squash(text) in by_words:
+        return by_words[squash(text)], ""
+    if NEGATIONS & set(words):
+        return None, "a negated answer cannot be read: write the word that applies"
+    content = [w for w in words if w not in FILLER]
+    stems: dict[str, str | None] = {}
+    for c in choices:
+        cw = _words(c)
+        if len(cw) == 1:                 # two choices with one stem: exact words only
+            stems[stem(cw[0])] = None if stem(cw[0]) in stems else c
+    stems = {k: c for k, c in stems.items() if c is not None}
+    found = {stems[stem(w)] for w in content if stem(w) in stems}
+    if len(found) == 1 and len(content) <= 1 + MAX_EXTRA_WORDS:
+        return found.pop(), ""
+    if len(found) > 1:
+        return None, "names more than one of: " + ", ".join(choices)
+    return None, "is not one of: " + ", ".join(choices)
+
+
 def _mark_choice(part: Part, text: str, reveal: bool) -> Mark:
-    word = normalize_word(text)
-    allowed = {c.lower(): c for c in part.choices}
-    if word not in allowed:
-        return Mark(0.0, part.points, f"'{text.strip()[:40]}' is not one of: "
-                    + ", ".join(part.choices))
-    if allowed[word] == part.answer:
+    choice, why = match_choice(text, part.choices)
+    if choice is None:
+        return Mark(0.0, part.points, f"'{text.strip()[:40]}' {why}")
+    if choice == part.answer:
         return Mark(float(part.points), part.points, "correct")
     return Mark(0.0, part.points, "not the right choice"
                 + (f"; the key is {part.answer}" if reveal else ""))
@@ -75,19 +135,28 @@ def _mark_choice(part: Part, text: str, reveal: bool) -> Mark:
 
 # ---------------------------------------------------------------------- expressions
 def _mark_expression(part: Part, parsed: Parsed, reveal: bool) -> Mark:
+    """Exact parts (the statement says "exact"): equal as polynomials with rational
+    coefficients, nothing else; both sides are already multiplied out, so the difference
+    is a sum of a few terms. Other parts: equal within the part's tolerance at every one
+    of SAMPLE_POINTS (the statement states both)."""
     if parsed.shape != ():
         return Mark(0.0, part.points, "expected one expression, got a vector or matrix")
     yours, key = parsed.value, part.answer
     equal = sp.expand(yours - key) == 0
-    if not equal:
+    if not equal and not is_exact(part.tol):
         names = [sp.Symbol(s) for s in part.symbols]
         equal = all(_close(_at(yours, names, t), _at(key, names, t), part)
                     for t in SAMPLE_POINTS)
     if equal:
         return Mark(float(part.points), part.points, "correct")
-    return Mark(0.0, part.points, "not equal to the key as a function of "
+    how = "exactly equal to" if is_exact(part.tol) else "within the tolerance of"
+    return Mark(0.0, part.points, f"not {how} the key as a function of "
                 + ", ".join(part.symbols)
                 + (f"; the key is {fmt_value(EXPRESSION, key)}" if reveal else ""))
+
+
+def is_exact(tol) -> bool:
+    return tol.rel == 0 and tol.abs == 0
 
 
 def _at(expr, names, t):

@@ -125,8 +125,12 @@ PROMPTS = {"n_params": ("the number of parameters", 2),
 
 def solve(p: dict) -> list[Part]:
     f = facts(p)
-    return [Part(name, prompt, INTEGER, sp.Integer(f[name]), points, EXACT)
+    return [Part(name, prompt, INTEGER, sp.Integer(f[name]), points, EXACT, unit=UNITS[name])
             for name, (prompt, points) in PROMPTS.items()]
+
+
+UNITS = {"n_params": "parameters", "flops": "FLOPs", **{k: "bytes" for k in PROMPTS
+                                                        if k.endswith("_bytes")}}
 
 
 _V, _T, _C, _H, _F, _L, _B, _b = sp.symbols("V T C H F L B b", positive=True, integer=True)

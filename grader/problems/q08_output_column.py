@@ -41,7 +41,7 @@ def solve(p: dict) -> list[Part]:
     column = tuple(xi * p["g"] for xi in p["x"])
     return [Part("column", f"∂loss/∂W_output[:, {p['j']}]", VECTOR, column, 4, STANDARD),
             Part("rows", "the number of rows of ∂loss/∂W_output", INTEGER,
-                 sp.Integer(len(p["x"])), 1, EXACT)]
+                 sp.Integer(len(p["x"])), 1, EXACT, unit="rows")]
 
 
 @lru_cache(maxsize=None)

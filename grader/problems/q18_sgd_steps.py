@@ -56,7 +56,7 @@ def solve(p: dict) -> list[Part]:
     tol = Tolerance("step/100", sp.Integer(0), abs(step) / 100)
     return [Part("new_w", "W after one update", NUMBER, p["W"] + step, 3, tol),
             Part("steps", "the number of updates until W first reaches the target", INTEGER,
-                 sp.Integer(steps_needed(p)), 3, EXACT)]
+                 sp.Integer(steps_needed(p)), 3, EXACT, unit="updates")]
 
 
 def _fraction(q: sp.Rational) -> Fraction:

@@ -18,16 +18,29 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import sympy as sp
 from markupsafe import Markup, escape
 
-from grader.problems.core import (Instance, decimal30, fmt, fmt_exact, fmt_mat, fmt_value,
-                                  fmt_vec)
+from grader.problems.core import (NON_NUMERIC, TEXT, Instance, decimal30, fmt, fmt_exact,
+                                  fmt_mat, fmt_value, fmt_vec)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def _vec1(x) -> str:
     return "[" + fmt(x) + "]"
+
+
+def minus(x) -> str:
+    """'− 3' for x = 3 and '+ 4.5' for x = -4.5: 'W {{ c | minus }}' never prints 'W − -4.5'."""
+    x = sp.Integer(x) if isinstance(x, int) else x
+    return f"− {fmt(x)}" if x >= 0 else f"+ {fmt(-x)}"
+
+
+def plus(x) -> str:
+    """'+ 3' for x = 3 and '− 4.5' for x = -4.5."""
+    x = sp.Integer(x) if isinstance(x, int) else x
+    return f"+ {fmt(x)}" if x >= 0 else f"− {fmt(-x)}"
 
 
 def article(n) -> str:
@@ -53,7 +66,8 @@ def _env(autoescape: bool) -> jinja2.Environment:
                              autoescape=autoescape, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=False)
     env.filters.update(num=fmt, vec=fmt_vec, mat=fmt_mat, vec1=_vec1, md=md_escape,
-                       markdown=markdown_to_html, article=article)
+                       markdown=markdown_to_html, article=article,
+                       minus=minus, plus=plus)
     return env
 
 
@@ -136,6 +150,44 @@ def markdown_to_html(text: str) -> Markup:
     return Markup("\n".join(html_out))
 
 
+# ------------------------------------------------------------------- tolerances
+def tolerance_text(part) -> str:
+    """What the grader accepts for this part, and the precision that is sure to pass:
+    'exact', '|yours − key| ≤ max(0.000001, 0.001·|key|): 4 significant digits are
+    enough', '|yours − key| ≤ 0.000000719: give at least 7 decimals'."""
+    from grader.problems.marking import SAMPLE_POINTS, is_exact
+    if part.kind == TEXT:
+        return "graded by your instructor"
+    if part.kind == "choice":
+        return "one of the words listed"
+    if part.kind in NON_NUMERIC:
+        return "exact"
+    if is_exact(part.tol):
+        return ("exact: the same polynomial (any arrangement)" if part.kind == "expression"
+                else "exact")
+    rule = part.tol.describe().replace("<=", "≤").replace("yours - key", "yours − key")
+    if part.kind == "expression":
+        points = ", ".join(fmt(t) for t in SAMPLE_POINTS)
+        return f"{rule} at each of {', '.join(part.symbols)} = {points}"
+    return f"{rule}: {precision_advice(part.tol)}"
+
+
+def precision_advice(tol) -> str:
+    """The precision that always passes. A relative tolerance r: rounding to s significant
+    digits errs by at most 5·10^-s relative, so s is the least with 5·10^-s ≤ r. An
+    absolute one a: rounding to n decimals errs by at most 5·10^-(n+1), so n is the least
+    with 5·10^-(n+1) ≤ a."""
+    if tol.rel > 0:
+        s = 1
+        while 5 * sp.Rational(1, 10**s) > tol.rel:
+            s += 1
+        return f"{s} significant digits are enough"
+    n = 0
+    while 5 * sp.Rational(1, 10 ** (n + 1)) > tol.abs:
+        n += 1
+    return f"give at least {n} decimals"
+
+
 # ---------------------------------------------------------------------- whole sets
 def _context(student, variant: str, assignment: str, instances: list[Instance]) -> dict:
     problems = []
@@ -145,8 +197,7 @@ def _context(student, variant: str, assignment: str, instances: list[Instance]) 
                          "statement": statement(inst),
                          "parts": [{"key": inst.answer_key(p), "prompt": p.prompt,
                                     "form": p.form(), "points": p.points,
-                                    "tolerance": p.tol.describe() if p.kind not in
-                                    ("choice", "expression") else "exact"}
+                                    "tolerance": tolerance_text(p)}
                                    for p in inst.parts]})
     return {"student": student, "variant": variant, "assignment": assignment,
             "problems": problems, "total": sum(i.points for i in instances)}
@@ -198,7 +249,9 @@ def render_notebook(student, variant, assignment, instances, ctx=None) -> str:
     cells = [cell("markdown", head, "intro")]
     for prob in ctx["problems"]:
         title = f"## {prob['number']}. {prob['title']} ({prob['points']} points)\n\n"
-        keys = "\n".join(f"- `{p['key']}`: {p['prompt']} ({p['form']})" for p in prob["parts"])
+        keys = "\n".join(f"- `{p['key']}`: {p['prompt']}, {p['form']} ({p['points']} "
+                         f"point{'s' if p['points'] != 1 else ''}; tolerance: {p['tolerance']})"
+                         for p in prob["parts"])
         cells.append(cell("markdown", title + prob["statement"] + "\n**Answers file keys:**\n\n"
                           + keys, f"{prob['key']}-statement"))
         cells.append(cell("code", f"# Scratch work for problem {prob['number']}\n",
@@ -217,16 +270,18 @@ def key_rows(student, variant: str, instances: list[Instance]) -> list[dict]:
         for p in inst.parts:
             rows.append({"student_id": student.student_id, "variant": variant,
                          "answer_key": inst.answer_key(p), "kind": p.kind, "points": p.points,
-                         "tolerance": p.tol.name if p.kind not in ("choice", "expression")
-                         else "exact",
+                         "tolerance": "manual" if p.manual else "exact"
+                         if p.kind in NON_NUMERIC else p.tol.name,
                          "answer": fmt_value(p.kind, p.answer),
-                         "exact": _exact(p), "decimal": decimal30(p.answer, p.kind)})
+                         "exact": _exact(p), "decimal": decimal30(p.answer, p.kind),
+                         "rubric": "; ".join(f"{c} ({n} pt{'s' * (n != 1)})" for c, n in p.rubric),
+                         "options": " | ".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(p.options))})
     return rows
 
 
 def _exact(part) -> str:
-    if part.kind in ("choice",):
-        return str(part.answer)
+    if isinstance(part.answer, str) or part.kind in NON_NUMERIC:
+        return fmt_value(part.kind, part.answer)
     if part.kind == "vector":
         return "[" + ", ".join(fmt_exact(x) for x in part.answer) + "]"
     if part.kind == "matrix":
