@@ -14,6 +14,7 @@ import nbformat
 import pytest
 import sympy as sp
 
+from grader.problems import build_set
 from grader.problems.cli import main
 from grader.problems.errata import ERRATA, errata_text
 from grader.problems.generate import generate

@@ -151,3 +151,17 @@ def test_generated_conceptual_numbers_differ(key):
     answers = {repr([p.answer for p in make_instance(BY_KEY[key], student_seed("k", "a", f"s{i}")).parts
                      if p.kind != TEXT]) for i in range(10)}
     assert len(answers) >= 4
+
+
+def test_hostile_answers_to_the_new_kinds_never_crash():
+    import random
+    rng = random.Random(13)
+    alphabet = "ABCDEabcde ,;.()[]{}×x*0123456789-+=#'\"\\\n\t andby\u00a0∂"
+    parts = [_part(MCQ, "B"), _part(MULTI, "A, C"), _part(ORDER, "C, A, B, D"),
+             Part("s", "s", SHAPE, (8, 16), 1), Part("t", "t", TEXT, "m", 1, rubric=(("a", 1),))]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 300))) for _ in range(2000)]
+    texts += ["A" * 100_000, " ," * 50_000, "8 x " * 20_000, "(" * 10_000]
+    for text in texts:
+        for p in parts:
+            m = mark(p, text)
+            assert 0 <= m.score <= p.points

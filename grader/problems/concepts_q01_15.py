@@ -5,6 +5,8 @@ sympy.diff of the composed block against the path-by-path key.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from grader.problems.concepts import Concept, Explain, Numeric, Order, Pick, Select, make
@@ -228,14 +230,18 @@ def _q06_solve(p: dict) -> list[Part]:
 
 
 def _q06_verify(p: dict, parts: list[Part]) -> None:
-    q = sp.Symbol("q", positive=True)
-    (root,) = sp.solve(sp.Eq(-sp.log(q), p["loss"]), q)
-    agree("q06 p", parts[0].answer, root)
-    z = sp.Symbol("z")
-    # One logit z for the target against a fixed rest r: p = e^z / (e^z + r), z = 0.
-    r = 1 / root - 1
-    loss = -sp.log(sp.exp(z) / (sp.exp(z) + r))
-    agree("q06 dlogit", parts[1].answer, sp.diff(loss, z).subs(z, 0))
+    # The key must give the loss back: −log(p) = loss (sympy simplifies log(exp(−L)) = −L).
+    agree("q06 p: −log p = loss", -sp.log(parts[0].answer), p["loss"])
+    # One logit z for the target against a fixed rest r = e^loss − 1 (so p = e^z/(e^z + r)
+    # is the key's p at z = 0): sympy.diff of the cross-entropy.
+    loss, r = _q06_symbolic()
+    agree("q06 dlogit", parts[1].answer, loss.xreplace({r: sp.exp(p["loss"]) - 1}))
+
+
+@lru_cache(maxsize=None)
+def _q06_symbolic():
+    z, r = sp.symbols("z r", positive=True)
+    return sp.diff(-sp.log(sp.exp(z) / (sp.exp(z) + r)), z).subs(z, 0), r
 
 
 Q06 = Concept("q06", "Loss, gradients and updates", "Question 6", lambda p: (

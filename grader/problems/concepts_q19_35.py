@@ -8,6 +8,7 @@ gradient is smaller than g), each derived a second way.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import sympy as sp
 
@@ -535,14 +536,19 @@ def _q31_solve(p: dict) -> list[Part]:
                  mistakes=(("ReLU's backward (zero for z ≤ 0)", relu),))]
 
 
+@lru_cache(maxsize=None)
+def _q31_symbolic():
+    t, a = sp.symbols("t alpha")
+    f = sp.Piecewise((t, t > 0), (a * t, True))
+    return t, a, f, sp.diff(f, t)
+
+
 def _q31_verify(p: dict, parts: list[Part]) -> None:
-    t = sp.Symbol("t")
-    f = sp.Piecewise((t, t > 0), (p["alpha"] * t, True))
-    agree("q31 forward", parts[0].answer, tuple(f.subs(t, z) for z in p["z"]))
-    loss = sum(g * f.subs(t, sp.Symbol(f"z{i}")) for i, g in enumerate(p["g"]))
-    agree("q31 backward", parts[1].answer,
-          tuple(sp.diff(loss, sp.Symbol(f"z{i}")).subs(sp.Symbol(f"z{i}"), z)
-                for i, z in enumerate(p["z"])))
+    t, a, f, df = _q31_symbolic()
+    at = [{t: z, a: p["alpha"]} for z in p["z"]]
+    agree("q31 forward", parts[0].answer, tuple(f.xreplace(v) for v in at))
+    agree("q31 backward: sympy.diff", parts[1].answer,
+          tuple(g * df.xreplace(v) for g, v in zip(p["g"], at)))
 
 
 Q31 = Concept("q31", "An activation without dead neurons", "Question 31", lambda p: (
@@ -595,7 +601,7 @@ def _q32_verify(p: dict, parts: list[Part]) -> None:
     agree("q32 total", parts[1].answer, total)
     agree("q32 identity", parts[0].answer, tuple(sp.diff(sum(gi * xi for gi, xi in zip(p["g"], x)), xi)
                                                  for xi in x))
-    n2 = sp.Matrix(total).norm() ** 2 < sp.Matrix(p["g"]).norm() ** 2
+    n2 = sum(v * v for v in total) < sum(v * v for v in p["g"])
     _same("q32 smaller", parts[2].answer, "yes" if bool(n2) else "no")
 
 
@@ -645,8 +651,9 @@ def _q35_solve(p: dict) -> list[Part]:
 
 def _q35_verify(p: dict, parts: list[Part]) -> None:
     after = [b * r for b, r in zip(p["before"], p["ratio"])]
-    agree("q35 ratios", parts[0].answer, tuple(sp.exp(sp.log(a) - sp.log(b))
-                                               for a, b in zip(after, p["before"])))
+    # Cross-multiplied: ratio × before must give back after.
+    agree("q35 ratios × before", tuple(r * b for r, b in zip(parts[0].answer, p["before"])),
+          tuple(after))
     _same("q35 most", parts[1].answer, sorted(zip(p["ratio"], COMPONENTS))[0][1])
 
 
