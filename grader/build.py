@@ -31,8 +31,14 @@ from tt.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-HEADER = ("# Generated from solutions/{name} by `tt build-exercises`. Do not edit: change the\n"
-          "# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.\n")
+# What a student reads first. The maintainers' rule (edit solutions/, never exercises/;
+# `tt build-exercises` regenerates these files) lives in solutions/README.md and here.
+HEADER = ("# Exercise {n}: write your code in this file. Replace each\n"
+          "#     raise NotImplementedError(\"Exercise {n}: ...\")\n"
+          "# below with your own code; keep every function's name and signature, as the tests\n"
+          "# and the grader call them. You may add helper functions.\n"
+          "# Check your work:   python -m tt check {n}\n"
+          "#            (or:    python -m pytest exercises/tests/{test})\n")
 EXERCISE_FILE = re.compile(r"ex(\d\d)_\w+\.py$")
 
 
@@ -160,7 +166,8 @@ def render_exercise(path: Path) -> str:
     text = path.read_text(encoding="utf-8")
     if not solution_regions(text, str(path)):
         raise BuildError(f"{path}: has no {BEGIN} region, so there is nothing to exercise")
-    return HEADER.format(name=path.name) + stub_source(text, lambda fn: f"Exercise {n}: {fn}", str(path))
+    header = HEADER.format(n=n, test=f"test_{path.name}")
+    return header + stub_source(text, lambda fn: f"Exercise {n}: {fn}", str(path))
 
 
 def build_exercises(solutions_dir: Path = ROOT / "solutions", exercises_dir: Path = ROOT / "exercises",
