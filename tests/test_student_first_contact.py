@@ -137,3 +137,100 @@ def test_the_pipe_handler_silences_a_broken_pipe(monkeypatch, capsys):
     monkeypatch.setitem(tt.cli.COMMANDS, "fake", ("fake_command", "main", "a test"))
     monkeypatch.setattr(tt.cli, "_reader_went_away", lambda: 141)   # keep pytest's stdout
     assert tt.cli.main(["fake"]) == 141
+
+
+# --------------------------------------------- nothing in the release answers an exercise (2)
+HELPERS = ("harness.py", "notebook.py", "conftest.py")
+
+
+def _central_difference_or_relative_error(path):
+    """{(line, what)} where `path` computes a central difference or exercise 10's relative error."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.BinOp):
+            continue
+        text = ast.unparse(node)
+        if isinstance(node.op, ast.Div) and re.search(r"\(2 \* \w+\)$", text):
+            found.add((node.lineno, "central difference"))            # (f+ - f-) / (2 * eps)
+        if isinstance(node.op, ast.Add) and re.fullmatch(r"(np\.)?abs\(.+\) \+ (np\.)?abs\(.+\)", text):
+            found.add((node.lineno, "relative error"))                # max(|a| + |b|)
+    return {f"{path.name}:{line}: {what}" for line, what in found}
+
+
+def test_the_scan_sees_a_numerical_gradient_and_the_relative_error(tmp_path):
+    planted = tmp_path / "harness.py"
+    planted.write_text("import numpy as np\n"
+                       "def g(f, x, eps):\n    return (f(x + eps) - f(x - eps)) / (2 * eps)\n"
+                       "def r(a, b):\n    return np.max(np.abs(a - b)) / np.max(np.abs(a) + np.abs(b))\n")
+    assert len(_central_difference_or_relative_error(planted)) == 2
+
+
+def test_no_public_helper_computes_a_gradient_or_the_relative_error(release):
+    folder = release / "exercises" / "tests"
+    found = [hit for name in HELPERS for hit in _central_difference_or_relative_error(folder / name)]
+    assert not found, found
+    text = (folder / "harness.py").read_text()
+    assert "max(|a| + |e|)" not in text and "max(|actual| + |expected|)" not in text
+
+
+def test_vjp_without_a_recording_computes_nothing(monkeypatch):
+    """The harness's vjp only reads recordings: on a function it has no record of it fails."""
+    import numpy as np
+    from exercises.tests import harness as h
+
+    monkeypatch.setattr(h, "RECORDER", None)
+    monkeypatch.setattr(h, "_RECORDINGS", {})
+    with pytest.raises(AssertionError, match="no recorded expected value"):
+        h.vjp(lambda x: (x ** 2, None), {"x": np.arange(3.0)}, np.ones(3))
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    from grader.build import build_release
+
+    folder, _ = build_release(tmp_path_factory.mktemp("dist"))
+    return folder
+
+
+# ------------------------------------------------ a typical mistake, on one screen (2, 6)
+@pytest.fixture(scope="module")
+def layernorm_bug(release, tmp_path_factory):
+    """The release with exercise 4 done but for its mean term (dx = dxmu)."""
+    import shutil
+
+    student = tmp_path_factory.mktemp("student") / "tt-exercises"
+    shutil.copytree(release, student)
+    source = (ROOT / "solutions" / "ex04_layernorm.py").read_text()
+    line = "    dx = dxmu + dmean / C"
+    assert line in source
+    (student / "exercises" / "ex04_layernorm.py").write_text(source.replace(line, "    dx = dxmu  #"))
+    r = subprocess.run([sys.executable, "-m", "tt", "check", "4"], cwd=student, capture_output=True,
+                       text=True, timeout=600, env={**__import__("os").environ, "PYTHONPATH": str(student)})
+    return r
+
+
+def test_a_typical_mistake_fits_on_a_screen(layernorm_bug):
+    r = layernorm_bug
+    assert r.returncode == 1 and "5 failed" in r.stdout, r.stdout[-3000:] + r.stderr[-2000:]
+    assert len(r.stdout.splitlines()) <= 40, r.stdout          # 5 failing tests, a few lines each
+    assert "hint: each row of dx should sum to 0" in r.stdout
+
+
+def test_a_failure_shows_the_tests_line_and_the_message_but_no_harness_source(layernorm_bug):
+    out = layernorm_bug.stdout
+    assert 'h.check("layernorm_backward", "dx", dx, expected["x"], like=inp["x"])' in out
+    assert "harness.py" not in out and "raise AssertionError" not in out and "_check_values" not in out, out
+
+
+def test_the_error_says_what_it_is_relative_to(layernorm_bug):
+    messages = [line for line in layernorm_bug.stdout.splitlines() if "dx is wrong" in line]
+    assert len(messages) == 5
+    for line in messages:
+        m = re.search(r"Largest error (\S+) at index \([\d, ]+\) \(expected (\S+), got (\S+)\); relative to "
+                      r"the largest expected entry, (\S+), that is (\S+) \(tolerance", line)
+        assert m, line
+        err, expected, got, largest, relative = (float(m.group(i).rstrip(",")) for i in range(1, 6))
+        # the message rounds to 3 significant digits
+        assert abs(abs(got - expected) - err) <= 5e-3 * err and abs(err / largest - relative) <= 1e-2 * relative
