@@ -9,6 +9,7 @@ exercise. This module replaces every such region with
 at the region's indentation, keeping signatures, docstrings and scaffolding:
 
     tt build-exercises [--check]     solutions/ -> exercises/ (committed)
+    tt build-exercises --expected    and re-record exercises/tests/expected/ (grader/public_expected.py)
     tt release [--out DIR]           DIR/tt-exercises/ and DIR/tt-exercises.zip
 
 In the student edition of tt the docstring of every stubbed function is replaced too,
@@ -292,7 +293,18 @@ def main_build_exercises(argv=None) -> int:
     """`tt build-exercises`: regenerate exercises/ from solutions/."""
     ap = argparse.ArgumentParser(prog="tt build-exercises", description=main_build_exercises.__doc__)
     ap.add_argument("--check", action="store_true", help="only report files that are out of date")
+    ap.add_argument("--expected", action="store_true",
+                    help="also re-record the public tests' expected gradients (exercises/tests/expected/, "
+                         "a few minutes: see grader/public_expected.py); needed after changing a public test "
+                         "that uses harness.vjp or numerical_ops, or a forward pass of tt")
     args = ap.parse_args(argv)
+    if args.expected and not args.check:
+        from grader.public_expected import record
+
+        if record() != 0:
+            print("tt build-exercises: recording failed (the public tests must pass against the "
+                  "solutions); see above", file=sys.stderr)
+            return 1
     try:
         changed = build_exercises(check=args.check)
     except BuildError as exc:

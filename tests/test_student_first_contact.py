@@ -234,3 +234,36 @@ def test_the_error_says_what_it_is_relative_to(layernorm_bug):
         err, expected, got, largest, relative = (float(m.group(i).rstrip(",")) for i in range(1, 6))
         # the message rounds to 3 significant digits
         assert abs(abs(got - expected) - err) <= 5e-3 * err and abs(err / largest - relative) <= 1e-2 * relative
+
+
+@pytest.mark.slow
+def test_the_recordings_are_central_differences_of_todays_forward_passes(tmp_path):
+    """Re-record exercise 4's and 5's public tests and compare with the committed files:
+    a stale recording (a forward pass or a test changed since) shows up here."""
+    import json
+
+    import numpy as np
+    from grader.public_expected import record
+
+    assert record(tmp_path, ["-m", "ex04 or ex05"]) == 0
+    for stem in ("test_ex04_layernorm", "test_ex05_attention"):
+        with np.load(tmp_path / f"{stem}.npz") as new, \
+                np.load(ROOT / "exercises" / "tests" / "expected" / f"{stem}.npz") as old:
+            a, b = json.loads(str(new["index"])), json.loads(str(old["index"]))
+            assert a.keys() == b.keys(), sorted(set(a) ^ set(b))
+            for key in a:
+                for p, q in zip(a[key], b[key], strict=True):
+                    for part in ("at", "jac"):
+                        for leaf in p[part]:
+                            x, y = new[p[part][leaf]], old[q[part][leaf]]
+                            assert x.shape == y.shape and np.allclose(x, y, rtol=1e-9, atol=1e-12), (key, leaf)
+
+
+def test_build_exercises_can_re_record(monkeypatch):
+    import grader.build as build
+    import grader.public_expected as pe
+
+    calls = []
+    monkeypatch.setattr(pe, "record", lambda: calls.append(1) or 0)
+    monkeypatch.setattr(build, "build_exercises", lambda check=False: [])
+    assert build.main_build_exercises(["--expected"]) == 0 and calls == [1]
