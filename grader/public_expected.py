@@ -78,6 +78,21 @@ class Recorder:
     def jacobian(self, forward, inputs, wrt):
         return jacobian(forward, inputs, wrt)
 
+    def directional(self, loss, arrays, directions, eps=EPS):
+        """Central difference of loss() along the directions; every array put back exactly."""
+        saved = [a.copy() for a in arrays]
+        try:
+            for a, s, d in zip(arrays, saved, directions):
+                a[...] = s + eps * d
+            plus = float(loss())
+            for a, s, d in zip(arrays, saved, directions):
+                a[...] = s - eps * d
+            minus = float(loss())
+        finally:
+            for a, s in zip(arrays, saved):
+                a[...] = s
+        return (plus - minus) / (2 * eps)
+
     def changed(self, stem):
         self.stems.add(stem)
 
