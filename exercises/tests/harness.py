@@ -66,9 +66,9 @@ def leaves(inputs, names=None):
     """[(label, float64 C-order array)] of the float arrays among `inputs` (dicts key by key)."""
     out = []
     for name in (names or list(inputs)):
-        value = inputs[name]
-        items = ([(f"{name}.{k}", v) for k, v in value.items()] if isinstance(value, dict)
-                 else [(name, value)])
+        given = inputs[name]
+        items = ([(f"{name}.{k}", v) for k, v in given.items()] if isinstance(given, dict)
+                 else [(name, given)])
         for label, v in items:
             if isinstance(v, np.ndarray) and v.dtype.kind == "f":
                 out.append((label, np.array(v, dtype=np.float64, order="C")))
