@@ -1,5 +1,9 @@
-# Generated from solutions/ex01_softmax_cross_entropy.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 1: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 1: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 1
+#            (or:    python -m pytest exercises/tests/test_ex01_softmax_cross_entropy.py)
 """Exercise 1: where the backward pass starts, dloss/dlogits = p - one_hot.
 
 Seed: Part 1 "Starting Point: Loss Gradient", question 7 and question 28.

@@ -1,5 +1,9 @@
-# Generated from solutions/ex02_linear.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 2: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 2: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 2
+#            (or:    python -m pytest exercises/tests/test_ex02_linear.py)
 """Exercise 2: backward through a linear layer and through the output projection.
 
 Seed: Part 2 "Backward Through Output Projection", question 8, and the FFN's linear

@@ -1,5 +1,9 @@
-# Generated from solutions/ex03_relu_ffn.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 3: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 3: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 3
+#            (or:    python -m pytest exercises/tests/test_ex03_relu_ffn.py)
 """Exercise 3: ReLU backward (sparse gradients) and the feed-forward network's backward.
 
 Seed: Part 3, Step 3.2 "Backward Through FFN", questions 9 and 10.

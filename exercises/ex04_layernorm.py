@@ -1,5 +1,9 @@
-# Generated from solutions/ex04_layernorm.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 4: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 4: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 4
+#            (or:    python -m pytest exercises/tests/test_ex04_layernorm.py)
 """Exercise 4: LayerNorm backward, with its mean and variance correction terms.
 
 Seed: Part 3, Step 3.1 "Backward Through Final Add & Norm", and question 11.

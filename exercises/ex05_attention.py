@@ -1,5 +1,9 @@
-# Generated from solutions/ex05_attention.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 5: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 5: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 5
+#            (or:    python -m pytest exercises/tests/test_ex05_attention.py)
 """Exercise 5: softmax backward without a Jacobian, and scaled dot-product attention.
 
 Seed: Part 3, Step 3.4 "Backward Through Multi-Head Attention" (the softmax, the

@@ -1,5 +1,9 @@
-# Generated from solutions/ex06_multihead_attention.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 6: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 6: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 6
+#            (or:    python -m pytest exercises/tests/test_ex06_multihead_attention.py)
 """Exercise 6: multi-head self-attention backward: split and merge heads, four weights.
 
 Seed: Part 3, Step 3.4 "Backward Through Multi-Head Attention" (from the output

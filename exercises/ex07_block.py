@@ -1,5 +1,9 @@
-# Generated from solutions/ex07_block.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 7: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 7: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 7
+#            (or:    python -m pytest exercises/tests/test_ex07_block.py)
 """Exercise 7: residual add & norm, and a whole transformer block's backward.
 
 Seed: Part 3, Steps 3.1 and 3.3 (the add & norms and their residual connections),

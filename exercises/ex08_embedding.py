@@ -1,5 +1,9 @@
-# Generated from solutions/ex08_embedding.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 8: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 8: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 8
+#            (or:    python -m pytest exercises/tests/test_ex08_embedding.py)
 """Exercise 8: embedding backward, where gradients of a repeated token accumulate.
 
 Seed: Part 5 "Backward Through Embeddings" and question 16.

@@ -1,5 +1,9 @@
-# Generated from solutions/ex09_model.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 9: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 9: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 9
+#            (or:    python -m pytest exercises/tests/test_ex09_model.py)
 """Exercise 9: the whole model's backward pass: every one of the 102,036 gradients.
 
 Seed: Part 7 "The Complete Backward Pass" (and Parts 2 to 5, now in one piece),

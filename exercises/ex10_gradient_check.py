@@ -1,5 +1,9 @@
-# Generated from solutions/ex10_gradient_check.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 10: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 10: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 10
+#            (or:    python -m pytest exercises/tests/test_ex10_gradient_check.py)
 """Exercise 10: numerical gradients, and a gradient check of a backward pass.
 
 Seed: "Deep Dive: Mathematical Details / Gradient Checking", Exercise 2 "Gradient

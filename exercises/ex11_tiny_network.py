@@ -1,5 +1,9 @@
-# Generated from solutions/ex11_tiny_network.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 11: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 11: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 11
+#            (or:    python -m pytest exercises/tests/test_ex11_tiny_network.py)
 """Exercise 11: a complete backward pass through a tiny network, every gradient.
 
 Seed: Practical Exercises, Exercise 1 "Hand Calculation - Complete Backward Pass".

@@ -1,5 +1,9 @@
-# Generated from solutions/ex12_optimizers.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 12: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 12: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 12
+#            (or:    python -m pytest exercises/tests/test_ex12_optimizers.py)
 """Exercise 12: the update rules, SGD, SGD with momentum and Adam, and their trajectories.
 
 Seed: Part 6 "Parameter Updates", Exercise 4 "Optimizer Comparison", question 18 and

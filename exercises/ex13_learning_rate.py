@@ -1,5 +1,9 @@
-# Generated from solutions/ex13_learning_rate.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 13: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 13: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 13
+#            (or:    python -m pytest exercises/tests/test_ex13_learning_rate.py)
 """Exercise 13: the learning-rate experiment: converging, oscillating, diverging.
 
 Seed: Practical Exercises, Exercise 5 "Learning Rate Experiment", question 19, and

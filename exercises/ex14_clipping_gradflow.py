@@ -1,5 +1,9 @@
-# Generated from solutions/ex14_clipping_gradflow.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 14: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 14: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 14
+#            (or:    python -m pytest exercises/tests/test_ex14_clipping_gradflow.py)
 """Exercise 14: clipping by global norm, and how the gradient's size changes on its way back.
 
 Seed: question 33 (gradient clipping), Exercise 3 "Gradient Flow Analysis", question

@@ -1,5 +1,9 @@
-# Generated from solutions/ex15_capstone.py by `tt build-exercises`. Do not edit: change the
-# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.
+# Exercise 15: write your code in this file. Replace each
+#     raise NotImplementedError("Exercise 15: ...")
+# below with your own code; keep every function's name and signature, as the tests
+# and the grader call them. You may add helper functions.
+# Check your work:   python -m tt check 15
+#            (or:    python -m pytest exercises/tests/test_ex15_capstone.py)
 """Exercise 15 (capstone): train the transformer with YOUR backward passes and YOUR Adam.
 
 Seed: the whole of Stage 10, and Part 8 "Why Training Works": "forward -> loss ->

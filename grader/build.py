@@ -9,6 +9,7 @@ exercise. This module replaces every such region with
 at the region's indentation, keeping signatures, docstrings and scaffolding:
 
     tt build-exercises [--check]     solutions/ -> exercises/ (committed)
+    tt build-exercises --expected    and re-record exercises/tests/expected/ (grader/public_expected.py)
     tt release [--out DIR]           DIR/tt-exercises/ and DIR/tt-exercises.zip
 
 In the student edition of tt the docstring of every stubbed function is replaced too,
@@ -31,8 +32,14 @@ from tt.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-HEADER = ("# Generated from solutions/{name} by `tt build-exercises`. Do not edit: change the\n"
-          "# solution and rebuild. Replace each `raise NotImplementedError(...)` with your code.\n")
+# What a student reads first. The maintainers' rule (edit solutions/, never exercises/;
+# `tt build-exercises` regenerates these files) lives in solutions/README.md and here.
+HEADER = ("# Exercise {n}: write your code in this file. Replace each\n"
+          "#     raise NotImplementedError(\"Exercise {n}: ...\")\n"
+          "# below with your own code; keep every function's name and signature, as the tests\n"
+          "# and the grader call them. You may add helper functions.\n"
+          "# Check your work:   python -m tt check {n}\n"
+          "#            (or:    python -m pytest exercises/tests/{test})\n")
 EXERCISE_FILE = re.compile(r"ex(\d\d)_\w+\.py$")
 
 
@@ -160,7 +167,8 @@ def render_exercise(path: Path) -> str:
     text = path.read_text(encoding="utf-8")
     if not solution_regions(text, str(path)):
         raise BuildError(f"{path}: has no {BEGIN} region, so there is nothing to exercise")
-    return HEADER.format(name=path.name) + stub_source(text, lambda fn: f"Exercise {n}: {fn}", str(path))
+    header = HEADER.format(n=n, test=f"test_{path.name}")
+    return header + stub_source(text, lambda fn: f"Exercise {n}: {fn}", str(path))
 
 
 def build_exercises(solutions_dir: Path = ROOT / "solutions", exercises_dir: Path = ROOT / "exercises",
@@ -285,7 +293,18 @@ def main_build_exercises(argv=None) -> int:
     """`tt build-exercises`: regenerate exercises/ from solutions/."""
     ap = argparse.ArgumentParser(prog="tt build-exercises", description=main_build_exercises.__doc__)
     ap.add_argument("--check", action="store_true", help="only report files that are out of date")
+    ap.add_argument("--expected", action="store_true",
+                    help="also re-record the public tests' expected gradients (exercises/tests/expected/, "
+                         "a few minutes: see grader/public_expected.py); needed after changing a public test "
+                         "that uses harness.vjp or numerical_ops, or a forward pass of tt")
     args = ap.parse_args(argv)
+    if args.expected and not args.check:
+        from grader.public_expected import record
+
+        if record() != 0:
+            print("tt build-exercises: recording failed (the public tests must pass against the "
+                  "solutions); see above", file=sys.stderr)
+            return 1
     try:
         changed = build_exercises(check=args.check)
     except BuildError as exc:

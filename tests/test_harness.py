@@ -3,7 +3,8 @@
 Every failure must name the function and the output; report a wrong type, shape or
 dtype before anything else (broadcasting hides a wrong shape, and a value comparison
 would blame the numbers); then a value that is not finite, with its index; then the
-worst entry, its index, the expected and the actual value and the relative error.
+worst entry, its index, the expected and the actual value and the error relative to
+the largest expected entry.
 """
 import re
 
@@ -25,9 +26,9 @@ def failure(call):
 def test_a_close_array_passes_and_returns_its_relative_error():
     e = np.array([[1.0, -2.0], [3.0, 4.0]])
     a = e.copy()
-    a[1, 0] += 3e-7 * 8                           # max|a - e| = 2.4e-6; max(|a| + |e|) = 8
-    err = h.check("f", "dx", a, e, like=e)
-    assert abs(err - 2.4e-6 / 8) <= 1e-15
+    a[1, 0] += 3e-7 * 4                           # max|a - e| = 1.2e-6; max|e| = 4
+    err = h.check("f", "dx", a, e, like=e, tol=1e-6)
+    assert abs(err - 1.2e-6 / 4) <= 1e-15
 
 
 def test_shape_is_checked_before_values():
@@ -89,9 +90,25 @@ def test_wrong_values_name_the_worst_index_both_values_and_the_relative_error():
     a[0, 1] = 1.0                                  # off by 2: the worst entry
     a[1, 2] = -3.5                                 # off by 0.5
     message = failure(lambda: h.check("linear_backward", "dW", a, e, like=e))
-    # independent: 2 / max(|a| + |e|) = 2 / (4 + 4) = 0.25
-    assert message == ("linear_backward: dW is wrong. Largest error at index (0, 1): expected -1, "
-                       "got 1; relative error 2.50e-01 (tolerance 1e-06)")
+    # independent: 2 / max|e| = 2 / 4 = 0.5
+    assert message == ("linear_backward: dW is wrong. Largest error 2 at index (0, 1) (expected -1, "
+                       "got 1); relative to the largest expected entry, 4, that is 5.00e-01 (tolerance 1e-06)")
+
+
+def test_an_entry_three_times_too_large_reads_as_such():
+    """Issue 16: an entry 3x off must not read as a small relative error."""
+    e = np.array([[0.2, -3.6], [1.05, 0.4]])
+    a = e.copy()
+    a[1, 0] = 3.15
+    message = failure(lambda: h.check("f", "dx", a, e, like=e))
+    assert message == ("f: dx is wrong. Largest error 2.1 at index (1, 0) (expected 1.05, got 3.15); "
+                       "relative to the largest expected entry, 3.6, that is 5.83e-01 (tolerance 1e-06)")
+
+
+def test_all_zero_expectations_use_an_absolute_error():
+    message = failure(lambda: h.check("f", "dx", np.array([0.0, 1e-3]), np.zeros(2)))
+    assert message.endswith("(expected 0, got 0.001); every expected entry is 0 (tolerance 1e-06, absolute)")
+    assert h.check("f", "dx", np.array([0.0, 1e-9]), np.zeros(2)) == 1e-9
 
 
 def test_float32_gets_the_float32_tolerance_unless_told():
@@ -132,11 +149,11 @@ def test_check_list():
         "g: the path: the value at index 1 is np.float32(0.57), a numpy.float32, not a Python float"
     assert failure(lambda: h.check_list("g", "the path", [0.3, float("nan")], [0.3, 0.57])) == \
         "g: the path contains nan at index 1"
-    # 0.6 instead of 0.57 at index 1; the scale is the largest |a| + |e|, at index 2:
-    # 0.03 / (0.813 + 0.813) = 1.845e-02
+    # 0.6 instead of 0.57 at index 1; the scale is the largest |e|, at index 2:
+    # 0.03 / 0.813 = 3.690e-02
     assert failure(lambda: h.check_list("g", "the path", [0.3, 0.6, 0.813], [0.3, 0.57, 0.813])) == \
-        ("g: the path is wrong. Largest error at index 1: expected 0.57, got 0.6; "
-         "relative error 1.85e-02 (tolerance 1e-12)")
+        ("g: the path is wrong. Largest error 0.03 at index 1 (expected 0.57, got 0.6); "
+         "relative to the largest expected entry, 0.813, that is 3.69e-02 (tolerance 1e-12)")
 
 
 # ---------------------------------------------------------------------- check_number
@@ -150,9 +167,10 @@ def test_check_number():
     assert failure(lambda: h.check_number("rel_error", "the result", 1, 1.0)).endswith("1, an int")
     assert failure(lambda: h.check_number("rel_error", "the result", float("inf"), 0.25)) == \
         "rel_error: the result is inf, which is not finite"
-    # |0.3 - 0.25| / (0.3 + 0.25) = 0.05 / 0.55 = 9.0909e-02
+    # |0.3 - 0.25| / 0.25 = 0.2
     assert failure(lambda: h.check_number("rel_error", "the result", 0.3, 0.25)) == \
-        "rel_error: the result is wrong: expected 0.25, got 0.3; relative error 9.09e-02 (tolerance 1e-12)"
+        ("rel_error: the result is wrong: expected 0.25, got 0.3; off by 0.05, 2.00e-01 of the expected "
+         "value (tolerance 1e-12)")
 
 
 def test_the_messages_have_no_index_placeholder_left():
@@ -163,15 +181,30 @@ def test_the_messages_have_no_index_placeholder_left():
 
 
 # --------------------------------------------------------------- numerical_ops
-def test_numerical_add_norm_agrees_with_the_reference():
-    """The finite-difference add & norm the composite exercises get for their pieces,
-    against tt's analytical one: the two paths get their own, equal, gradients."""
+def test_recorded_add_norm_agrees_with_the_reference(monkeypatch):
+    """The add & norm the composite exercises get for their pieces, recorded (a Jacobian
+    by central differences of tt's forward) and applied to two upstream gradients,
+    against tt's analytical backward: the two paths get their own, equal, gradients."""
+    from grader.public_expected import Recorder
+
+    monkeypatch.setattr(h, "RECORDER", Recorder())
+    monkeypatch.setattr(h, "_RECORDINGS", {})
     r = h.rng(0)
     x, sub = r.standard_normal((2, 3, 8)), r.standard_normal((2, 3, 8))
     gamma, beta = 1 + 0.3 * r.standard_normal(8), 0.2 * r.standard_normal(8)
     _, cache = tt.add_norm_forward(x, sub, gamma, beta)
-    dout = h.random_dout((2, 3, 8))
-    got = h.numerical_ops().add_norm_backward(dout, cache)
-    want = tt.add_norm_backward(dout, cache)
-    for name, g, w in zip(("dx", "dsub", "dgamma", "dbeta"), got, want):
-        h.check("numerical add_norm_backward", name, g, w, like=w)
+    for seed in (1, 2):                 # the second reuses the first's Jacobian
+        dout = h.random_dout((2, 3, 8), seed=seed)
+        got = h.numerical_ops().add_norm_backward(dout, cache)
+        want = tt.add_norm_backward(dout, cache)
+        for name, g, w in zip(("dx", "dsub", "dgamma", "dbeta"), got, want):
+            h.check("recorded add_norm_backward", name, g, w, like=w)
+    [points] = h._RECORDINGS["test_harness"].points.values()
+    assert len(points) == 1
+
+
+def test_ops_at_an_unrecorded_cache_say_so(monkeypatch):
+    monkeypatch.setattr(h, "_RECORDINGS", {})
+    _, cache = tt.relu_forward(np.ones(3))
+    message = failure(lambda: h.numerical_ops().relu_backward(np.ones(3), cache))
+    assert message.startswith("ops.relu_backward was given a cache that tt's forward passes did not make")

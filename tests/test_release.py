@@ -55,9 +55,6 @@ STRUCTURAL = [
 ]
 # Lines of solution code that the release holds by design, each with the reason.
 GIVEN = {
-    "return float(np.sum(dout * forward(**inputs)[0]))":
-        "the public harness's vjp: the tests' expected values are finite differences of sum(dout * out), "
-        "the very idea exercise 10's docstring teaches",
     "dlogits = ops.softmax_cross_entropy_backward(1.0, ce_cache)":
         "tt.loss_and_grads (given): how the model's backward pass starts",
     "logits, cache = model_forward(params, tokens, last_only=last_only)": "tt.loss_and_grads (given)",

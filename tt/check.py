@@ -3,6 +3,7 @@
     tt check 4          the same as  python -m pytest exercises/tests -m ex04
     tt check            every exercise
     tt check 4 7 -v     several, verbosely (extra options go to pytest)
+    tt check 4 --tb=long  whole test functions in the failures (the default is --tb=short)
 
 It looks for exercises/tests in the current folder and its parents, so it works in
 the repository and in the unpacked student release alike.
@@ -42,6 +43,10 @@ def main(argv=None) -> int:
     cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider"]
     if numbers:
         cmd += ["-m", " or ".join(f"ex{n:02d}" for n in numbers)]
+    if not any(a.startswith("--tb") for a in argv):
+        # a few lines per failure: the test's line and the message (the harness's own
+        # frames are hidden); `tt check 4 --tb=long` shows whole functions again
+        cmd.append("--tb=short")
     cmd += argv
     print("running:", " ".join(cmd[2:]), flush=True)
     return subprocess.call(cmd, cwd=tests.parents[1])

@@ -112,7 +112,28 @@ def main(argv: list[str] | None = None) -> int:
             hint = "\n  install nbgrader with:  pip install -e '.[nbgrader]'"
         print(f"tt {name}: cannot import {missing!r}{hint}", file=sys.stderr)
         return 2
-    return int(getattr(module, func_name)(rest) or 0)
+    try:
+        code = int(getattr(module, func_name)(rest) or 0)
+        sys.stdout.flush()        # inside the try: a closed pipe shows up here, too
+    except BrokenPipeError:
+        return _reader_went_away()
+    return code
+
+
+def _reader_went_away() -> int:
+    """`tt gradcheck | head`: the reader closed the pipe. Stop quietly, as `cat` does.
+
+    Python would print a BrokenPipeError traceback, and then another when it flushes
+    stdout at exit; pointing stdout at /dev/null silences the second one.
+    """
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+    return 141                    # 128 + SIGPIPE, what a shell reports for `yes | head`
 
 
 if __name__ == "__main__":  # python -m tt.cli

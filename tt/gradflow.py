@@ -66,15 +66,50 @@ def stage_norms(params, tokens, targets, ops=None):
     ### END SOLUTION
 
 
+def _seed_range(name):
+    low, high = (float(x) for x in SEED_RANGES[name].split(" - "))
+    return low, high
+
+
+def versus_seed(name, g) -> str:
+    """Where the median |g| of a stage lies against the seed's range: below, within or above."""
+    low, high = _seed_range(name)
+    m = float(np.median(np.abs(g)))
+    return "below" if m < low else "above" if m > high else "within"
+
+
 def table(stages) -> str:
     """The seed's table with measured numbers: median |g|, 99th percentile |g|, norm."""
-    lines = [f"{'stage':<22} {'median |g|':>11} {'p99 |g|':>11} {'max |g|':>11} {'L2 norm':>10}   seed says",
-             "-" * 92]
+    lines = [f"{'stage':<22} {'median |g|':>11} {'p99 |g|':>11} {'max |g|':>11} {'L2 norm':>10}"
+             f"   {'seed says':<16} median vs seed",
+             "-" * 106]
     for name, g in stages.items():
         a = np.abs(g)
         lines.append(f"dloss/d{name:<15} {np.median(a):11.2e} {np.percentile(a, 99):11.2e} "
-                     f"{a.max():11.2e} {np.linalg.norm(g):10.3e}   {SEED_RANGES[name]}")
+                     f"{a.max():11.2e} {np.linalg.norm(g):10.3e}   {SEED_RANGES[name]:<16} "
+                     f"{versus_seed(name, g)}")
+    outside = [name for name, g in stages.items() if versus_seed(name, g) != "within"]
+    if outside:
+        lines += ["", f"{len(outside)} of {len(stages)} stages ({', '.join(outside)}) have their median |g| "
+                  f"outside the seed's range.", "The seed's ranges are typical magnitudes it quotes for a "
+                  "model in training, not measurements", "of this one: read them as orders of magnitude."]
     return "\n".join(lines)
+
+
+def attenuation(stages) -> str:
+    """|dembeddings| / |dlogits|, and what it means: above 1 the gradient grew, it did not shrink."""
+    e, g = stages["embeddings"], stages["logits"]
+    ratio = float(np.linalg.norm(e)) / max(float(np.linalg.norm(g)), 1e-300)
+    seed_fold = _seed_range("logits")[1] / _seed_range("embeddings")[1]
+    text = f"|dembeddings| / |dlogits| (L2 norms): {ratio:.3g}\n"
+    if ratio > 1:
+        text += (f"  Above 1: the gradient is LARGER at the embeddings than at the logits, an amplification\n"
+                 f"  by {ratio:.3g}, not an attenuation.")
+    else:
+        text += f"  Below 1: the gradient shrank {1 / max(ratio, 1e-300):.3g}-fold from the logits to the embeddings."
+    text += (f" The seed's ranges shrink about {seed_fold:.0f}-fold from\n"
+             f"  dlogits to dembeddings. The two norms add up {e.size} and {g.size} entries.")
+    return text
 
 
 def main(argv=None) -> int:
@@ -104,8 +139,8 @@ def main(argv=None) -> int:
     stages = stage_gradients(params, val.tokens[idx], val.targets[idx])
     print(f"Gradient magnitudes, {source}, one validation batch of {len(idx)}\n")
     print(table(stages))
-    ratio = np.linalg.norm(stages["embeddings"]) / max(np.linalg.norm(stages["logits"]), 1e-300)
-    print(f"\nattenuation, |dembeddings| / |dlogits| (L2 norms): {ratio:.3g}")
+    print()
+    print(attenuation(stages))
     return 0
 
 

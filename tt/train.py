@@ -198,38 +198,65 @@ def plot_run(out: Path, summary, params) -> bool:
         atomic_write_bytes(out / name, buf.getvalue())
 
     h = summary["history"]
-    steps = [r["step"] for r in h]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    a1.plot(steps, [r["train_loss"] for r in h], label="train loss")
-    a1.plot(steps, [r["val_loss"] for r in h], label="validation loss")
-    a1.set_yscale("log"), a1.set_xlabel("step"), a1.legend(), a1.set_title("loss")
-    a2.plot(steps, [r["val_acc"] for r in h], color="C2")
-    a2.axhline(summary["target"]["val_acc"], ls="--", color="gray", lw=1)
-    a2.set_xlabel("step"), a2.set_title("validation accuracy"), a2.set_ylim(0, 1.01)
-    save(fig, "loss.png")
-
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for stage in h[0]["grad_norms"]:
-        ax.plot(steps, [r["grad_norms"][stage] for r in h], label=f"dloss/d{stage}")
-    ax.set_yscale("log"), ax.set_xlabel("step"), ax.set_ylabel("L2 norm")
-    ax.set_title("gradient norm of each stage"), ax.legend(fontsize=8)
-    save(fig, "gradnorms.png")
-
+    save(loss_figure(plt, h, summary["target"]["val_acc"]), "loss.png")
+    save(gradnorm_figure(plt, h), "gradnorms.png")
     text = "Max(1,6,2)"
-    maps = attention_maps(params, text)
-    labels = [decode([t]) for t in encode(text)]
+    save(attention_figure(plt, attention_maps(params, text), [decode([t]) for t in encode(text)], text),
+         "attention.png")
+    return True
+
+
+def loss_figure(plt, history, target_acc):
+    """Training and validation loss (log scale), and validation accuracy, against the step."""
+    steps = [r["step"] for r in history]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a1.plot(steps, [r["train_loss"] for r in history], label="train loss")
+    a1.plot(steps, [r["val_loss"] for r in history], label="validation loss")
+    a1.set_yscale("log"), a1.set_xlabel("step"), a1.legend(), a1.set_title("loss")
+    a1.set_ylabel("cross-entropy loss (log scale)")
+    a2.plot(steps, [r["val_acc"] for r in history], color="C2")
+    a2.axhline(target_acc, ls="--", color="gray", lw=1, label=f"target {target_acc:.0%}")
+    a2.set_xlabel("step"), a2.set_title("validation accuracy"), a2.set_ylim(0, 1.01)
+    a2.set_ylabel("fraction of answers right"), a2.legend(loc="lower right")
+    return fig
+
+
+# One look per stage: lines of nearly equal norm (dlogits and dfinal_repr often are)
+# stay visible under each other through their markers and dashes.
+STAGE_STYLES = [("o", "-"), ("s", "--"), ("^", ":"), ("v", "-."), ("D", (0, (5, 1, 1, 1))), ("x", (0, (1, 3)))]
+
+
+def gradnorm_figure(plt, history):
+    """The L2 norm of each stage's gradient (the seed's table, Part 7) against the step."""
+    steps = [r["step"] for r in history]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    every = max(1, len(steps) // 12)            # a dozen markers per line, not one per step
+    for k, stage in enumerate(history[0]["grad_norms"]):
+        marker, dashes = STAGE_STYLES[k % len(STAGE_STYLES)]
+        ax.plot(steps, [r["grad_norms"][stage] for r in history], label=f"dloss/d{stage}",
+                marker=marker, markevery=(k % every, every), markersize=4, linestyle=dashes,
+                markerfacecolor="none")
+    ax.set_yscale("log"), ax.set_xlabel("step"), ax.set_ylabel("L2 norm (log scale)")
+    ax.set_title("gradient norm of each stage"), ax.legend(fontsize=8)
+    return fig
+
+
+def attention_figure(plt, maps, labels, text):
+    """One heat map per block and head, with a shared colour bar of the attention weight."""
     L, H = maps.shape[:2]
-    fig, axes = plt.subplots(L, H, figsize=(2.6 * H, 2.6 * L), squeeze=False)
+    fig, axes = plt.subplots(L, H, figsize=(2.6 * H + 0.8, 2.6 * L), squeeze=False)
+    image = None
     for i in range(L):
         for j in range(H):
             ax = axes[i][j]
-            ax.imshow(maps[i, j], vmin=0, vmax=1, cmap="viridis")
+            image = ax.imshow(maps[i, j], vmin=0, vmax=1, cmap="viridis")
             ax.set_title(f"block {i + 1}, head {j + 1}", fontsize=9)
             ax.set_xticks(range(len(labels)), labels, fontsize=7)
             ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8)
+    bar.set_label("attention weight (each row sums to 1)")
     fig.suptitle(f"attention for {text} (rows: queries, columns: keys)")
-    save(fig, "attention.png")
-    return True
+    return fig
 
 
 # -------------------------------------------------------------------------------- CLI

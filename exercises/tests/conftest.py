@@ -39,3 +39,12 @@ def impl(request):
     def load(name):
         return importlib.import_module(f"{package}.{name}")
     return load
+
+
+@pytest.fixture(autouse=True)
+def _count_vjp_calls_per_test():
+    """harness.vjp finds a test's recorded values by the order of its calls: start at 0."""
+    from exercises.tests import harness
+
+    harness._VJP_CALLS.clear()
+    yield

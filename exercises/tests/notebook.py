@@ -209,7 +209,7 @@ def run_public(number: int, namespace: dict, folder=None) -> int:
     summary = _Summary()
     sys.meta_path.insert(0, siblings)
     try:
-        code = pytest.main([str(test_file), "--impl", PACKAGE, "-q", "--no-header", "-p", "no:cacheprovider",
+        code = pytest.main([str(test_file), "--impl", PACKAGE, "-q", "--no-header", "--tb=short", "-p", "no:cacheprovider",
                             "--rootdir", str(HERE.parent.parent), "-W", "ignore::pytest.PytestAssertRewriteWarning"],
                            plugins=[summary])
     finally:
