@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from grader.intake import MAX_FILE, IntakeError, read_submission
+from grader.intake import MAX_FILE, IntakeError, NotASubmission, read_submission
 
 NAMES = ["ex01_softmax_cross_entropy.py", "ex04_layernorm.py"]
 
@@ -64,15 +64,79 @@ def test_digest_is_content_based(tmp_path):
 
 
 @pytest.mark.parametrize("make,message", [
-    (lambda p: p / "missing", "does not exist"),
-    (lambda p: (p / "f.txt").write_text("hi") and p / "f.txt", "neither a folder nor a zip"),
+    (lambda p: p / "missing.zip", "does not exist"),
+    (lambda p: (p / "f.pdf").write_bytes(b"%PDF-1.4") and p / "f.pdf", "neither a folder nor a .zip"),
 ])
-def test_unreadable_submissions(tmp_path, make, message):
-    with pytest.raises(IntakeError, match=message):
+def test_what_is_no_submission_at_all(tmp_path, make, message):
+    with pytest.raises(NotASubmission, match=message):
         read_submission(make(tmp_path), NAMES)
+
+
+def test_a_zip_that_is_not_one_is_the_students_unreadable_submission(tmp_path):
+    fake = tmp_path / "alice.zip"
+    fake.write_bytes(b"%PDF-1.4 a pdf renamed")
+    with pytest.raises(IntakeError) as info:
+        read_submission(fake, NAMES)
+    assert not isinstance(info.value, NotASubmission)
 
 
 def test_too_many_entries(tmp_path):
     z = zip_with(tmp_path / "many.zip", {f"f{i}.txt": "" for i in range(600)})
     with pytest.raises(IntakeError, match="more than 500"):
         read_submission(z, NAMES)
+
+
+def test_a_file_named_like_an_exercise_of_another_type_gets_a_note(tmp_path):
+    sub = tmp_path / "bob"
+    sub.mkdir()
+    (sub / "ex04_layernorm.pdf").write_bytes(b"%PDF")
+    (sub / "ex01_softmax_cross_entropy (1).py").write_text("x = 1\n")
+    (sub / "ex99_nothing.txt").write_text("")          # no exercise 99: no note
+    notes = read_submission(sub, NAMES).notes
+    assert ("ignored ex04_layernorm.pdf: named like ex04_layernorm.py but not it; the grader takes "
+            "ex04_layernorm.py or ex04_layernorm.ipynb") in notes
+    assert any(n.startswith("ignored ex01_softmax_cross_entropy (1).py: named like ex01_") for n in notes)
+    assert not any("ex99" in n for n in notes)
+
+
+def release_folder(root):
+    """The student release's layout (grader/build.py): exercises/ with tests/, tt/, README..."""
+    ex = root / "tt-exercises" / "exercises"
+    (ex / "tests" / "__pycache__").mkdir(parents=True)
+    (root / "tt-exercises" / "tt").mkdir()
+    (root / "tt-exercises" / "README.md").write_text("# read me")
+    (root / "tt-exercises" / "requirements.txt").write_text("numpy\n")
+    (root / "tt-exercises" / "tt" / "model.py").write_text("")
+    (root / "tt-exercises" / "tt" / "ops.py").write_text("")
+    for name in ("__init__.py", "conftest.py", "harness.py", "notebook.py", "test_ex04_layernorm.py"):
+        (ex / "tests" / name).write_text("")
+    (ex / "tests" / "__pycache__" / "harness.cpython-311.pyc").write_bytes(b"\0")
+    (ex / "README.md").write_text("")
+    (ex / "__init__.py").write_text("")
+    (ex / ".ipynb_checkpoints").mkdir()
+    (ex / ".ipynb_checkpoints" / "ex04_layernorm-checkpoint.ipynb").write_text("{}")
+    (ex / "ex04_layernorm.py").write_text("x = 1\n")
+    (ex / "ex01_softmax_cross_entropy.py").write_text("y = 2\n")
+    (ex / "helpers.py").write_text("")                 # the student's own: noted
+    return root / "tt-exercises"
+
+
+def zip_folder(folder, path, top):
+    with zipfile.ZipFile(path, "w") as zf:
+        for p in sorted(folder.rglob("*")):
+            zf.write(p, str(p.relative_to(top)))        # directory entries too, as zip -r does
+        zf.writestr("__MACOSX/exercises/._ex04_layernorm.py", "\0")
+    return path
+
+
+@pytest.mark.parametrize("what", ["exercises", "tt-exercises"])
+def test_a_zip_and_its_folder_give_the_same_notes_and_the_release_is_not_listed(tmp_path, what):
+    release = release_folder(tmp_path)
+    folder = release / "exercises" if what == "exercises" else release
+    z = zip_folder(folder, tmp_path / "sub.zip", folder.parent)
+    from_folder, from_zip = read_submission(folder, NAMES), read_submission(z, NAMES)
+    assert from_zip.files == from_folder.files == {"ex04_layernorm.py": b"x = 1\n",
+                                                   "ex01_softmax_cross_entropy.py": b"y = 2\n"}
+    assert from_zip.notes == from_folder.notes
+    inside = "" if what == "exercises" else "exercises/"
+    assert from_zip.notes == [f"ignored {inside}helpers.py: not an exercise file"]

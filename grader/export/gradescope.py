@@ -312,7 +312,7 @@ def upload(folder: Path) -> tuple[Path, list[str]]:
 def run(root) -> Path:
     """Grade root/submission and write root/results/results.json; returns its path."""
     from grader.grading import grade_submission, write_outputs
-    from grader.report import Report
+    from grader.report import Report, instructor_text, write_gradescope_json
 
     root = Path(root)
     settings = json.loads((root / "source" / SETTINGS).read_text()) if (root / "source" / SETTINGS).exists() else {}
@@ -334,6 +334,8 @@ def run(root) -> Path:
     if settings.get("hidden_until_published"):
         report.visibility = "after_published"
     results, _ = write_outputs(report, root / "results")
+    write_gradescope_json(report, results)    # the student's view: titles; the sandbox in extra_data
+    print(instructor_text(report))            # run_autograder's stdout: only instructors see it
     return results
 
 
