@@ -28,7 +28,7 @@ import pytest
 from grader.build import ROOT, exercise_sources, student_tt
 from grader.checks import GradeFailure
 from grader.intake import IntakeError, NotASubmission, read_submission
-from grader.report import (Report, TestResult, render_feedback_html, results_json, terminal, test_title,
+from grader.report import (Report, TestResult, render_feedback_html, results_json, terminal, readable_title,
                            write_feedback_html, write_results_json)
 from grader.sandbox import InsecureSandboxError, SandboxError
 from tt.io import atomic_write_json, atomic_write_text
@@ -123,7 +123,7 @@ class Collector:
         m = _EXERCISE.match(Path(str(item.fspath)).name)
         group = self.titles.get(f"ex{m.group(1)}", f"Exercise {int(m.group(1))}") if m else ""
         name = f"ex{m.group(1)} {item.name}" if m else item.name      # unique across suites
-        title = test_title(int(m.group(1)), m.group(2), item.name) if m else ""
+        title = readable_title(int(m.group(1)), m.group(2), item.name) if m else ""
         doc = (getattr(item.function, "__doc__", None) or "").strip()
         return TestResult(
             name=name, score=float(marker.args[0]) if status == "passed" else 0.0,

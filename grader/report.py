@@ -143,8 +143,8 @@ def _words(snake: str) -> str:
     return " ".join(_WORDS.get(w, w) for w in snake.split("_") if w)
 
 
-def test_title(number: int, topic: str, test: str) -> str:
-    """A readable title for a hidden test: test_title(2, "linear", "test_linear_positions")
+def readable_title(number: int, topic: str, test: str) -> str:
+    """A readable title for a hidden test: readable_title(2, "linear", "test_linear_positions")
     is "Exercise 2 (linear): positions" (the topic is not repeated)."""
     words = test.removeprefix("test_")
     if words.startswith(topic + "_"):

@@ -1,7 +1,10 @@
 """Submissions are read defensively: only exercise files, never where a zip says."""
 import os
 import stat
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +143,98 @@ def test_a_zip_and_its_folder_give_the_same_notes_and_the_release_is_not_listed(
     assert from_zip.notes == from_folder.notes
     inside = "" if what == "exercises" else "exercises/"
     assert from_zip.notes == [f"ignored {inside}helpers.py: not an exercise file"]
+
+
+# ----------------------------------------------------------------- the command line
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tt(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tt", *args], capture_output=True, text=True, timeout=300,
+                          cwd=cwd, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: "nosuch.zip", "nosuch.zip: does not exist"),
+    (lambda p: (p / "essay.pdf").write_bytes(b"%PDF-1.4\n") and "essay.pdf", "essay.pdf: is neither a folder nor a .zip"),
+])
+def test_tt_grade_of_no_submission_is_an_error_and_writes_nothing(tmp_path, make, message):
+    r = tt("grade", make(tmp_path), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert f"tt grade: nothing graded: {message}" in r.stderr and r.stdout == ""
+    assert not (tmp_path / "graded").exists()
+
+
+@pytest.mark.parametrize("content", [[], ["notes.txt"]], ids=["empty", "no-submission-in-it"])
+def test_grade_all_of_a_folder_without_submissions_is_an_error_and_writes_nothing(tmp_path, content):
+    klass = tmp_path / "class"
+    klass.mkdir()
+    for name in content:
+        (klass / name).write_text("hi")
+    r = tt("grade-all", "class", "--out", "out", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "tt grade-all: nothing graded: class holds no submission" in r.stderr
+    assert not (tmp_path / "out").exists()
+    r = tt("grade-all", "nosuch", cwd=tmp_path)
+    assert r.returncode == 2 and "nosuch does not exist" in r.stderr
+
+
+def test_nbgraders_layout_names_the_student_not_the_assignment(tmp_path):
+    from grader.cli import default_student
+    sub = tmp_path / "mycourse" / "submitted" / "alice" / "stage10"
+    sub.mkdir(parents=True)
+    assert default_student(sub) == "alice"
+    assert default_student(tmp_path / "class" / "bob.zip") == "bob"
+    assert default_student(tmp_path / "mycourse" / "submitted" / "alice") == "alice"
+
+
+def test_an_interrupted_force_run_resumes_without_force_and_says_so(tmp_path, monkeypatch, capsys):
+    """grade-all --force stopped after the first student: the advice is to run without
+    --force, and that run grades exactly the students the forced one had not reached."""
+    import json
+    import signal
+    import time
+
+    import grader.build
+    import grader.grading
+    from grader import grade_all
+    klass, out = tmp_path / "class", tmp_path / "out"
+    for sid in ("s1", "s2", "s3"):
+        (klass / sid).mkdir(parents=True)
+        (klass / sid / "ex04_layernorm.py").write_text(f"x = '{sid}'\n")
+    graded, stop_at = [], []
+
+    def fake_grade(self, sid, path, out_dir):
+        if sid in stop_at:                   # Ctrl-C while this one is being graded
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)
+            return None
+        graded.append(sid)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "results.json").write_text(json.dumps({"score": 1, "output": "t", "tests": [
+            {"name": "ex04 test_x", "score": 1, "max_score": 1}]}))
+        return ""
+
+    monkeypatch.setattr(grade_all._Batch, "grade", fake_grade)
+    monkeypatch.setattr(grader.grading, "check_sandbox", lambda *a, **k: [])
+    monkeypatch.setattr(grader.build, "student_tt", lambda *a, **k: None)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert grade_all.main_grade_all([str(klass), "--out", str(out)]) == 0
+        assert graded == ["s1", "s2", "s3"]
+        graded.clear()
+        stop_at.append("s2")
+        capsys.readouterr()
+        assert grade_all.main_grade_all([str(klass), "--out", str(out), "--force", "-j", "1"]) == 130
+        err = capsys.readouterr().err
+        assert "To resume, run the same command without --force" in err and "run the same command again" not in err
+        assert graded == ["s1"]
+        graded.clear()
+        stop_at.clear()
+        assert grade_all.main_grade_all([str(klass), "--out", str(out)]) == 0
+        assert graded == ["s2", "s3"]                 # not s1, graded by the forced run
+        assert "1 unchanged since last graded, 2 to grade" in capsys.readouterr().out
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
