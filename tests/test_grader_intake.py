@@ -1,5 +1,6 @@
 """Submissions are read defensively: only exercise files, never where a zip says."""
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -238,3 +239,16 @@ def test_an_interrupted_force_run_resumes_without_force_and_says_so(tmp_path, mo
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+
+
+def test_the_real_release_zipped_whole_gives_no_notes_and_asks_for_jupyter(tmp_path):
+    """What the student README suggests: zip the exercises/ folder (or the whole release)."""
+    from grader.build import build_release
+    from grader.grading import exercise_names
+    folder, _ = build_release(tmp_path / "dist")
+    assert "jupyterlab" in (folder / "requirements.txt").read_text()
+    for top in (folder / "exercises", folder):
+        z = shutil.make_archive(str(tmp_path / top.name), "zip", root_dir=top.parent, base_dir=top.name)
+        from_zip, from_folder = read_submission(z, exercise_names()), read_submission(top, exercise_names())
+        assert from_zip.notes == from_folder.notes == []
+        assert from_zip.files == from_folder.files and len(from_zip.files) == 15
