@@ -141,3 +141,18 @@ def test_notes_are_shortened_at_a_word():
     assert len(short) <= 102 and short.endswith(" …")
     assert text.startswith(short[:-2]) and text[len(short) - 2] == " "      # the cut is at a space
     assert shorten("short", 100) == "short"
+
+
+def test_in_a_browser_the_summary_comes_first_and_the_sandbox_stays_folded(tmp_path):
+    from browser import chromium_or_skip, load
+    chromium_or_skip()
+    page = write_feedback_html(stubs_like(), tmp_path / "feedback.html")
+    got = load(page, probe="""
+      var table = document.querySelector("table.summary").getBoundingClientRect();
+      var first = document.querySelector("div.test").getBoundingClientRect();
+      var details = document.querySelector("details.instructor");
+      return {rows: document.querySelectorAll("table.summary tbody tr").length,
+              table_above: table.bottom <= first.top, open: details.open,
+              shown: document.body.innerText.includes("pid-namespace"),
+              tests: document.querySelectorAll("div.test").length};""").probe
+    assert got == {"rows": 2, "table_above": True, "open": False, "shown": False, "tests": 3}
