@@ -252,3 +252,16 @@ def test_the_real_release_zipped_whole_gives_no_notes_and_asks_for_jupyter(tmp_p
         from_zip, from_folder = read_submission(z, exercise_names()), read_submission(top, exercise_names())
         assert from_zip.notes == from_folder.notes == []
         assert from_zip.files == from_folder.files and len(from_zip.files) == 15
+
+
+def test_the_gradebook_note_is_cut_at_a_word_and_leaves_the_sandbox_out(tmp_path):
+    import json
+
+    from grader.grade_all import NOTE_CAP, _row
+    notes = [f"ignored exercises/helper_number_{i}.py: not an exercise file" for i in range(20)]
+    output = "\n".join(["Stage 10: 0 / 1", *notes, "student code ran in an isolated worker with: seccomp"])
+    (tmp_path / "results.json").write_text(json.dumps({"score": 0, "output": output, "tests": [
+        {"name": "ex04 test_x", "score": 0, "max_score": 1}]}))
+    note = _row("s", tmp_path, ["ex04"], "")["note"]
+    assert len(note) <= NOTE_CAP + 2 and note.endswith(" …") and "seccomp" not in note
+    assert "; ".join(notes).startswith(note[:-2]) and "; ".join(notes)[len(note) - 2] in " ;"
