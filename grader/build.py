@@ -275,7 +275,8 @@ def build_release(out_dir: Path) -> tuple[Path, Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     shutil.copyfile(ROOT / "exercises" / "README.md", folder / "README.md")
-    (folder / "requirements.txt").write_text("numpy>=1.24\npytest>=7.4\nmatplotlib>=3.7  # optional, for plots\n")
+    (folder / "requirements.txt").write_text("numpy>=1.24\npytest>=7.4\nmatplotlib>=3.7  # optional, for plots\n"
+                                             "jupyterlab>=4.0  # for the notebooks (exNN_*.ipynb) of nbgrader courses\n")
     zip_path = out_dir / "tt-exercises.zip"
     tmp = zip_path.with_name(zip_path.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -25,6 +25,7 @@ GRACE = 5.0              # seconds a stopped child has to clean up before SIGKIL
 #   3  NOT graded, the sandbox refused to run student code: the same results.json;
 #   2  the command line was wrong, 130 interrupted: nothing written.
 EXIT_GRADER_FAILED = 1
+EXIT_USAGE = 2           # argparse's own status for a wrong command line
 EXIT_REFUSED = 3         # the sandbox refused to run student code (see --insecure)
 EXIT_INTERRUPTED = 130
 
@@ -93,9 +94,22 @@ def _forget_digest(out: Path) -> None:
         pass
 
 
+NBGRADER_FOLDERS = ("submitted", "autograded")   # <course>/submitted/<student>/<assignment>
+
+
+def default_student(sub: Path) -> str:
+    """The student id a submission's path gives: its name (without .zip), or, for
+    nbgrader's <course>/submitted/<student>/<assignment>, the student's folder."""
+    path = Path(os.path.abspath(sub))
+    if path.parent.parent.name in NBGRADER_FOLDERS and path.is_dir():
+        return path.parent.name
+    return path.name.removesuffix(".zip")
+
+
 def main_grade(argv=None) -> int:
     """`tt grade SUBMISSION`: grade one submission in isolation."""
     from grader.grading import grade_submission, score_table, write_not_graded, write_outputs
+    from grader.intake import NotASubmission
     from grader.report import terminal
     from grader.sandbox import InsecureSandboxError
 
@@ -103,7 +117,8 @@ def main_grade(argv=None) -> int:
     ap.add_argument("submission", help="a folder or .zip holding exNN_*.py files")
     ap.add_argument("--out", help="folder for results.json and feedback.html "
                                   "(default: graded/<submission name>)")
-    ap.add_argument("--student", help="student id (default: the submission's name)")
+    ap.add_argument("--student", help="student id (default: the submission's name; for nbgrader's "
+                                      "COURSE/submitted/STUDENT/ASSIGNMENT, STUDENT)")
     ap.add_argument("--seed", type=int, help="seed for the random inputs (default: from the student id)")
     ap.add_argument("-k", dest="select", help="only the hidden tests matching this pytest -k expression")
     ap.add_argument("--call-timeout", type=float, default=10.0,
@@ -113,7 +128,7 @@ def main_grade(argv=None) -> int:
     args = ap.parse_args(argv)
     _signals_interrupt()
     sub = Path(args.submission)
-    student = args.student or sub.name.removesuffix(".zip")
+    student = args.student or default_student(sub)
     out = Path(args.out or Path("graded") / student)
     try:
         _die_with_grade_all()
@@ -123,6 +138,9 @@ def main_grade(argv=None) -> int:
     except KeyboardInterrupt:
         print("tt grade: interrupted: nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except NotASubmission as exc:           # a typo is not a student's 0: nothing written
+        print(terminal(f"tt grade: nothing graded: {exc}"), file=sys.stderr)
+        return EXIT_USAGE
     except InsecureSandboxError as exc:
         reason, code = str(exc), EXIT_REFUSED
     except Exception as exc:                # the grader's failure, not the student's

@@ -10,7 +10,9 @@ results with a results.json that says so ("not_graded"), and their row gets no t
 
 Ctrl-C (or SIGTERM) stops grade-all: no queued student starts, the running children are
 stopped (SIGTERM to each one's process group, SIGKILL after a grace period), nothing is
-left half-written and the gradebook is not rewritten; the same command resumes.
+left half-written and the gradebook is not rewritten; the same command resumes (after
+--force, the same command without it: --force forgets the digests of everyone it is to
+grade before it starts, so a run without it regrades exactly the students not reached).
 """
 from __future__ import annotations
 
@@ -30,13 +32,14 @@ import tempfile
 import threading
 from pathlib import Path
 
-from grader.cli import (DIGEST, EXIT_INTERRUPTED, EXIT_REFUSED, GRACE, _forget_digest, _sandbox_options,
+from grader.cli import (DIGEST, EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, GRACE, _forget_digest, _sandbox_options,
                         _signals_interrupt, _uninterrupted)
-from grader.report import terminal
+from grader.report import shorten, terminal
 from tt.io import atomic_write_text
 from tt.progress import Progress
 
 _TEST_NAME = re.compile(r"(ex\d\d) ")
+NOTE_CAP = 300           # characters of a gradebook row's note (cut at a word; results.json has all)
 
 
 def _entries(folder: Path):
@@ -216,7 +219,8 @@ def _row(sid: str, out: Path, exercises: list[str], problem: str) -> dict:
     row["total"] = float(results.get("score", 0.0))
     row["max"] = sum(float(t["max_score"]) for t in results.get("tests", []))
     notes = str(results.get("output", "")).splitlines()[1:]          # the first line is the total
-    row["note"] = "; ".join(n for n in notes if not n.startswith("student code ran in an isolated worker"))[:300]
+    row["note"] = shorten("; ".join(n for n in notes if not n.startswith("student code ran in an isolated worker")),
+                          NOTE_CAP)
     return row
 
 
@@ -240,8 +244,14 @@ def main_grade_all(argv=None) -> int:
     _signals_interrupt()
     folder, out = Path(args.submissions), Path(args.out)
     if not folder.is_dir():
-        print(terminal(f"tt grade-all: {folder} is not a folder"), file=sys.stderr)
-        return 2
+        print(terminal(f"tt grade-all: nothing graded: {folder} " + ("is not a folder" if folder.exists()
+                       else "does not exist")), file=sys.stderr)
+        return EXIT_USAGE
+    entries, skipped = _entries(folder)
+    if not entries:               # a wrong folder, not a class of zeros: nothing written
+        print(terminal(f"tt grade-all: nothing graded: {folder} holds no submission (a sub-folder or a .zip "
+                       f"per student)" + (f"; skipped: {'; '.join(skipped)}" if skipped else "")), file=sys.stderr)
+        return EXIT_USAGE
     try:                          # refuse before anyone is graded, not once per student
         exposure = check_sandbox(args.insecure, args.disable_protection)
     except SandboxError as exc:
@@ -252,7 +262,6 @@ def main_grade_all(argv=None) -> int:
         return EXIT_INTERRUPTED
     if exposure:
         print(insecure_warning(exposure), file=sys.stderr)
-    entries, skipped = _entries(folder)
     for note in skipped:
         print(terminal(f"skipped {note}"), file=sys.stderr)
     exercises = [n[:4] for n in exercise_names()]
@@ -265,6 +274,9 @@ def main_grade_all(argv=None) -> int:
         if not args.force and done.exists() and done.read_text() == digest:
             continue
         todo.append((sid, path, digest))
+    if args.force:                # so that a run without --force resumes an interrupted one
+        for sid, _, _ in todo:
+            _forget_digest(out / sid)
     print(f"{len(entries)} submissions, {len(entries) - len(todo)} unchanged since last graded, "
           f"{len(todo)} to grade with {args.jobs} job(s)", flush=True)
     root = _work_root()
@@ -316,8 +328,8 @@ def _grade_batch(args, out, entries, exercises, todo, flags, root) -> int:
         pool.shutdown(wait=True, cancel_futures=True)
         print(f"tt grade-all: interrupted: of the {len(todo)} to grade, {graded} were graded and "
               f"{len(problems) - graded} failed before the stop; the other {len(todo) - len(problems)} were not "
-              f"graded. Nothing was half-written and the gradebook was not updated. Run the same command "
-              f"again to resume: the students graded are skipped.", file=sys.stderr)
+              f"graded. Nothing was half-written and the gradebook was not updated. {_resume_advice(args)}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     pool.shutdown(wait=True)
     bar.close()
@@ -329,6 +341,14 @@ def _grade_batch(args, out, entries, exercises, todo, flags, root) -> int:
     if args.report:
         _class_report(args, out)
     return 0
+
+
+def _resume_advice(args) -> str:
+    """How to pick up after an interruption: --force again would regrade everyone."""
+    if args.force:
+        return ("To resume, run the same command without --force: the students graded in this run are "
+                "skipped, and everyone it had not reached yet is graded.")
+    return "Run the same command again to resume: the students graded are skipped."
 
 
 def _class_report(args, out: Path) -> None:

@@ -27,8 +27,8 @@ import pytest
 
 from grader.build import ROOT, exercise_sources, student_tt
 from grader.checks import GradeFailure
-from grader.intake import IntakeError, read_submission
-from grader.report import (Report, TestResult, render_feedback_html, results_json, terminal,
+from grader.intake import IntakeError, NotASubmission, read_submission
+from grader.report import (Report, TestResult, render_feedback_html, results_json, terminal, readable_title,
                            write_feedback_html, write_results_json)
 from grader.sandbox import InsecureSandboxError, SandboxError
 from tt.io import atomic_write_json, atomic_write_text
@@ -123,12 +123,13 @@ class Collector:
         m = _EXERCISE.match(Path(str(item.fspath)).name)
         group = self.titles.get(f"ex{m.group(1)}", f"Exercise {int(m.group(1))}") if m else ""
         name = f"ex{m.group(1)} {item.name}" if m else item.name      # unique across suites
+        title = readable_title(int(m.group(1)), m.group(2), item.name) if m else ""
         doc = (getattr(item.function, "__doc__", None) or "").strip()
         return TestResult(
             name=name, score=float(marker.args[0]) if status == "passed" else 0.0,
             max_score=float(marker.args[0]), status=status, output=output,
             visibility=vis.args[0] if vis else None,          # None: unset, an exporter's default applies
-            checked=" ".join(doc.split()), diagnosis=diagnosis, group=group)
+            checked=" ".join(doc.split()), diagnosis=diagnosis, group=group, title=title)
 
     def _record(self, item, call, report):
         output, diagnosis = "", ""
@@ -235,6 +236,7 @@ def grade_submission(submission, *, student: str | None = None, seed: int | None
                      disable=()) -> Report:
     """Grade one submission folder or zip. Never raises for a bad submission: an
     unreadable one gets every hidden test at 0, with a note that says why. Raises
+    NotASubmission for a path that is no submission at all (missing, a PDF). Raises
     NotGraded when most checks failed for the grader's own reasons (check_grader_errors).
 
     insecure: grade even if the worker would keep the grader's uid without filesystem or
@@ -247,6 +249,8 @@ def grade_submission(submission, *, student: str | None = None, seed: int | None
     seed = seed_for(student) if seed is None else seed
     try:
         intake = read_submission(submission, exercise_names())
+    except NotASubmission:
+        raise                   # a wrong path, not a student's 0: the caller says so
     except IntakeError as exc:
         why = f"unreadable submission (every check scores 0): {exc}"
         tests = hidden_tests(select)
@@ -260,14 +264,15 @@ def grade_submission(submission, *, student: str | None = None, seed: int | None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     check_grader_errors(collector, select)
-    notes = list(intake.notes)
+    notes, details = list(intake.notes), []
     if collector.exposure:
         notes.insert(0, insecure_warning(collector.exposure))
-    if collector.protections:
-        notes.append("student code ran in an isolated worker with: " + ", ".join(collector.protections))
+    if collector.protections:            # the instructor's: never at the top of a student's page
+        details.append("student code ran in an isolated worker with: " + ", ".join(collector.protections))
     for problem in collector.internal:
         notes.append(f"grader error (for the instructor): {problem}")
-    return Report(student, TITLE, collector.results, time.perf_counter() - start, notes=notes)
+    return Report(student, TITLE, collector.results, time.perf_counter() - start, notes=notes,
+                  instructor_notes=details)
 
 
 def write_outputs(report: Report, out_dir) -> tuple[Path, Path]:
@@ -325,7 +330,7 @@ def score_table(report: Report) -> str:
         top = sum(t.max_score for t in tests)
         passed = sum(t.status == "passed" for t in tests)
         lines.append(f"  {group:<{width}} {got:5g} / {top:<4g} ({passed}/{len(tests)} checks)")
-    for note in report.notes:
+    for note in [*report.notes, *report.instructor_notes]:
         lines.append(f"  note: {terminal(note)}")
     return "\n".join(lines)
 

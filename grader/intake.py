@@ -3,8 +3,12 @@
 A submission is untrusted. From a folder or a zip we take only files named like the
 exercises (exNN_<topic>.py, at the top or in one sub-folder such as exercises/), each
 at most MAX_FILE bytes, and copy them into a fresh folder. Everything else is left
-behind with a note: conftest.py, pytest.ini, sitecustomize.py, other files, symlinks,
-paths with `..` or absolute paths, oversized or too many entries. Nothing is ever
+behind with a note: conftest.py, pytest.ini, sitecustomize.py, other .py files, files
+named like an exercise but of another type (ex04_layernorm.pdf), symlinks, paths with
+`..` or absolute paths, oversized or too many entries. The student release's own files
+(tests/, tt/, README.md, requirements.txt, __init__.py) and tools' leftovers
+(__pycache__, __MACOSX, .ipynb_checkpoints) are left out without a note, so a folder
+and its zip give the same notes. Nothing is ever
 extracted to a path the zip names; we read entries and write our own file names. Only
 entries named like an exercise are decompressed, each at most MAX_FILE bytes however
 large the zip says it is, so a zip bomb costs nothing.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
@@ -32,7 +37,19 @@ MAX_DEPTH = 3                  # folders below the top that we look into
 
 
 class IntakeError(ValueError):
-    """The submission cannot be read at all (the message says why)."""
+    """The submission cannot be read at all (the message says why): the student's 0."""
+
+
+class NotASubmission(IntakeError):
+    """The path is no submission at all (it does not exist, or is neither a folder nor a
+    .zip): the command line was wrong, and nothing is graded or written."""
+
+
+# Files of the student release (tt release) that come back when a student zips the whole
+# folder: recognised by their last two path parts and left out without a note.
+RELEASE_DIRS = {"tests", "tt", "__pycache__", "__MACOSX", ".ipynb_checkpoints", ".git"}
+RELEASE_NAMES = {"README.md", "requirements.txt", "__init__.py"}
+_EXERCISE_LIKE = re.compile(r"(ex\d\d)(?:[_.\- ]|$)", re.IGNORECASE)
 
 
 class _Unreadable(Exception):
@@ -66,12 +83,13 @@ def read_submission(path, expected_names) -> Intake:
     """The exercise files of a submission folder or zip; `expected_names` are allowed.
 
     IntakeError, naming the file and the reason, for anything that cannot be read at all
-    (a corrupt, encrypted or truncated zip, an unreadable folder); an entry that cannot
+    (a corrupt, encrypted or truncated zip, an unreadable folder); NotASubmission for a
+    path that is none (missing, or neither a folder nor a .zip); an entry that cannot
     be read is left out with a note."""
     try:
         intake = _read_submission(Path(path), expected_names)
     except IntakeError as exc:
-        raise IntakeError(terminal(str(exc))) from None
+        raise type(exc)(terminal(str(exc))) from None
     except Exception as exc:           # noqa: BLE001  whatever the bytes do to the readers
         raise IntakeError(terminal(f"{path}: unreadable ({type(exc).__name__}: {str(exc)[:200]})")) from None
     intake.notes = [terminal(n) for n in intake.notes]    # file names are the student's: no raw ESC
@@ -86,23 +104,34 @@ def _read_submission(path: Path, expected_names) -> Intake:
         entries = _folder_entries(path)
     elif path.is_file() and zipfile.is_zipfile(path):
         entries = _zip_entries(path)
+    elif path.is_file() and path.suffix.lower() == ".zip":
+        entries = _zip_entries(path)          # not a zip inside: the student's unreadable zip
     elif path.exists():
-        raise IntakeError(f"{path}: is neither a folder nor a zip file")
+        raise NotASubmission(f"{path}: is neither a folder nor a .zip; give the folder or zip that holds "
+                             f"the exercise files (exNN_<topic>.py or .ipynb)")
     else:
-        raise IntakeError(f"{path}: does not exist")
+        raise NotASubmission(f"{path}: does not exist")
     intake = Intake({})
+    stems = {n.removesuffix(".py")[:4].lower(): n for n in expected}
     for rel, problem, read in entries:
         name = rel.name
+        if _release_file(rel):
+            continue
         if name.endswith(".ipynb") and name.removesuffix(".ipynb") + ".py" in expected and not problem:
             _take_notebook(intake, rel, read)
             continue
         if problem:
-            intake.notes.append(f"ignored {rel}: {problem}")
+            if name.endswith((".py", ".ipynb")) or _EXERCISE_LIKE.match(name):   # the rest: as a folder
+                intake.notes.append(f"ignored {rel}: {problem}")
         elif name not in expected:
             if name in ("conftest.py", "pytest.ini", "sitecustomize.py", "usercustomize.py", "setup.cfg",
                         "tox.ini", "pyproject.toml") or name.endswith(".pth"):
                 intake.notes.append(f"ignored {rel}: the grader never runs files it did not ask for")
-            elif name.endswith(".py") and name != "__init__.py":
+            elif (m := _EXERCISE_LIKE.match(name)) and m.group(1).lower() in stems:
+                want = stems[m.group(1).lower()]
+                intake.notes.append(f"ignored {rel}: named like {want} but not it; the grader takes "
+                                    f"{want} or {want.removesuffix('.py')}.ipynb")
+            elif name.endswith(".py"):
                 intake.notes.append(f"ignored {rel}: not an exercise file")
         elif name in intake.files:
             intake.notes.append(f"ignored {rel}: a second {name}; the first one found is graded")
@@ -120,6 +149,16 @@ def _read_submission(path: Path, expected_names) -> Intake:
     if missing:
         intake.notes.append(f"not submitted: {', '.join(missing)}")
     return intake
+
+
+def _release_file(rel) -> bool:
+    """A file the student release ships (tests/, tt/, README.md, ...) or a tool's leftovers
+    (__pycache__, __MACOSX, .ipynb_checkpoints): the same for a folder and its zip."""
+    parts = rel.parts
+    hidden = any(p in RELEASE_DIRS or (p.startswith(".") and p != "..") for p in parts[:-1])
+    if hidden or parts[-1].startswith("._"):
+        return True
+    return parts[-1] in RELEASE_NAMES
 
 
 def _take_notebook(intake: Intake, rel, read):
@@ -169,8 +208,8 @@ def _folder_entries(root: Path):
             if stat.S_ISLNK(mode):
                 yield rel, "a symbolic link", None
             elif stat.S_ISDIR(mode):
-                if child.name in ("__pycache__", ".git", "tests") or depth + 1 > MAX_DEPTH:
-                    continue        # tests/ comes with the release: the grader has its own
+                if child.name in RELEASE_DIRS or child.name.startswith(".") or depth + 1 > MAX_DEPTH:
+                    continue        # the release's tests/ and tt/: the grader has its own
                 stack.append((child, depth + 1))
             elif stat.S_ISREG(mode):
                 yield rel, None, (lambda limit=MAX_FILE, p=child: _read_capped(p, limit))
@@ -192,9 +231,12 @@ def _zip_entries(path: Path):
         raise IntakeError(f"{path}: not a readable zip file ({type(exc).__name__}: {str(exc)[:200]})") from None
     if len(infos) > MAX_ENTRIES:
         raise IntakeError(f"{path}: {len(infos)} entries, more than {MAX_ENTRIES}")
+    top = _common_top([i.filename.replace("\\", "/") for i in infos if not i.is_dir()])
     with zf:
         for info in infos:
             name = info.filename.replace("\\", "/")
+            if top and name.startswith(top + "/"):
+                name = name[len(top) + 1:]          # the folder zipped: named as in the folder itself
             rel = PurePosixPath(name)
             if info.is_dir():
                 continue
@@ -211,6 +253,15 @@ def _zip_entries(path: Path):
                 yield rel, f"larger than {MAX_FILE // 1024} KiB", None
             else:       # read only if it is an exercise file: at most 15 x MAX_FILE in all
                 yield rel, None, (lambda limit=MAX_FILE, i=info: _read_zip_entry(zf, i, limit))
+
+
+def _common_top(names) -> str:
+    """The one folder every entry is in ("exercises" when the student zipped that folder),
+    leftovers like __MACOSX/ aside; "" if there is none."""
+    tops = {n.split("/", 1)[0] for n in names if "/" in n and not n.startswith("__MACOSX/")}
+    flat = any("/" not in n for n in names)
+    top = tops.pop() if len(tops) == 1 and not flat else ""
+    return top if top not in ("", ".", "..") and ":" not in top else ""
 
 
 def _read_zip_entry(zf, info, limit):

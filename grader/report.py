@@ -57,6 +57,16 @@ def terminal(text, keep_newlines: bool = False) -> str:
                    for c in text)
 
 
+def shorten(text, cap: int) -> str:
+    """At most about `cap` characters, cut at a word boundary and marked with "…"."""
+    text = "" if text is None else str(text)
+    if len(text) <= cap:
+        return text
+    cut = text[:cap]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > cap // 2 else cut).rstrip(" ;,:") + " …"
+
+
 def truncate(text: str, cap: int) -> str:
     """At most `cap` characters, with a note saying how much was cut."""
     text = "" if text is None else str(text)
@@ -77,6 +87,7 @@ class TestResult:
     checked: str = ""                  # exporter's default applies (an explicit mark wins)
     diagnosis: str = ""
     group: str = ""
+    title: str = ""                    # readable title ("Exercise 2 (linear): positions"); else name
 
     __test__ = False          # not a pytest test class, despite the name
 
@@ -103,6 +114,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     visibility: str = "visible"
     stdout_visibility: str = "hidden"
+    instructor_notes: list[str] = field(default_factory=list)   # how it was graded (the sandbox):
+                                                                  # never at the top of a student's view
 
     @property
     def score(self) -> float:
@@ -118,6 +131,51 @@ class Report:
         for t in self.tests:
             order.setdefault(t.group, []).append(t)
         return list(order.items())
+
+
+# ------------------------------------------------------------------ titles and folding
+_WORDS = {"rel": "relative", "lr": "learning rate", "ffn": "FFN", "relu": "ReLU", "layernorm": "LayerNorm",
+          "ops": "ops", "gradflow": "gradient flow", "exercise4": "exercise 4", "exercise5": "exercise 5",
+          "tinygrads": "TinyGrads", "dtype": "dtype", "nan": "NaN"}
+
+
+def _words(snake: str) -> str:
+    return " ".join(_WORDS.get(w, w) for w in snake.split("_") if w)
+
+
+def readable_title(number: int, topic: str, test: str) -> str:
+    """A readable title for a hidden test: readable_title(2, "linear", "test_linear_positions")
+    is "Exercise 2 (linear): positions" (the topic is not repeated)."""
+    words = test.removeprefix("test_")
+    if words.startswith(topic + "_"):
+        words = words[len(topic) + 1:]
+    what = _words(words)
+    return f"Exercise {number} ({_words(topic)}): {what[:1].upper() + what[1:]}"
+
+
+def title_of(t: TestResult) -> str:
+    return t.title or t.name
+
+
+def fold_failures(tests: list[TestResult]) -> list[tuple[TestResult, list[TestResult]]]:
+    """Tests in order, each failure with the later ones that failed with the very same
+    output and diagnosis: [(first, [same, ...]), ...]; a passed test stands alone."""
+    folded, first = [], {}
+    for t in tests:
+        key = (t.output, t.diagnosis) if t.status == "failed" and (t.output or t.diagnosis) else None
+        if key is not None and key in first:
+            first[key][1].append(t)
+            continue
+        entry = (t, [])
+        folded.append(entry)
+        if key is not None:
+            first[key] = entry
+    return folded
+
+
+def instructor_text(report: Report) -> str:
+    """The instructor's details of a grading (the sandbox's protections...), for stdout."""
+    return "\n".join(f"{terminal(report.student)}: {terminal(n)}" for n in report.instructor_notes)
 
 
 # ----------------------------------------------------------------------- results.json
@@ -148,15 +206,42 @@ def results_json(report: Report) -> dict:
             entry["tags"] = [truncate(t.group, NAME_CAP)]
         tests.append(entry)
     summary = f"{report.title}: {_number(report.score)} / {_number(report.max_score)}"
-    output = "\n".join([summary, *(truncate(n, TEXT_CAP) for n in report.notes)])
+    output = "\n".join([summary, *(shorten(n, TEXT_CAP) for n in [*report.notes, *report.instructor_notes])])
     return {"score": _number(report.score),
             "execution_time": round(float(report.execution_time), 3),
             "output": output, "visibility": report.visibility,
             "stdout_visibility": report.stdout_visibility, "tests": tests}
 
 
+def gradescope_results(report: Report) -> dict:
+    """results.json as Gradescope shows it to the student: readable test titles (the id in
+    each test's extra_data), a failure repeated word for word told once (the others point
+    to it), and the sandbox's details kept out of `output`, in the top-level extra_data
+    that only the instructor's side stores (and in run_autograder's stdout, which Gradescope
+    shows only to instructors)."""
+    data = results_json(report)
+    summary = f"{report.title}: {_number(report.score)} / {_number(report.max_score)}"
+    data["output"] = "\n".join([summary, *(shorten(n, TEXT_CAP) for n in report.notes)])
+    if report.instructor_notes:
+        data["extra_data"] = {"instructor_notes": [shorten(n, TEXT_CAP) for n in report.instructor_notes]}
+    entries = {id(t): e for t, e in zip(report.tests, data["tests"])}
+    for t, e in zip(report.tests, data["tests"]):
+        e["name"] = truncate(title_of(t), NAME_CAP)
+        e["extra_data"] = {"id": truncate(t.name, NAME_CAP)}
+    for first, same in fold_failures(report.tests):
+        for t in same:
+            entries[id(t)]["output"] = "\n".join(
+                ([f"Checked: {truncate(t.checked, TEXT_CAP)}"] if t.checked else [])
+                + [f"Failed the same way as \"{title_of(first)}\" (its output says how)."])
+    return data
+
+
 def write_results_json(report: Report, path) -> Path:
     return atomic_write_json(path, results_json(report))
+
+
+def write_gradescope_json(report: Report, path) -> Path:
+    return atomic_write_json(path, gradescope_results(report))
 
 
 # ---------------------------------------------------------------------- feedback page
@@ -168,25 +253,34 @@ def _env() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined)
 
 
+def _page_test(t: TestResult, same: list[TestResult]) -> dict:
+    return {"name": truncate(title_of(t), NAME_CAP), "status": t.status,
+            "score": _number(t.score), "max_score": _number(t.max_score),
+            "checked": truncate(t.checked, TEXT_CAP), "output": truncate(t.output, OUTPUT_CAP),
+            "diagnosis": truncate(t.diagnosis, TEXT_CAP),
+            "same": [{"name": truncate(title_of(o), NAME_CAP), "checked": truncate(o.checked, TEXT_CAP),
+                      "score": _number(o.score), "max_score": _number(o.max_score)} for o in same]}
+
+
 def render_feedback_html(report: Report) -> str:
-    """A self-contained page: the total, then per test what was checked, the score, the
-    status, the (truncated) output and the diagnosis, grouped by `group`."""
+    """A self-contained page: the total and a summary table (points per group), then per
+    test what was checked, the score, the status, the (truncated) output and the diagnosis,
+    grouped by `group`; failures repeated word for word are shown once, with the names of
+    the checks that failed the same way. The instructor's notes (the sandbox) come last,
+    folded away."""
     groups = []
-    for name, tests in report.groups():
-        groups.append({"name": name,
+    for n, (name, tests) in enumerate(report.groups(), 1):
+        groups.append({"name": name, "anchor": f"group-{n}",
                        "score": _number(sum(t.score for t in tests)),
                        "max_score": _number(sum(t.max_score for t in tests)),
-                       "tests": [{"name": truncate(t.name, NAME_CAP), "status": t.status,
-                                  "score": _number(t.score), "max_score": _number(t.max_score),
-                                  "checked": truncate(t.checked, TEXT_CAP),
-                                  "output": truncate(t.output, OUTPUT_CAP),
-                                  "diagnosis": truncate(t.diagnosis, TEXT_CAP)}
-                                 for t in tests]})
+                       "passed": sum(t.status == "passed" for t in tests), "total": len(tests),
+                       "tests": [_page_test(t, same) for t, same in fold_failures(tests)]})
     return _env().get_template("feedback.html.j2").render(
         student=truncate(report.student, NAME_CAP), title=truncate(report.title, NAME_CAP),
         score=_number(report.score), max_score=_number(report.max_score),
         execution_time=round(float(report.execution_time), 3),
-        notes=[truncate(n, TEXT_CAP) for n in report.notes], groups=groups,
+        notes=[shorten(n, TEXT_CAP) for n in report.notes], groups=groups,
+        instructor_notes=[shorten(n, TEXT_CAP) for n in report.instructor_notes],
         passed=sum(t.status == "passed" for t in report.tests), total=len(report.tests),
         output_cap=OUTPUT_CAP)
 

@@ -410,7 +410,8 @@ def test_one_worker_per_grading_and_its_protections_recorded_while_it_ran(monkey
     report = grade_submission(ROOT / "solutions", student="once", select="ex04")
     assert len(spawned) == 1                       # not a second one to read the protections
     assert spawned[0]._closed and spawned[0]._w is None
-    assert any(n.startswith("student code ran in an isolated worker with: process, timeout") for n in report.notes)
+    assert any(n.startswith("student code ran in an isolated worker with: process, timeout")
+               for n in report.instructor_notes)
 
 
 # ------------------------------------------------------------------------- small parts

@@ -123,7 +123,7 @@ def test_run_autograder_grades_a_sample(autograder, tmp_path, sample):
         assert 0 < results["score"] < top
         assert results["score"] == grade_submission(SAMPLES["bugs"], student="ada@example.edu").score
     assert {t["visibility"] for t in results["tests"]} == {"visible"}
-    assert "isolated worker" in results["output"]
+    assert "isolated worker" in str(results["extra_data"]) and "isolated worker" not in results["output"]
 
 
 def test_hidden_until_published(tmp_path):
@@ -342,7 +342,7 @@ def test_setup_sh_on_this_machine_then_run_autograder(autograder, tmp_path, whee
     r = run_bare(root, None)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == hidden_points() and "isolated worker" in results["output"]
+    assert results["score"] == hidden_points() and "isolated worker" in str(results["extra_data"])
 
 
 APT = """echo "apt-get $* DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> "$FAKE/log"

@@ -186,6 +186,7 @@ def run(root) -> int:
     student code (exit 3): no results.json, and that status (see not_graded)."""
     from grader.cli import EXIT_GRADER_FAILED, EXIT_REFUSED
     from grader.grading import grade_submission, write_outputs
+    from grader.report import instructor_text, write_gradescope_json
     from grader.sandbox import InsecureSandboxError
 
     root = Path(root)
@@ -208,6 +209,8 @@ def run(root) -> int:
     if settings.get("hidden_until_published"):
         report.visibility = "after_published"
     results, _ = write_outputs(report, root / "results")
+    write_gradescope_json(report, results)    # the student's view: titles; the sandbox in extra_data
+    print(instructor_text(report), flush=True)  # run_autograder's stdout: only instructors see it
     print(f"run_autograder: graded: {report.score:g} of {report.max_score:g} points in "
           f"{report.execution_time:.1f} s; wrote {results}", flush=True)
     return 0
