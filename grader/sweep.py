@@ -28,7 +28,7 @@ from grader.export.inprocess import HIDDEN, InProcess
 from grader.grading import seed_for
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
-SLOW = "test_training_learns or test_training_reports_honestly"   # exercise 15's training runs
+SLOW = "test_training_"   # exercise 15's training runs (each check runs the capstone's loop)
 
 
 def ids(n, start=1):
