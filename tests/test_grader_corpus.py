@@ -258,7 +258,7 @@ ZIP_CASES += [
              [(EX04, SOLUTION_BYTES, REG)]),
     zip_case("zip-corrupt-deflate", "ex04's deflate stream corrupted ('Error -3 while decompressing')", 0,
              ("unreadable",), [(EX04, SOLUTION_BYTES, REG)]),
-    zip_case("zip-truncated", "a zip cut off halfway", 0, ("neither a folder nor a zip",),
+    zip_case("zip-truncated", "a zip cut off halfway", 0, ("not a readable zip file",),
              [(EX04, SOLUTION_BYTES, REG)]),
     zip_case("notebook-deeply-nested", "ex04 as a notebook whose JSON nests 100,000 levels deep", 0,
              ("nested too deeply",), [("ex04_layernorm.ipynb", deep_notebook(100_000), REG)]),
