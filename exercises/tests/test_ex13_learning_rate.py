@@ -20,7 +20,7 @@ def exact_run(lr, steps, w0=0.0, c=C, curvature=1.0):
     """The run in exact fractions, rounded to floats only at the end."""
     lr, w, c, h_ = (Fraction(str(v)) for v in (lr, w0, c, curvature))
     out = []
-    for _ in range(steps):
+    while len(out) < steps:
         w = w - lr * h_ * (w - c)
         out.append(float(w))
     return out
