@@ -11,13 +11,14 @@ Only the subset the templates write is understood, with TeX's meaning:
     \\alpha ... \\omega, \\Gamma ... \\Omega      Greek letters (capitals upright)
     \\partial \\nabla \\infty \\ell              symbols
     \\cdot \\times \\odot \\pm \\leftarrow \\gets \\rightarrow \\to \\le \\ge \\ne \\approx \\in \\mid \\|
-    \\sum \\prod (with limits)  \\log \\exp \\min \\max  \\operatorname{name}  \\mathrm{text}  \\text{words}
+    \\sum \\prod (with limits)  \\log \\exp \\min \\max  \\operatorname{name}  \\mathrm{word}  \\text{words}
+    \\dfrac (a display-size fraction)  \\_ inside \\mathrm{...} and \\text{...}
     \\left( ... \\right)   \\, \\; \\quad  \\{ \\}  \\ldots \\cdots \\top
 
-A minus sign that starts a term (at the start, or after an operator, a comma or an
-opening bracket) is a sign, not a subtraction: before a number it becomes part of the
-number (<mn>−4.5</mn>), so "[1, -0.5]" and "W + -2" print as a list and as... the latter
-never reaches here: the templates' filters write "W - 2" or "W + 2" (see render.minus).
+A minus sign that starts a term (at the start, or after an operator, a relation, a comma
+or an opening bracket) is a sign, not a subtraction: before a number it becomes part of
+the number, so "[1, -0.5]" gives <mn>−0.5</mn>, not a spaced-out "− 0.5". Templates
+never write "W - -2": their filters (render.tex_minus, tex_plus) fold the signs first.
 
 Anything else raises MathError with the formula and what was not understood; every
 character of the input reaches the output escaped.
