@@ -94,6 +94,34 @@ def test_each_construct_gives_the_hand_written_mathml(tex, mathml):
     assert body(tex) == mathml
 
 
+@pytest.mark.parametrize("command, mathml", [
+    (r"\bar{x}", '<mover accent="true"><mrow><mi>x</mi></mrow><mo stretchy="false">¯</mo></mover>'),
+    (r"\tilde{x}", '<mover accent="true"><mrow><mi>x</mi></mrow><mo stretchy="false">~</mo></mover>'),
+    (r"\nabla", '<mi mathvariant="normal">∇</mi>'), (r"\top", '<mi mathvariant="normal">⊤</mi>'),
+    (r"\infty", "<mi>∞</mi>"), (r"\ell", "<mi>ℓ</mi>"),
+    (r"\pm", "<mo>±</mo>"), (r"\in", "<mo>∈</mo>"), (r"\mid", "<mo>∣</mo>"),
+    (r"\ne", "<mo>≠</mo>"), (r"\neq", "<mo>≠</mo>"), (r"\ge", "<mo>≥</mo>"),
+    (r"\geq", "<mo>≥</mo>"), (r"\leq", "<mo>≤</mo>"), (r"\gets", "<mo>←</mo>"),
+    (r"\rightarrow", "<mo>→</mo>"), (r"\cdots", "<mo>⋯</mo>"), (r"\dots", "<mo>…</mo>"),
+    (r"\{", '<mo stretchy="false">{</mo>'), (r"\}", '<mo stretchy="false">}</mo>'),
+    (r"\log", "<mi>log</mi>"), (r"\exp", "<mi>exp</mi>"), (r"\ln", "<mi>ln</mi>"),
+    (r"\max", "<mi>max</mi>"), (r"\;", '<mspace width="0.2778em"></mspace>'),
+    (r"\:", '<mspace width="0.2222em"></mspace>'), (r"\quad", '<mspace width="1em"></mspace>'),
+    (r"\sum_{i=1}^n", '<munderover><mo largeop="true" movablelimits="true">∑</mo><mrow><mi>i</mi>'
+                      "<mo>=</mo><mn>1</mn></mrow><mi>n</mi></munderover>"),
+    (r"\prod^n", '<mover><mo largeop="true" movablelimits="true">∏</mo><mi>n</mi></mover>'),
+    (r"\left\{ a \right.", '<mrow><mo fence="true" stretchy="true">{</mo><mi>a</mi></mrow>'),
+    (r"\left| a \right|", '<mrow><mo fence="true" stretchy="true">|</mo><mi>a</mi>'
+                         '<mo fence="true" stretchy="true">|</mo></mrow>'),
+    (r"\Gamma \Delta \Omega", '<mi mathvariant="normal">Γ</mi><mi mathvariant="normal">Δ</mi>'
+                              '<mi mathvariant="normal">Ω</mi>'),
+    (r"\lambda \eta \theta \tau \pi \rho \phi \omega",
+     "<mi>λ</mi><mi>η</mi><mi>θ</mi><mi>τ</mi><mi>π</mi><mi>ρ</mi><mi>ϕ</mi><mi>ω</mi>"),
+])
+def test_the_rest_of_the_subset(command, mathml):
+    assert body(command) == mathml
+
+
 def test_display_formulas_are_blocks_and_keep_their_tex():
     out = to_mathml(r"x < \frac{1}{2}", display=True)
     assert out.startswith('<math display="block"><semantics>')
@@ -138,6 +166,9 @@ def test_markdown_keeps_code_and_escaped_dollars_out_of_the_maths():
     block = str(markdown_to_html("Before\n\n$$\n\\frac{a}{b}\n$$\n\nafter"))
     assert block == ("<p>Before</p>\n<div class=\"math-display\">"
                      + to_mathml(r"\frac{a}{b}", display=True) + "</div>\n<p>after</p>")
+    bold = str(markdown_to_html("Compute **$x_1$** and **b**"))
+    assert bold == ("<p>Compute <strong>" + to_mathml("x_1") + "</strong> and "
+                    "<strong>b</strong></p>")
     one_line = str(markdown_to_html("$$x = 1$$"))
     assert one_line == '<div class="math-display">' + to_mathml("x = 1", True) + "</div>"
 
@@ -174,6 +205,7 @@ def test_every_formula_of_every_item_converts_for_200_students():
             inst = _drawn(problem, seed)
             text = statement(inst)
             html = str(markdown_to_html(text, where=problem.template))  # raises on a bad one
+            assert "**" not in html, problem.key
             found = FORMULA.findall(text)
             assert len(MATH_ELEMENT.findall(html)) == len(found), problem.key
             for tex in (a or b for a, b in found):

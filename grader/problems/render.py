@@ -112,18 +112,20 @@ def _math(tex: str, display: bool, where: str) -> str:
 
 
 def _text(text: str, where: str) -> str:
-    """Prose outside code spans: $maths$ to MathML, the rest escaped, **bold** marked."""
-    out, pos = [], 0
-    for m in _MATH.finditer(text):
-        out.append(_BOLD.sub(r"<strong>\1</strong>", str(escape(text[pos:m.start()]))))
-        out.append(_math(m.group(1), False, where))
-        pos = m.end()
-    rest = text[pos:]
-    if re.search(r"(?<!\\)\$", rest):
+    """Prose outside code spans: $maths$ to MathML, the rest escaped, **bold** marked
+    (also around a formula: each formula is held out as a placeholder meanwhile)."""
+    maths: list[str] = []
+
+    def hold(m) -> str:
+        maths.append(_math(m.group(1), False, where))
+        return f"\x00{len(maths) - 1}\x00"
+
+    held = _MATH.sub(hold, text.replace("\x00", ""))
+    if re.search(r"(?<!\\)\$", held):
         raise MathError(f"{where or 'a statement'}: a $ that opens no formula or closes none, "
                         f"in {text!r} (write \\$ for a dollar sign)")
-    out.append(_BOLD.sub(r"<strong>\1</strong>", str(escape(rest))))
-    return "".join(out).replace("\\$", "$")
+    out = _BOLD.sub(r"<strong>\1</strong>", str(escape(held))).replace("\\$", "$")
+    return re.sub("\x00(\\d+)\x00", lambda m: maths[int(m.group(1))], out)
 
 
 def _inline(text: str, where: str = "") -> str:
