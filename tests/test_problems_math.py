@@ -86,6 +86,8 @@ def body(tex: str) -> str:
     ("(-2)^j", '<mo stretchy="false">(</mo><mn>−2</mn><msup><mo stretchy="false">)</mo>'
                "<mi>j</mi></msup>"),
     ("x - 3", "<mi>x</mi><mo>−</mo><mn>3</mn>"),
+    (r"x = \, -3", '<mi>x</mi><mo>=</mo><mspace width="0.1667em"></mspace><mn>−3</mn>'),
+    (r"x \, - 3", '<mi>x</mi><mspace width="0.1667em"></mspace><mo>−</mo><mn>3</mn>'),
     # everything escaped
     ("x < y", "<mi>x</mi><mo>&lt;</mo><mi>y</mi>"),
     (r"\text{<b>&}", "<mtext>&lt;b&gt;&amp;</mtext>"),

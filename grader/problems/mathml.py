@@ -156,7 +156,8 @@ class _Parser:
             else:
                 atom, akind = self.atom()
             parts.append(self.scripts(atom))
-            prev = akind
+            if akind != "space":              # spacing is transparent to the sign rule
+                prev = akind
         return "".join(parts)
 
     def group(self) -> str:
