@@ -409,7 +409,7 @@ def test_variant0_exercise5_is_the_seeds_loss():
     assert (frac(p["h"]), frac(p["c"]), frac(p["W0"])) == (1, 3, 0)
     from grader.problems.render import statement
     text = statement(make_instance(BY_KEY["ex5"], None))
-    assert "loss = 0.5 × (W − 3)²" in text
+    assert r"$\mathrm{loss} = 0.5 \, (W - 3)^2$" in text
     for lr in ("0.1", "0.5", "1", "2.1"):
         assert f"- lr = {lr}\n" in text
 

@@ -64,7 +64,7 @@ def test_ex5_writes_a_negative_centre_with_one_sign(rendered):
                 if inst.problem.key == "ex5" and inst.params["c"] < 0]
     assert negative, "no set drew a negative c: the test would prove nothing"
     for inst in negative:
-        assert f"(W + {fmt(-inst.params['c'])})²" in inst.statement
+        assert f"(W + {fmt(-inst.params['c'])})^2$" in inst.statement
 
 
 def test_every_part_states_its_tolerance_in_every_format(rendered):
@@ -129,7 +129,7 @@ def test_the_advice_is_enough_and_q18_says_how_many_decimals(rendered):
 def test_later_parts_say_which_values_of_an_earlier_step_to_use(rendered):
     for instances, _ in rendered[:5]:
         att = next(i for i in instances if i.problem.key == "attention")
-        assert "from your `∂loss/∂s` of step 3" in att.statement
+        assert r"from your $\partial \mathrm{loss} / \partial s$ of step 3" in att.statement
         assert "rounded weights" in att.statement
         dq = next(p for p in att.parts if p.name == "dq")
         assert "rounded probabilities" in dq.prompt

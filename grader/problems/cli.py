@@ -1,6 +1,6 @@
 """`tt problems ...`: randomized per-student problem sets (docs/problem-sets.md).
 
-    tt problems generate --roster roster.csv --out sets/ --secret-file secret.txt
+    tt problems generate --roster roster.csv --out sets/ --secret-file secret.txt [--pdf]
     tt problems grade answers/ --roster roster.csv --secret-file secret.txt --out grades/
     tt problems errata [--out docs/errata.md] [--check]
     tt problems preview [--student ID --secret-file F] [--show md|answers|key]
@@ -8,8 +8,9 @@
 Exit codes: 0 success; 1 grading finished but something was reported in
 grading_errors.txt (unknown, unreadable or other files, unknown keys, answers files
 naming another variant, answers that could not be checked), or `errata --check` found a
-difference; 2 bad input (roster, secret, options, or a secret/assignment under which most
-answers files name other variants).
+difference, or `generate --pdf` could not print some sets (the others are printed); 2 bad
+input (roster, secret, options, `--pdf` with no Chromium on PATH, or a secret/assignment
+under which most answers files name other variants).
 """
 from __future__ import annotations
 
@@ -86,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPUs)")
     g.add_argument("--force", action="store_true", help="rewrite sets that already exist")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--pdf", action="store_true",
+                   help="also print each set to problem_set.pdf (needs Chromium on PATH)")
 
     r = sub.add_parser("grade", help="grade a folder of answers files")
     r.add_argument("answers_dir", help="folder of answers files (*.txt, searched recursively)")
@@ -145,11 +148,27 @@ def main(argv: list[str] | None = None) -> int:
 def _generate(args) -> int:
     secret = _secret(args)
     students = read_roster(args.roster)
+    browser = None
+    if args.pdf:
+        from grader.problems.printing import NO_BROWSER, find_browser
+        browser = find_browser()
+        if browser is None:        # said before generating anything
+            raise UsageError(NO_BROWSER)
     summary = generate(students, secret, args.assignment, args.out, jobs=args.jobs,
                        force=args.force, show_progress=not args.quiet, variant0=args.variant0)
     print(f"{summary.students} students: {summary.written} sets written, {summary.skipped} "
           f"already there; key in {Path(args.out) / 'key'}")
-    return 0
+    if browser is None:
+        return 0
+    from grader.problems.generate import student_dir
+    from grader.problems.printing import print_sets
+    printed = print_sets([student_dir(Path(args.out), s.student_id) for s in students], browser,
+                         jobs=args.jobs, force=args.force)
+    print(f"PDF: {printed.printed} sets printed, {printed.skipped} already there"
+          + (f", {len(printed.failed)} failed" if printed.failed else ""))
+    for error in printed.failed:
+        print(f"  {error}", file=sys.stderr)
+    return 1 if printed.failed else 0
 
 
 def _grade(args) -> int:

@@ -3,8 +3,13 @@ answers file and the instructor's key rows.
 
 Statements are jinja2 templates under grader/problems/templates/ that write Markdown.
 The HTML page renders the same Markdown through a small converter that knows only what
-the templates use (paragraphs, fenced code, lists, `code`, **bold**) and escapes
-everything else; the page template itself autoescapes. Text from the roster (names)
+the templates use (paragraphs, fenced code, lists, `code`, **bold**, $maths$ and $$maths$$
+blocks) and escapes everything else; the page template itself autoescapes.
+
+Formulas are LaTeX between dollars. The Markdown and the notebook keep them so (Jupyter
+typesets them with the MathJax it bundles); the HTML page gets them as MathML, converted
+here by grader/problems/mathml.py, which browsers draw natively: no script, no network.
+A formula outside mathml.py's subset stops generation with the template and the formula. Text from the roster (names)
 is escaped in every format, since a notebook's Markdown cells render HTML.
 
 All output is a pure function of (student, variant): no dates, no random cell ids, no
@@ -21,6 +26,7 @@ import jinja2
 import sympy as sp
 from markupsafe import Markup, escape
 
+from grader.problems.mathml import MathError, to_mathml
 from grader.problems.core import (NON_NUMERIC, TEXT, Instance, decimal30, fmt, fmt_exact,
                                   fmt_mat, fmt_value, fmt_vec)
 
@@ -35,6 +41,16 @@ def minus(x) -> str:
     """'− 3' for x = 3 and '+ 4.5' for x = -4.5: 'W {{ c | minus }}' never prints 'W − -4.5'."""
     x = sp.Integer(x) if isinstance(x, int) else x
     return f"− {fmt(x)}" if x >= 0 else f"+ {fmt(-x)}"
+
+
+def tex_minus(x) -> str:
+    """minus() for a formula: '- 3' for 3 and '+ 4.5' for -4.5 (ASCII signs: LaTeX)."""
+    return minus(x).replace("−", "-")
+
+
+def tex_plus(x) -> str:
+    """plus() for a formula: '+ 3' for 3 and '- 4.5' for -4.5."""
+    return plus(x).replace("−", "-")
 
 
 def plus(x) -> str:
@@ -57,7 +73,7 @@ def article(n) -> str:
 def md_escape(text: str) -> str:
     """Roster text inside Markdown: HTML-escaped, and Markdown's own marks neutralized."""
     text = html.escape(str(text), quote=True)
-    return re.sub(r"([\\`*_{}\[\]#|])", r"\\\1", text)
+    return re.sub(r"([\\`*_{}\[\]#|$])", r"\\\1", text)
 
 
 @lru_cache(maxsize=None)
@@ -67,7 +83,7 @@ def _env(autoescape: bool) -> jinja2.Environment:
                              keep_trailing_newline=True, trim_blocks=False)
     env.filters.update(num=fmt, vec=fmt_vec, mat=fmt_mat, vec1=_vec1, md=md_escape,
                        markdown=markdown_to_html, article=article,
-                       minus=minus, plus=plus)
+                       minus=minus, plus=plus, tex_minus=tex_minus, tex_plus=tex_plus)
     return env
 
 
@@ -82,21 +98,50 @@ def statement(inst: Instance) -> str:
 # ------------------------------------------------------------ Markdown subset -> HTML
 _INLINE_CODE = re.compile(r"`([^`]+)`")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+# Inline maths: $...$ (no $ inside; \$ is a literal dollar). Display maths is a block of
+# lines between two lines that are "$$", or one line "$$ ... $$".
+_MATH = re.compile(r"(?<!\\)\$([^$]+?)(?<!\\)\$")
 
 
-def _inline(text: str) -> str:
-    """Escape, then turn `code` and **bold** into tags (only on already-escaped text)."""
+def _math(tex: str, display: bool, where: str) -> str:
+    try:
+        out = to_mathml(tex, display)
+    except MathError as e:
+        raise MathError(f"{where or 'a statement'}: {e}") from None
+    return f'<div class="math-display">{out}</div>' if display else out
+
+
+def _text(text: str, where: str) -> str:
+    """Prose outside code spans: $maths$ to MathML, the rest escaped, **bold** marked
+    (also around a formula: each formula is held out as a placeholder meanwhile)."""
+    maths: list[str] = []
+
+    def hold(m) -> str:
+        maths.append(_math(m.group(1), False, where))
+        return f"\x00{len(maths) - 1}\x00"
+
+    held = _MATH.sub(hold, text.replace("\x00", ""))
+    if re.search(r"(?<!\\)\$", held):
+        raise MathError(f"{where or 'a statement'}: a $ that opens no formula or closes none, "
+                        f"in {text!r} (write \\$ for a dollar sign)")
+    out = _BOLD.sub(r"<strong>\1</strong>", str(escape(held))).replace("\\$", "$")
+    return re.sub("\x00(\\d+)\x00", lambda m: maths[int(m.group(1))], out)
+
+
+def _inline(text: str, where: str = "") -> str:
+    """Escape, then turn `code`, $maths$ and **bold** into tags (only on escaped text)."""
     out, pos = [], 0
     for m in _INLINE_CODE.finditer(text):
-        out.append(_BOLD.sub(r"<strong>\1</strong>", str(escape(text[pos:m.start()]))))
+        out.append(_text(text[pos:m.start()], where))
         out.append(f"<code>{escape(m.group(1))}</code>")
         pos = m.end()
-    out.append(_BOLD.sub(r"<strong>\1</strong>", str(escape(text[pos:]))))
+    out.append(_text(text[pos:], where))
     return "".join(out)
 
 
-def markdown_to_html(text: str) -> Markup:
-    """The Markdown our templates write, as safe HTML."""
+def markdown_to_html(text: str, where: str = "") -> Markup:
+    """The Markdown our templates write, as safe HTML; `where` (the template) names the
+    statement in the MathError of a formula outside mathml.py's subset."""
     html_out: list[str] = []
     para: list[str] = []
     list_tag: str | None = None
@@ -104,7 +149,7 @@ def markdown_to_html(text: str) -> Markup:
 
     def flush_para():
         if para:
-            html_out.append("<p>" + _inline(" ".join(para)) + "</p>")
+            html_out.append("<p>" + _inline(" ".join(para), where) + "</p>")
             para.clear()
 
     def close_list():
@@ -125,6 +170,17 @@ def markdown_to_html(text: str) -> Markup:
                 block.append(lines[i])
                 i += 1
             html_out.append("<pre>" + str(escape("\n".join(block))) + "</pre>")
+        elif line.strip().startswith("$$"):
+            flush_para()
+            close_list()
+            block = [line.strip()[2:]]
+            while not (block[-1].endswith("$$") and (len(block) > 1 or block[0] != "")):
+                i += 1
+                if i >= len(lines):
+                    raise MathError(f"{where or 'a statement'}: a $$ block that is never closed")
+                block.append(lines[i].strip())
+            tex = " ".join(block).strip().removesuffix("$$").strip()
+            html_out.append(_math(tex, True, where))
         elif re.match(r"\s*(- |\d+\. )", line):
             flush_para()
             tag = "ul" if line.lstrip().startswith("- ") else "ol"
@@ -137,7 +193,7 @@ def markdown_to_html(text: str) -> Markup:
             while i + 1 < len(lines) and lines[i + 1].startswith("  ") and lines[i + 1].strip():
                 i += 1
                 item += " " + lines[i].strip()
-            html_out.append("<li>" + _inline(item) + "</li>")
+            html_out.append("<li>" + _inline(item, where) + "</li>")
         elif not line.strip():
             flush_para()
             close_list()
@@ -194,6 +250,7 @@ def _context(student, variant: str, assignment: str, instances: list[Instance]) 
     for n, inst in enumerate(instances, start=1):
         problems.append({"number": n, "key": inst.problem.key, "title": inst.problem.title,
                          "source": inst.problem.source, "points": inst.points,
+                         "template": inst.problem.template,
                          "statement": statement(inst),
                          "parts": [{"key": inst.answer_key(p), "prompt": p.prompt,
                                     "form": p.form(), "points": p.points,
