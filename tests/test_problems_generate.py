@@ -134,3 +134,16 @@ def test_the_class_csv_keeps_its_formula_guard(tmp_path):
     with (tmp_path / "grades" / "class.csv").open(encoding="utf-8") as f:
         row = next(csv.DictReader(f))
     assert row["name"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_the_notebook_is_what_nbformat_itself_writes(tmp_path):
+    # notebook_json writes the set's notebook without importing nbformat (3 s of CPU
+    # per worker): read back, validated and rewritten by nbformat, it is the same bytes.
+    import nbformat
+    run([Student("s001", "Ada <b>&"), Student("s002", "Алан Тьюринг")], tmp_path)
+    for sid in ("s001", "s002"):
+        text = (tmp_path / "students" / sid / "problem_set.ipynb").read_text("utf-8")
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+        assert len(nb.cells) > 40 and nb.nbformat_minor == 5
+        assert nbformat.v4.writes(nb) + "\n" == text

@@ -21,6 +21,7 @@ import jinja2
 import sympy as sp
 from markupsafe import Markup, escape
 
+from grader.problems import notebook_json
 from grader.problems.core import (NON_NUMERIC, TEXT, Instance, decimal30, fmt, fmt_exact,
                                   fmt_mat, fmt_value, fmt_vec)
 
@@ -233,19 +234,11 @@ def render_notebook(student, variant, assignment, instances, ctx=None) -> str:
 
     Cell ids are fixed (problem keys), so the file is the same on every run.
     """
-    import nbformat   # imported here: it takes a second to import, and only this needs it
-
     ctx = ctx or _context(student, variant, assignment, instances)
     head = _env(False).get_template("notebook_intro.md.j2").render(**ctx).strip()
-    # Cells are built as plain nodes and serialized by nbformat's v4 writer without a
-    # schema validation per notebook (slow; the structure is fixed, and the tests
-    # validate generated notebooks with nbformat.validate).
-    def cell(kind: str, source: str, cell_id: str):
-        node = {"cell_type": kind, "id": cell_id, "metadata": {}, "source": source}
-        if kind == "code":
-            node.update(execution_count=None, outputs=[])
-        return nbformat.from_dict(node)
-
+    # Written as nbformat's v4 writer would, without importing nbformat (notebook_json.py;
+    # the tests validate generated notebooks with nbformat.validate).
+    cell = notebook_json.cell
     cells = [cell("markdown", head, "intro")]
     for prob in ctx["problems"]:
         title = f"## {prob['number']}. {prob['title']} ({prob['points']} points)\n\n"
@@ -256,10 +249,9 @@ def render_notebook(student, variant, assignment, instances, ctx=None) -> str:
                           + keys, f"{prob['key']}-statement"))
         cells.append(cell("code", f"# Scratch work for problem {prob['number']}\n",
                           f"{prob['key']}-work"))
-    nb = nbformat.v4.new_notebook(cells=cells, metadata={
+    return notebook_json.writes(cells, {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"}})
-    return nbformat.v4.writes(nb) + "\n"
+        "language_info": {"name": "python"}}) + "\n"
 
 
 # ----------------------------------------------------------------------------- keys
