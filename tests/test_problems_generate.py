@@ -147,3 +147,18 @@ def test_the_notebook_is_what_nbformat_itself_writes(tmp_path):
         nbformat.validate(nb)
         assert len(nb.cells) > 40 and nb.nbformat_minor == 5
         assert nbformat.v4.writes(nb) + "\n" == text
+
+
+def test_the_key_json_is_what_json_dumps_writes(tmp_path):
+    # The workers encode their students' entries; joined, they must be exactly
+    # json.dumps(key, indent=2): compared here on a class, one student and none.
+    from grader.problems.generate import key_json
+    students = [Student("s001", "Ada \"quoted\"\nnew line"), Student("s002", "Алан")]
+    for roster in (students, students[:1]):
+        run(roster, tmp_path / str(len(roster)))
+        text = (tmp_path / str(len(roster)) / "key" / "answer_key.json").read_text("utf-8")
+        assert text == json.dumps(json.loads(text), indent=2) + "\n"
+        assert len(json.loads(text)["students"]) == len(roster)
+    empty = key_json("hw10 ünï", [])
+    assert empty == json.dumps({"assignment": "hw10 ünï", "generator": "tt problems generate",
+                                "students": []}, indent=2) + "\n"
