@@ -156,21 +156,27 @@ def tolerance_text(part) -> str:
     """What the grader accepts for this part, and the precision that is sure to pass:
     'exact', '|yours − key| ≤ max(0.000001, 0.001·|key|): 4 significant digits are
     enough', '|yours − key| ≤ 0.000000719: give at least 7 decimals'."""
+    return _tolerance_text(part.kind, part.tol, tuple(part.symbols))
+
+
+@lru_cache(maxsize=None)
+def _tolerance_text(kind: str, tol, symbols: tuple[str, ...]) -> str:
+    """tolerance_text by what it depends on: a few hundred distinct values for a class,
+    where it was computed for every part of every student in every format."""
     from grader.problems.marking import SAMPLE_POINTS, is_exact
-    if part.kind == TEXT:
+    if kind == TEXT:
         return "graded by your instructor"
-    if part.kind == "choice":
+    if kind == "choice":
         return "one of the words listed"
-    if part.kind in NON_NUMERIC:
+    if kind in NON_NUMERIC:
         return "exact"
-    if is_exact(part.tol):
-        return ("exact: the same polynomial (any arrangement)" if part.kind == "expression"
-                else "exact")
-    rule = part.tol.describe().replace("<=", "≤").replace("yours - key", "yours − key")
-    if part.kind == "expression":
+    if is_exact(tol):
+        return "exact: the same polynomial (any arrangement)" if kind == "expression" else "exact"
+    rule = tol.describe().replace("<=", "≤").replace("yours - key", "yours − key")
+    if kind == "expression":
         points = ", ".join(fmt(t) for t in SAMPLE_POINTS)
-        return f"{rule} at each of {', '.join(part.symbols)} = {points}"
-    return f"{rule}: {precision_advice(part.tol)}"
+        return f"{rule} at each of {', '.join(symbols)} = {points}"
+    return f"{rule}: {precision_advice(tol)}"
 
 
 def precision_advice(tol) -> str:
