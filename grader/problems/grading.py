@@ -80,7 +80,8 @@ def _title(assignment: str) -> str:
 
 
 def _checked(part) -> str:
-    return f"{part.prompt}: {part.form()}; tolerance: {part.tolerance_text()}"
+    # Prompts are noun phrases or questions: "What flows backward?: one letter" read oddly.
+    return f"{part.prompt} (answer: {part.form()}; tolerance: {part.tolerance_text()})"
 
 
 PROBLEM_KEYS = [p.key for p in BANK]
