@@ -69,3 +69,37 @@ def test_files_that_are_too_big_or_not_text(tmp_path):
     nul.write_bytes(b"student_id = s1\x00\n")
     with pytest.raises(AnswersError, match="NUL"):
         read_answers(nul)
+
+
+def test_the_blank_file_gives_each_prompt_its_own_line_and_reads_back_empty():
+    # Prompts are noun phrases, questions and whole sentences: a ":" after them read
+    # "What flows backward?: one letter". Each part is its prompt, the form of the answer
+    # (free text said once, not "graded by your instructor" twice), points and tolerance.
+    import re
+
+    from grader.problems import build_set
+    from grader.problems.render import render_answers, tolerance_text
+    from grader.problems.roster import Student
+    from grader.problems.variants import student_seed, variant_id
+    for sid in ("s001", "s002"):
+        seed = student_seed("answers-file-test", "hw10", sid)
+        instances = build_set(seed)
+        text = render_answers(Student(sid, "A"), variant_id(seed), "hw10", instances)
+        lines = text.split("\n")
+        assert not [ln for ln in lines if re.search(r"[?.!]:", ln)]
+        keys = {i.answer_key(p) for i in instances for p in i.parts}
+        for inst in instances:
+            for part in inst.parts:
+                at = lines.index(f"{inst.answer_key(part)} =")
+                head = [ln for ln in lines[at - 4:at] if not ln.startswith("# ----")]
+                assert f"# {part.prompt}" in head
+                assert lines[at - 1] == (f"#   ({part.points} point{'s' * (part.points != 1)}; "
+                                         f"tolerance: {tolerance_text(part)})")
+                if part.manual:
+                    assert lines[at - 3].startswith("#   Answer: free text")
+                    assert text.count("graded by your instructor") <= len(keys)
+                else:
+                    assert lines[at - 2] == f"#   Answer: {part.form()}"
+        blank = parse_answers(text, f"{sid}.txt", keys)
+        assert (blank.student_id, blank.variant) == (sid, variant_id(seed))
+        assert set(blank.values) == keys and not any(v for v, _ in blank.values.values())

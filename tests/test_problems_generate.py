@@ -134,3 +134,31 @@ def test_the_class_csv_keeps_its_formula_guard(tmp_path):
     with (tmp_path / "grades" / "class.csv").open(encoding="utf-8") as f:
         row = next(csv.DictReader(f))
     assert row["name"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_the_notebook_is_what_nbformat_itself_writes(tmp_path):
+    # notebook_json writes the set's notebook without importing nbformat (3 s of CPU
+    # per worker): read back, validated and rewritten by nbformat, it is the same bytes.
+    import nbformat
+    run([Student("s001", "Ada <b>&"), Student("s002", "Алан Тьюринг")], tmp_path)
+    for sid in ("s001", "s002"):
+        text = (tmp_path / "students" / sid / "problem_set.ipynb").read_text("utf-8")
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+        assert len(nb.cells) > 40 and nb.nbformat_minor == 5
+        assert nbformat.v4.writes(nb) + "\n" == text
+
+
+def test_the_key_json_is_what_json_dumps_writes(tmp_path):
+    # The workers encode their students' entries; joined, they must be exactly
+    # json.dumps(key, indent=2): compared here on a class, one student and none.
+    from grader.problems.generate import key_json
+    students = [Student("s001", "Ada \"quoted\"\nnew line"), Student("s002", "Алан")]
+    for roster in (students, students[:1]):
+        run(roster, tmp_path / str(len(roster)))
+        text = (tmp_path / str(len(roster)) / "key" / "answer_key.json").read_text("utf-8")
+        assert text == json.dumps(json.loads(text), indent=2) + "\n"
+        assert len(json.loads(text)["students"]) == len(roster)
+    empty = key_json("hw10 ünï", [])
+    assert empty == json.dumps({"assignment": "hw10 ünï", "generator": "tt problems generate",
+                                "students": []}, indent=2) + "\n"

@@ -151,16 +151,18 @@ def test_an_interrupted_run_keeps_what_is_done_and_resumes(sets, tmp_path, monke
     answers = write_class(tmp_path / "in", {f"{s.student_id}.txt": filled(sets, s.student_id)
                                             for s in STUDENTS})
     out = tmp_path / "out"
-    real = grading.write_feedback_html
-    written = []
+    # Interrupted in the parent as it records the third student (the workers write each
+    # student's two files; the journal line, written after them, is what counts).
+    real = grading._journal_entry
+    recorded = []
 
-    def interrupt_third(report, path):
-        if len(written) == 2:
+    def interrupt_third(outcome, fingerprint):
+        if len(recorded) == 2:
             raise KeyboardInterrupt
-        written.append(report.student)
-        return real(report, path)
+        recorded.append(outcome.student)
+        return real(outcome, fingerprint)
 
-    monkeypatch.setattr(grading, "write_feedback_html", interrupt_third)
+    monkeypatch.setattr(grading, "_journal_entry", interrupt_third)
     monkeypatch.setattr(grading, "PROGRESS_EVERY", 0.0)
     with pytest.raises(KeyboardInterrupt):
         run(answers, out, jobs=1)
@@ -170,7 +172,7 @@ def test_an_interrupted_run_keeps_what_is_done_and_resumes(sets, tmp_path, monke
         "graded", "graded", "pending", "pending"]
     assert full(r["s001"]) and r["s003"]["score"] == ""
     assert "grading in progress: 2 of 4" in (out / "grading_errors.txt").read_text("utf-8")
-    monkeypatch.setattr(grading, "write_feedback_html", real)
+    monkeypatch.setattr(grading, "_journal_entry", real)
     again = run(answers, out, jobs=1)
     assert again.reused == 2 and [o.reused for o in again.outcomes] == [True, True, False, False]
     assert all(full(row) for row in rows(out).values())

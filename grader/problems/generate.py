@@ -41,6 +41,7 @@ from tt.io import atomic_write_json, atomic_write_text
 from tt.progress import Progress
 
 FILES = ("problem_set.md", "problem_set.html", "problem_set.ipynb", "answers.txt")
+GENERATOR = "tt problems generate"
 KEY_COLUMNS = ["student_id", "variant", "answer_key", "kind", "points", "tolerance", "answer",
                "exact", "decimal", "rubric", "options"]
 
@@ -80,7 +81,8 @@ def _already_done(out: Path, student: Student, inputs: str) -> bool:
 
 def build_student(student: Student, seed: bytes | None, assignment: str, out: Path,
                   force: bool) -> tuple[list[dict], dict, bool]:
-    """Build one student's set, write its files, return (key rows, key entry, written)."""
+    """Build one student's set, write its files, return (key rows, key entry as JSON
+    text, written)."""
     variant = variant_id(seed) if seed is not None else "0"
     instances = build_set(seed)
     folder = student_dir(out, student.student_id)
@@ -105,7 +107,24 @@ def build_student(student: Student, seed: bytes | None, assignment: str, out: Pa
                            "parts": [{k: r[k] for k in KEY_COLUMNS[2:]} for r in rows
                                      if r["answer_key"].startswith(i.problem.key + ".")]}
                           for i in instances]}
-    return rows, entry, written
+    return rows, _entry_json(entry), written
+
+
+def _entry_json(entry: dict) -> str:
+    """One student's entry as it stands inside answer_key.json (indent 2, at depth 2).
+
+    Encoded here, in the worker: the parent then only joins the class's entries, where
+    json.dumps(indent=2) of the whole key (pure-Python encoder) took seconds. JSON
+    strings hold no raw newlines, so indenting every line is exact."""
+    return "\n".join("    " + line for line in json.dumps(entry, indent=2).split("\n"))
+
+
+def key_json(assignment: str, entries: list[str]) -> str:
+    """answer_key.json's text from the encoded entries: the same bytes as
+    json.dumps({"assignment", "generator", "students": [...]}, indent=2) + newline."""
+    head = json.dumps({"assignment": assignment, "generator": GENERATOR}, indent=2)[:-2]
+    students = ("[\n" + ",\n".join(entries) + "\n  ]") if entries else "[]"
+    return f'{head},\n  "students": {students}\n}}\n'
 
 
 def _work(task):
@@ -146,9 +165,8 @@ def generate(students: list[Student], secret: str, assignment: str, out: str | P
             bar.close()
     all_rows = [row for rows, _, _ in results for row in rows]
     write_key_csv(all_rows, KEY_COLUMNS, out / "key" / "answer_key.csv")
-    atomic_write_json(out / "key" / "answer_key.json",
-                      {"assignment": assignment, "generator": "tt problems generate",
-                       "students": [entry for _, entry, _ in results]})
+    atomic_write_text(out / "key" / "answer_key.json",
+                      key_json(assignment, [entry for _, entry, _ in results]))
     written = sum(1 for _, _, w in results if w)
     return Summary(len(tasks), written, len(tasks) - written, out)
 

@@ -80,7 +80,8 @@ def _title(assignment: str) -> str:
 
 
 def _checked(part) -> str:
-    return f"{part.prompt}: {part.form()}; tolerance: {part.tolerance_text()}"
+    # Prompts are noun phrases or questions: "What flows backward?: one letter" read oddly.
+    return f"{part.prompt} (answer: {part.form()}; tolerance: {part.tolerance_text()})"
 
 
 PROBLEM_KEYS = [p.key for p in BANK]
@@ -222,6 +223,7 @@ class Task:
     visibility: str
     answer_timeout: float
     manual: dict = field(default_factory=dict)   # this student's free-text grades
+    out: str = ""                  # when set, the worker writes the student's two files there
 
 
 def _problem_scores(report: Report) -> dict:
@@ -244,9 +246,22 @@ def grade_student(task: Task) -> Outcome:
         report, more = grade_file(task.student, instances, task.answers, task.variant,
                                   task.assignment, task.reveal, task.visibility,
                                   task.answer_timeout, task.manual)
-        return _finish(task, "graded", report, errors + more)
-    return _finish(task, task.state, ungraded_report(task.student, instances, task.assignment,
-                                                     task.notes, task.visibility), errors)
+        outcome = _finish(task, "graded", report, errors + more)
+    else:
+        outcome = _finish(task, task.state, ungraded_report(
+            task.student, instances, task.assignment, task.notes, task.visibility), errors)
+    if task.out:
+        # In the worker, in parallel: the parent only records the journal line after.
+        write_files(outcome, Path(task.out))
+    return outcome
+
+
+def write_files(outcome: Outcome, out: Path) -> None:
+    """The student's results.json and feedback.html (each atomically)."""
+    sid = outcome.student.student_id
+    write_results_json(outcome.report, out / sid / "results.json")
+    write_feedback_html(outcome.report, out / sid / "feedback.html")
+    outcome.written = True
 
 
 def failed_outcome(task: Task, why: str) -> Outcome:
@@ -334,7 +349,7 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
             state, notes = "missing", [f"No answers file was found for {sid}."]
         tasks.append(Task(student, seeds[sid], expected[sid], state, answers, notes, errors,
                           path, fingerprint, assignment, reveal, visibility, answer_timeout,
-                          done_by_hand.get(sid, {})))
+                          done_by_hand.get(sid, {}), str(out)))
 
     bar = Progress(len(students), desc="grading", force=None if show_progress else False)
     bar.update(len(outcomes))
@@ -345,8 +360,8 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
 
         def done(outcome: Outcome) -> None:
             sid = outcome.student.student_id
-            write_results_json(outcome.report, out / sid / "results.json")
-            write_feedback_html(outcome.report, out / sid / "feedback.html")
+            if not outcome.written:
+                write_files(outcome, out)
             journal_file.write(json.dumps(_journal_entry(outcome, fingerprints[sid])) + "\n")
             journal_file.flush()
             os.fsync(journal_file.fileno())

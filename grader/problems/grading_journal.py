@@ -25,6 +25,7 @@ class Outcome:
     errors: list[str] = field(default_factory=list)  # this student's grading_errors lines
     report: Report | None = None                     # None when reused from an earlier run
     reused: bool = False
+    written: bool = False        # results.json and feedback.html already written (by the worker)
 
     def row(self) -> dict:
         s = self.student

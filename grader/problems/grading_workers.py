@@ -95,7 +95,7 @@ def run_isolated(tasks: list, jobs: int, timeout: float, memory: int, done, work
     queue = deque(tasks)
     workers: list[_Worker] = []
     try:
-        while queue or any(w.task for w in workers):
+        def refill():
             for i, w in enumerate(workers):
                 if w.task is None and queue:
                     if w.graded >= WORKER_TASKS:
@@ -105,6 +105,9 @@ def run_isolated(tasks: list, jobs: int, timeout: float, memory: int, done, work
             while queue and len(workers) < jobs:
                 workers.append(_Worker(ctx, memory, work))
                 workers[-1].start(queue.popleft(), timeout)
+
+        while queue or any(w.task for w in workers):
+            refill()
             busy = {w.conn: w for w in workers if w.task is not None}
             wait = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
             ready = multiprocessing.connection.wait(list(busy), timeout=wait)
@@ -120,6 +123,7 @@ def run_isolated(tasks: list, jobs: int, timeout: float, memory: int, done, work
                     w.kill()
                     workers.remove(w)
                 w.graded += 1
+                refill()            # the worker starts its next student while we record this one
                 done(value if kind == "ok" else fail(task, value))
             now = time.monotonic()
             for conn, w in busy.items():

@@ -26,6 +26,7 @@ import jinja2
 import sympy as sp
 from markupsafe import Markup, escape
 
+from grader.problems import notebook_json
 from grader.problems.mathml import MathError, to_mathml
 from grader.problems.core import (NON_NUMERIC, TEXT, Instance, decimal30, fmt, fmt_exact,
                                   fmt_mat, fmt_value, fmt_vec)
@@ -211,21 +212,27 @@ def tolerance_text(part) -> str:
     """What the grader accepts for this part, and the precision that is sure to pass:
     'exact', '|yours − key| ≤ max(0.000001, 0.001·|key|): 4 significant digits are
     enough', '|yours − key| ≤ 0.000000719: give at least 7 decimals'."""
+    return _tolerance_text(part.kind, part.tol, tuple(part.symbols))
+
+
+@lru_cache(maxsize=None)
+def _tolerance_text(kind: str, tol, symbols: tuple[str, ...]) -> str:
+    """tolerance_text by what it depends on: a few hundred distinct values for a class,
+    where it was computed for every part of every student in every format."""
     from grader.problems.marking import SAMPLE_POINTS, is_exact
-    if part.kind == TEXT:
+    if kind == TEXT:
         return "graded by your instructor"
-    if part.kind == "choice":
+    if kind == "choice":
         return "one of the words listed"
-    if part.kind in NON_NUMERIC:
+    if kind in NON_NUMERIC:
         return "exact"
-    if is_exact(part.tol):
-        return ("exact: the same polynomial (any arrangement)" if part.kind == "expression"
-                else "exact")
-    rule = part.tol.describe().replace("<=", "≤").replace("yours - key", "yours − key")
-    if part.kind == "expression":
+    if is_exact(tol):
+        return "exact: the same polynomial (any arrangement)" if kind == "expression" else "exact"
+    rule = tol.describe().replace("<=", "≤").replace("yours - key", "yours − key")
+    if kind == "expression":
         points = ", ".join(fmt(t) for t in SAMPLE_POINTS)
-        return f"{rule} at each of {', '.join(part.symbols)} = {points}"
-    return f"{rule}: {precision_advice(part.tol)}"
+        return f"{rule} at each of {', '.join(symbols)} = {points}"
+    return f"{rule}: {precision_advice(tol)}"
 
 
 def precision_advice(tol) -> str:
@@ -290,19 +297,11 @@ def render_notebook(student, variant, assignment, instances, ctx=None) -> str:
 
     Cell ids are fixed (problem keys), so the file is the same on every run.
     """
-    import nbformat   # imported here: it takes a second to import, and only this needs it
-
     ctx = ctx or _context(student, variant, assignment, instances)
     head = _env(False).get_template("notebook_intro.md.j2").render(**ctx).strip()
-    # Cells are built as plain nodes and serialized by nbformat's v4 writer without a
-    # schema validation per notebook (slow; the structure is fixed, and the tests
-    # validate generated notebooks with nbformat.validate).
-    def cell(kind: str, source: str, cell_id: str):
-        node = {"cell_type": kind, "id": cell_id, "metadata": {}, "source": source}
-        if kind == "code":
-            node.update(execution_count=None, outputs=[])
-        return nbformat.from_dict(node)
-
+    # Written as nbformat's v4 writer would, without importing nbformat (notebook_json.py;
+    # the tests validate generated notebooks with nbformat.validate).
+    cell = notebook_json.cell
     cells = [cell("markdown", head, "intro")]
     for prob in ctx["problems"]:
         title = f"## {prob['number']}. {prob['title']} ({prob['points']} points)\n\n"
@@ -313,10 +312,9 @@ def render_notebook(student, variant, assignment, instances, ctx=None) -> str:
                           + keys, f"{prob['key']}-statement"))
         cells.append(cell("code", f"# Scratch work for problem {prob['number']}\n",
                           f"{prob['key']}-work"))
-    nb = nbformat.v4.new_notebook(cells=cells, metadata={
+    return notebook_json.writes(cells, {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"}})
-    return nbformat.v4.writes(nb) + "\n"
+        "language_info": {"name": "python"}}) + "\n"
 
 
 # ----------------------------------------------------------------------------- keys
