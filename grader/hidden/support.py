@@ -36,6 +36,23 @@ from grader.checks import GradeFailure, expect, in_float64, matches, tolerances
 from grader.sandbox import StudentError
 
 STUB = "this function is still the stub: it raises NotImplementedError"
+IN_PLACE = ("a name given to an input (`grad = probs`, `dz = dout`), or a slice or reshape of it, is the "
+            "same memory, not a copy: writing into it (`grad[t] -= 1`, `dz[z <= 0] = 0`, `+=`, `*=`) changes "
+            "the caller's array; start from a copy (np.array(x), x.copy()) or build a new array (dout * mask)")
+KEEPDIMS = ("a sum or mean over the last axis lost that axis: (B, T, C) summed over C is (B, T), which does "
+            "not broadcast against (B, T, C); keep it with keepdims=True (shape (B, T, 1)), or index [..., None]")
+_BROADCAST = re.compile(r"operands could not be broadcast together with shapes ((?:\([\d,]*\) ?)+)")
+
+
+def lost_axis(message):
+    """True if a broadcast error is between a shape and the same shape without its last axis."""
+    m = _BROADCAST.search(message)
+    if not m:
+        return False
+    shapes = [tuple(int(d) for d in part.split(",") if d) for part in re.findall(r"\(([\d,]*)\)", m.group(1))]
+    return any(len(a) >= 2 and a[:-1] == b for a in shapes for b in shapes)
+
+
 _STUB_MESSAGE = re.compile(r"NotImplementedError: Exercise (\d+): (\w+)")
 _NO_MODULE = re.compile(r"No module named '(ex\d\d_\w+)'")
 
@@ -56,6 +73,10 @@ def _sharpen(function, failure):
             return GradeFailure(failure.message, f"{name}.py is not in the submission")
         return GradeFailure(failure.message, f"this exercise imports your {name}.py, which is not in the "
                                              f"submission: hand it in too")
+    if not failure.diagnosis and lost_axis(failure.message):
+        return GradeFailure(failure.message, KEEPDIMS)
+    if not failure.diagnosis and " in place; " in failure.message and "must not modify its inputs" in failure.message:
+        return GradeFailure(failure.message, IN_PLACE)
     if function.startswith("_") and "has no function" in failure.message:
         return GradeFailure(failure.message, f"{function} is a helper that came with the exercise file, "
                                              f"for the autograder: put it back as it was")
@@ -231,6 +252,44 @@ def require_ops(function, missed):
         raise GradeFailure(f"{function}: ops.{missed[0]} was called without ops",
                            f"pass ops on, as in ops.{missed[0]}(..., ops): with your own pieces (exercise 15) "
                            f"the pieces inside would otherwise fall back to tt's, which you do not have")
+
+
+CACHES = {"linear_backward": "LinearCache", "relu_backward": "ReluCache", "softmax_backward": "SoftmaxCache",
+          "layernorm_backward": "LayerNormCache", "attention_backward": "AttentionCache",
+          "add_norm_backward": "AddNormCache", "ffn_backward": "FFNCache", "mha_backward": "MHACache"}
+
+
+def wiring_pieces(names, owner=None):
+    """Reference pieces as callbacks that note a cache of the wrong kind: (callbacks, misused).
+
+    A composite that hands ops.relu_backward the linear layer's cache fails (a shape error, or
+    wrong values when the shapes agree); misused then holds the diagnosis that names it.
+    owner: {cache class name: where that cache is in the composite's own cache}, for the message.
+    """
+    misused = []
+    owner = owner or {}
+
+    def piece(name):
+        ref = getattr(tt, name)
+
+        def fn(dout, cache, ops=None):
+            kind = type(cache).__name__
+            want = CACHES.get(name)
+            if want and kind != want and not misused:
+                given = f"a {kind}" + (f" ({owner[kind]})" if kind in owner else "")
+                needs = f" ({owner[want]})" if want in owner else ""
+                misused.append(f"ops.{name} was given {given}: it needs its own kind of cache, a {want}{needs}")
+            return ref(dout, cache)
+        return fn
+    return {name: piece(name) for name in names}, misused
+
+
+def named_misuse(failure, misused):
+    """The failure, with the wiring mistake as its diagnosis when it has none."""
+    __tracebackhide__ = True
+    if misused and not failure.diagnosis:
+        return GradeFailure(failure.message, misused[0])
+    return failure
 
 
 def raised(student, module, function, *args):

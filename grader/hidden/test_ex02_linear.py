@@ -1,8 +1,11 @@
 """Hidden checks of exercise 2: the linear layer's backward and the output projection's."""
+import re
+
 import numpy as np
 import pytest
 
 import tt
+from grader.checks import GradeFailure
 from grader.hidden import magnitude
 from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
 
@@ -29,6 +32,13 @@ def linear_variants(dout, cache):
             "own outer product x_n dout_n", {"dW": dW / N}),
            ("dW comes from one row only: every row (every example, every position) adds its own "
             "outer product to dW", {"dW": np.outer(cache.x[first], dout[first]).astype(dW.dtype)})]
+    x, W, _ = cache
+    if W.shape[0] == W.shape[1]:
+        out.append((NO_TRANSPOSE, {"dx": (dout.reshape(-1, W.shape[1]) @ W).reshape(x.shape)}))
+    if dout.ndim > 2 and db is not None:
+        out.append(("db sums dout over the first axis only: with dout of shape (B, T, out) the bias was "
+                    "added at every position too, so db sums over the batch AND the positions",
+                    {"db": dout.sum(axis=0)}))
     if db is not None:
         out += [("db is dout of one row: the bias is added to every row, so db sums dout over all of them",
                  {"db": dout[first]}),
@@ -36,9 +46,32 @@ def linear_variants(dout, cache):
     return out
 
 
+NO_TRANSPOSE = ("dx is dout @ W, without the transpose: y = x @ W, so dx = dout @ W.T, of the shape of x "
+                "(..., in); with W square the product runs but is wrong, otherwise its shapes do not match")
+# numpy's messages for (N, out) @ (in, out): matmul, and np.dot
+_MATMUL = re.compile(r"matmul: Input operand 1 has a mismatch in its core dimension 0.*\(size (\d+) is different "
+                     r"from (\d+)\)")
+_DOT = re.compile(r"shapes \((?:\d+,)*\d+\) and \((\d+),(\d+)\) not aligned: (\d+) \(dim \d+\) != (\d+)")
+
+
+def no_transpose_error(failure, W):
+    """True if the student's exception is the one `dout @ W` raises for W of shape (in, out), in != out."""
+    n_in, n_out = W.shape
+    m = _MATMUL.search(failure.message)
+    if m:
+        return (int(m.group(1)), int(m.group(2))) == (n_in, n_out)
+    m = _DOT.search(failure.message)
+    return bool(m) and tuple(int(g) for g in m.groups()) == (n_in, n_out, n_out, n_in)
+
+
 def check_linear(student, dout, cache):
     """Against the exact answer: dx sums `out` products, dW and db one per row."""
-    got = call(student, MODULE, "linear_backward", dout, cache)
+    try:
+        got = call(student, MODULE, "linear_backward", dout, cache)
+    except GradeFailure as failure:
+        if failure.diagnosis or not no_transpose_error(failure, cache.W):
+            raise
+        raise GradeFailure(failure.message, NO_TRANSPOSE) from None
     rows = dout.size // dout.shape[-1]
     expect_exact(got, LINEAR, function="linear_backward", reference=tt.linear_backward, args=(dout, cache),
                  magnitude=magnitude.linear, terms={"dx": dout.shape[-1], "dW": rows, "db": rows},

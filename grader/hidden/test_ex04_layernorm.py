@@ -31,7 +31,14 @@ def variants(dout, cache):
     unbiased = cache.rstd * (g - g.mean(-1, keepdims=True)
                              - cache.xhat * (g * cache.xhat).sum(-1, keepdims=True) / (C - 1))
     N = dout.size // C
-    out = [("dx has the variance's correction but not the mean's: the mean depends on every x_i too",
+    xmu = cache.x - cache.x.mean(-1, keepdims=True)
+    outside = 1 / (np.sqrt((xmu * xmu).mean(-1, keepdims=True)) + cache.eps)     # 1 / (sigma + eps)
+    eps_out = cache._replace(xhat=xmu * outside, rstd=outside)
+    dx_out, dgamma_out, _ = tt.layernorm_backward(dout, eps_out)
+    eps_label = ("eps is outside the square root: rstd = 1 / sqrt(var + eps), not 1 / (sqrt(var) + eps); "
+                 "the cache holds rstd and xhat, use them rather than recomputing")
+    out = [(eps_label, {"dx": dx_out}), (eps_label, {"dx": dx_out, "dgamma": dgamma_out}),
+           ("dx has the variance's correction but not the mean's: the mean depends on every x_i too",
             {"dx": no_mean}),
            ("the variance's correction divides by C - 1: LayerNorm's variance is the biased one, "
             "sum((x - mean)^2) / C", {"dx": unbiased}),
@@ -43,6 +50,15 @@ def variants(dout, cache):
         out += [("dgamma and dbeta are averaged over the rows: they are SUMS over every row",
                  {"dgamma": dgamma / N, "dbeta": dbeta / N}),
                 ("dbeta is averaged over the rows: it is the SUM of dout over every row", {"dbeta": dbeta / N})]
+    features = ("dgamma and dbeta are summed over the features (the last axis): gamma and beta have one entry "
+                "per feature, shape (C,), so sum over every ROW (the batch and the positions)")
+    out += [(features, {"dbeta": dout.sum(-1)}), (features, {"dgamma": (dout * cache.xhat).sum(-1)}),
+            (features, {"dgamma": (dout * cache.xhat).sum(-1), "dbeta": dout.sum(-1)})]
+    if dout.ndim > 2:
+        first = ("dgamma and dbeta are summed over the first axis only: with (B, T, C) inputs they sum over the "
+                 "batch AND the positions, reshape(-1, C).sum(axis=0)")
+        out += [(first, {"dbeta": dout.sum(0)}), (first, {"dgamma": (dout * cache.xhat).sum(0)}),
+                (first, {"dgamma": (dout * cache.xhat).sum(0), "dbeta": dout.sum(0)})]
     return out + [("dx has only the direct term dout * gamma / sigma: the mean and the variance "
              "depend on every x_i too, which gives two correction terms", {"dx": direct}),
             ("dx has the mean's correction but not the variance's", {"dx": no_var}),

@@ -19,7 +19,7 @@ def softmax_case(rng, shape, scale=2.0, dtype=np.float64):
 
 def softmax_variants(dout, cache):
     y = cache.y
-    return [("dx is y * dout, only the diagonal of the Jacobian: every x[j] also lowers all the other "
+    out = [("dx is y * dout, only the diagonal of the Jacobian: every x[j] also lowers all the other "
              "y[k] through the shared denominator, which subtracts y[j] * sum_k dout[k] y[k]",
              {"dx": y * dout}),
             ("the subtracted term is the plain sum of dout, not its probability-weighted sum "
@@ -28,6 +28,9 @@ def softmax_variants(dout, cache):
              "-y[j] y[k] add -y[j] * sum_{k != j} dout[k] y[k]", {"dx": y * (1 - y) * dout}),
             ("dx is dout - sum_k dout[k] y[k] without the factor y[j]",
              {"dx": dout - (dout * y).sum(-1, keepdims=True)})]
+    axis = ("the weighted sum sum_k dout[k] y[k] runs over the wrong axis: each row of y (the last axis) "
+            "is one softmax, so sum over axis=-1 with keepdims=True")
+    return out + [(axis, {"dx": y * (dout - (dout * y).sum(a, keepdims=True))}) for a in (0, -2) if y.ndim >= 2]
 
 
 def check_softmax(student, dout, cache):
@@ -70,7 +73,7 @@ def attention_variants(dout, cache):
     datt = dout @ np.swapaxes(v, -1, -2)
     plain = datt / root                                       # the softmax's backward skipped
     square = sm.y.shape[-1] == sm.y.shape[-2]
-    return [("dq and dk are sqrt(hs) times too large: the scores were divided by sqrt(hs), so their "
+    out = [("dq and dk are sqrt(hs) times too large: the scores were divided by sqrt(hs), so their "
              "gradient is divided by sqrt(hs) too", {"dq": dq * root, "dk": dk * root}),
             ("the 1/sqrt(hs) is multiplied instead of divided: dq and dk are hs times too large",
              {"dq": dq * root ** 2, "dk": dk * root ** 2}),
@@ -79,7 +82,18 @@ def attention_variants(dout, cache):
              "scores' gradient", {"dq": plain @ k, "dk": np.swapaxes(plain, -1, -2) @ q}),
             ("dq and dk are swapped", {"dq": dk, "dk": dq}),
             ("dv uses att without transposing it: out = att @ v, so dv = att^T @ dout",
-             {"dv": sm.y @ dout} if square else {})]
+             {"dv": sm.y @ dout} if square else {}),
+            ("dv is divided by sqrt(hs) too: the scale is applied to the scores only (scores = q k^T / "
+             "sqrt(hs)), and out = att @ v has no scale", {"dv": dv / root})]
+    if square:                                                # these only run when Tq = T
+        draw = tt.softmax_backward(datt, sm) / root
+        out += [("dk is computed from the keys: raw = q @ k^T, so key j's gradient sums draw[i, j] q[i] "
+                 "over the queries, dk = draw^T @ q", {"dk": np.swapaxes(draw, -1, -2) @ k}),
+                ("dq is computed from the queries: raw = q @ k^T, so query i's gradient sums draw[i, j] k[j] "
+                 "over the keys, dq = draw @ k", {"dq": draw @ q}),
+                ("dk = draw @ q, without the transpose: raw = q @ k^T, so dk = draw^T @ q",
+                 {"dk": draw @ q})]
+    return out
 
 
 def check_attention(student, dout, cache):

@@ -21,6 +21,24 @@ REPEATS = ("ex08 test_seed_example_repeated_comma", "ex08 test_random_batch_with
            "ex08 test_one_token_everywhere_float32")
 OWN = "it does not use the pieces it is given in ops"
 
+
+def float64_inside(function, first):
+    """The function's first line(s), preceded by a correct detour: float32 inputs go through
+    `function` itself in float64, and the answers come back cast to the input's dtype."""
+    return ("    if dout.dtype != np.float64:                      # float64 inside, cast back\n"
+            "        wide = type(cache)(*(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == 'f'\n"
+            "                             else a for a in cache))\n"
+            "        return tuple(None if o is None else o.astype(dout.dtype)\n"
+            f"                     for o in {function}(dout.astype(np.float64), wide))\n" + first)
+# block_backward with the two LayerNorms' gradients filed under each other's names
+LN_NAMES_SWAPPED = ('    dx1_residual, df, grads["ln1.gamma"], grads["ln1.beta"] = ops.add_norm_backward(dout, norm2, ops)\n'
+                    '    # f = FFN(x1)\n'
+                    '    dx1_ffn, grads["W1"], grads["b1"], grads["W2"], grads["b2"] = ops.ffn_backward(df, ffn, ops)\n'
+                    '    # x1 fed both the FFN and the residual: merge\n'
+                    '    dx1 = dx1_residual + dx1_ffn                                  # (B, T, C)\n'
+                    '    # x1 = LN1(x + a): split again, into the residual path and the attention path\n'
+                    '    dx_residual, da, grads["ln2.gamma"], grads["ln2.beta"] = ops.add_norm_backward(dx1, norm1, ops)\n')
+
 MUTANTS = [
     # --- exercise 1: the batch mean, and a helper whose bug reaches its caller
     Mutant("ex01-no-mean", "ex01_softmax_cross_entropy.py",
@@ -62,7 +80,8 @@ MUTANTS = [
            "mean's correction but not the variance's"),
     Mutant("ex04-float64-out", "ex04_layernorm.py",
            "return dx, dgamma, dbeta", "return dx.astype(np.float64), dgamma, dbeta",
-           lost("ex04 test_float32_keeps_dtype")),         # the capstone's gradient check is float64
+           lost("ex04 test_float32_keeps_dtype"),          # the capstone's gradient check is float64
+           "promoted to float64"),
     # --- exercise 5
     Mutant("ex05-no-scale", "ex05_attention.py",
            "draw = dscores / math.sqrt(hs)", "draw = dscores",
@@ -123,7 +142,8 @@ MUTANTS = [
            lost("ex02 test_linear_batch", "ex02 test_linear_positions", GRADIENTS), "db is dout of one row"),
     Mutant("ex02-dx-no-transpose", "ex02_linear.py",
            "dx = (gs @ W.T).reshape(x.shape)", "dx = (gs @ W).reshape(x.shape)",
-           lost(*LINEAR_MANY_ROWS, "ex02 test_linear_float32_batch_of_one", GRADIENTS)),  # a shape error if in != out
+           lost(*LINEAR_MANY_ROWS, "ex02 test_linear_float32_batch_of_one", GRADIENTS),  # a shape error if in != out
+           "without the transpose"),
     Mutant("ex02-output-spread", "ex02_linear.py",
            "dx[:, T - 1, :] = dx_last", "dx[:, :, :] = dx_last[:, None, :]",
            lost(*OUTPUT, GRADIENTS), "every position gets the last position's gradient"),
@@ -142,7 +162,8 @@ MUTANTS = [
            lost(*RELU), "in place"),
     Mutant("ex03-ffn-wrong-cache", "ex03_relu_ffn.py",
            "dz = ops.relu_backward(dh, relu)", "dz = ops.relu_backward(dh, lin1)",
-           lost(*FFN, GRADIENTS)),               # a shape error, or (C = F) the input's signs
+           lost(*FFN, GRADIENTS),                # a shape error, or (C = F) the input's signs
+           "ops.relu_backward was given a LinearCache"),
     Mutant("ex03-ffn-own-relu", "ex03_relu_ffn.py",
            "dz = ops.relu_backward(dh, relu)", "dz = relu_backward(dh, relu)",
            lost("ex03 test_ffn_uses_ops"), "use ops.linear_backward for both"),
@@ -176,7 +197,7 @@ MUTANTS = [
            lost(*ATTENTION, GRADIENTS), "without transposing"),
     Mutant("ex05-dk-from-keys", "ex05_attention.py",
            "dk = np.swapaxes(draw, -1, -2) @ q", "dk = np.swapaxes(draw, -1, -2) @ k",
-           lost(*ATTENTION, GRADIENTS)),
+           lost(*ATTENTION, GRADIENTS), "dk is computed from the keys"),
     Mutant("ex05-own-softmax", "ex05_attention.py",
            "dscores = ops.softmax_backward(datt, sm_cache)", "dscores = softmax_backward(datt, sm_cache)",
            lost("ex05 test_attention_follows_ops"), OWN),
@@ -220,6 +241,80 @@ MUTANTS = [
     Mutant("ex08-float64-out", "ex08_embedding.py",
            "dE = np.zeros((V, C), dtype=dout.dtype)", "dE = np.zeros((V, C))",
            lost("ex08 test_one_token_everywhere_float32"), "should have dtype float32"),
+
+    # --- more typical mistakes of exercises 1-8 (issue 11 point 7), each with its own diagnosis
+    Mutant("ex01-batch-in-place", "ex01_softmax_cross_entropy.py",
+           "dlogits = np.empty_like(probs)", "dlogits = probs",
+           lost(*EX01_BATCH, "ex01 test_batch_of_one"), "same memory, not a copy"),   # the values are right
+    Mutant("ex01-softmax-again", "ex01_softmax_cross_entropy.py",
+           "grad = np.array(probs)  ", "grad = np.exp(probs) / np.exp(probs).sum()  ",
+           lost(*EX01, GRADIENTS), "the softmax is applied again"),
+    Mutant("ex02-db-first-axis", "ex02_linear.py",
+           "db = None if b is None else gs.sum(axis=0)", "db = None if b is None else dout.sum(axis=0)",
+           lost("ex02 test_linear_positions", GRADIENTS), "over the first axis only"),   # 2-D dout: still right
+    Mutant("ex02-output-float64", "ex02_linear.py",
+           "dx = np.zeros((B, T, C), dtype=dx_last.dtype)", "dx = np.zeros((B, T, C))",
+           lost("ex02 test_output_projection_float32_small"), "promoted to float64"),
+    Mutant("ex03-ffn-layers-swapped", "ex03_relu_ffn.py",
+           "return dx, dW1, db1, dW2, db2", "return dx, dW2, db2, dW1, db1",
+           lost(*FFN, GRADIENTS), "the two layers' gradients are swapped"),
+    Mutant("ex03-relu-mask-only", "ex03_relu_ffn.py",
+           "dz = dout.copy()  ", "dz = (z > 0).astype(dout.dtype)  ",
+           lost(*RELU, GRADIENTS), "dz is the mask itself"),
+    Mutant("ex04-eps-outside", "ex04_layernorm.py",
+           "x, gamma, eps, xhat, rstd = cache",
+           "x, gamma, eps, xhat, _ = cache\n"
+           "    rstd = 1.0 / (np.sqrt(((x - x.mean(axis=-1, keepdims=True)) ** 2).mean(axis=-1, keepdims=True)) + eps)",
+           lost("ex04 test_random_batch", "ex04 test_two_dimensional_input", "ex04 test_large_and_offset_inputs", GRADIENTS),   # a relative change of about eps / var: below float32's tolerance
+           "eps is outside the square root"),
+    Mutant("ex04-no-keepdims", "ex04_layernorm.py",
+           "dmean = -dxmu.sum(axis=-1, keepdims=True)", "dmean = -dxmu.sum(axis=-1)",
+           lost("ex04 test_random_batch", "ex04 test_float32_keeps_dtype", "ex04 test_large_and_offset_inputs",
+                GRADIENTS), "keepdims=True"),      # (1, C): (1,) still broadcasts the right way
+    Mutant("ex04-sums-first-axis", "ex04_layernorm.py",
+           "dbeta = rows.sum(axis=0)", "dbeta = dout.sum(axis=0)",
+           lost("ex04 test_random_batch", "ex04 test_float32_keeps_dtype", "ex04 test_large_and_offset_inputs",
+                GRADIENTS), "summed over the first axis only"),   # a 2-D input: still right
+    Mutant("ex04-sums-last-axis", "ex04_layernorm.py",
+           "dbeta = rows.sum(axis=0)", "dbeta = dout.sum(axis=-1)",
+           lost(*EX04, GRADIENTS), "summed over the features"),
+    Mutant("ex05-softmax-no-keepdims", "ex05_attention.py",
+           "weighted_mean = np.sum(dout * y, axis=-1, keepdims=True)", "weighted_mean = np.sum(dout * y, axis=-1)",
+           lost("ex05 test_softmax_attention_shaped", "ex05 test_softmax_long_rows", GRADIENTS),  # 1-D: right
+           "keepdims=True"),
+    Mutant("ex05-softmax-wrong-axis", "ex05_attention.py",
+           "weighted_mean = np.sum(dout * y, axis=-1, keepdims=True)",
+           "weighted_mean = np.sum(dout * y, axis=-2, keepdims=True)",
+           lost(*SOFTMAX, GRADIENTS), "runs over the wrong axis"),    # 1-D: an AxisError
+    Mutant("ex05-dv-scaled", "ex05_attention.py",
+           "dv = np.swapaxes(att, -1, -2) @ dout", "dv = np.swapaxes(att, -1, -2) @ dout / math.sqrt(hs)",
+           lost(*ATTENTION, GRADIENTS), "dv is divided by sqrt(hs) too"),
+    Mutant("ex05-dk-no-transpose", "ex05_attention.py",
+           "dk = np.swapaxes(draw, -1, -2) @ q", "dk = draw @ q",
+           lost(*ATTENTION, GRADIENTS), "dk = draw @ q, without the transpose"),   # Tq != T: a shape error
+    Mutant("ex06-v-before-k", "ex06_multihead_attention.py",
+           "        dkv[:, :, cols] = dK[:, h]\n        dkv[:, :, C + h * hs:C + (h + 1) * hs] = dV[:, h]",
+           "        dkv[:, :, cols] = dV[:, h]\n        dkv[:, :, C + h * hs:C + (h + 1) * hs] = dK[:, h]",
+           lost(*EX06, GRADIENTS), "put in the wrong order"),
+    Mutant("ex06-q-merged-plain", "ex06_multihead_attention.py",
+           "dx, dW_kv, _ = ops.linear_backward(dkv, cache.kv)",
+           "dq = dQ.reshape(B, Tq, C)\n    dx, dW_kv, _ = ops.linear_backward(dkv, cache.kv)",
+           lost("ex06 test_model_sizes", "ex06 test_two_heads_of_three", "ex06 test_float32",
+                "ex06 test_mha_follows_ops", GRADIENTS),     # one head: the plain reshape is right
+           "dq is merged back from the heads with a plain reshape"),
+    Mutant("ex07-add-norm-gamma-beta-swapped", "ex07_block.py",
+           "return dx, dsub, dgamma, dbeta", "return dx, dsub, dbeta, dgamma",
+           lost(*ADD_NORM, GRADIENTS), "dgamma and dbeta are swapped"),
+    Mutant("ex07-norms-swapped", "ex07_block.py",
+           "mha, norm1, ffn, norm2 = cache", "mha, norm2, ffn, norm1 = cache",
+           lost(*BLOCK, GRADIENTS), "each other's caches"),
+    Mutant("ex07-ln-names-swapped", "ex07_block.py", LN_NAMES_SWAPPED.replace("ln1.", "ln*.").replace("ln2.", "ln1.")
+           .replace("ln*.", "ln2."), LN_NAMES_SWAPPED,
+           lost("ex07 test_block_model_sizes", "ex07 test_block_small_float32", "ex07 test_block_follows_ops",
+                GRADIENTS), "each other's names"),    # test_block_passes_ops_on checks dx only
+    Mutant("ex08-assigned", "ex08_embedding.py",
+           "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))", "dE[tokens.reshape(-1)] = dout.reshape(-1, C)",
+           lost(*REPEATS, GRADIENTS), "the last write wins"),
 ]
 
 EQUIVALENTS = [
@@ -253,4 +348,31 @@ EQUIVALENTS = [
     Mutant("ex08-loop", "ex08_embedding.py",
            "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))",
            "for t, g in zip(tokens.reshape(-1), dout.reshape(-1, C)):\n        dE[t] += g"),
+    Mutant("ex01-one-hot-product", "ex01_softmax_cross_entropy.py",
+           "    for b in range(B):                                     # one example at a time ...\n"
+           "        dlogits[b] = cross_entropy_grad_one(probs[b], int(targets[b]))",
+           "    dlogits[...] = probs - np.eye(probs.shape[1], dtype=probs.dtype)[targets]"),
+    Mutant("ex01-float64-inside", "ex01_softmax_cross_entropy.py",
+           "    dlogits = np.empty_like(probs)",
+           "    if probs.dtype != np.float64:                      # float64 inside, cast back\n"
+           "        wide = type(cache)(probs.astype(np.float64), targets)\n"
+           "        return softmax_cross_entropy_backward(dloss, wide).astype(probs.dtype)\n"
+           "    dlogits = np.empty_like(probs)"),
+    Mutant("ex02-outer-products-loop", "ex02_linear.py",
+           "dW = xs.T @ gs  ", "dW = sum(np.outer(xs[n], gs[n]) for n in range(xs.shape[0]))  "),
+    Mutant("ex02-float64-inside", "ex02_linear.py",
+           "    x, W, b = cache\n    n_in, n_out = W.shape",
+           float64_inside("linear_backward", "    x, W, b = cache\n    n_in, n_out = W.shape")),
+    Mutant("ex03-relu-copy-times-mask", "ex03_relu_ffn.py",
+           "dz[z <= 0] = 0", "dz *= z > 0"),                  # into the copy: -0.0 where dout < 0 is 0
+    Mutant("ex04-float64-inside", "ex04_layernorm.py",
+           "    x, gamma, eps, xhat, rstd = cache",
+           float64_inside("layernorm_backward", "    x, gamma, eps, xhat, rstd = cache")),
+    Mutant("ex05-einsum", "ex05_attention.py",
+           "weighted_mean = np.sum(dout * y, axis=-1, keepdims=True)",
+           "weighted_mean = np.einsum('...k,...k->...', dout, y)[..., None]"),
+    Mutant("ex08-bincount", "ex08_embedding.py",
+           "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))",
+           "flat, rows = tokens.reshape(-1), dout.reshape(-1, C)\n"
+           "    dE[...] = np.stack([np.bincount(flat, weights=rows[:, c], minlength=V) for c in range(C)], axis=1)"),
 ]
