@@ -44,6 +44,21 @@ KEEPDIMS = ("a sum or mean over the last axis lost that axis: (B, T, C) summed o
 _BROADCAST = re.compile(r"operands could not be broadcast together with shapes ((?:\([\d,]*\) ?)+)")
 
 
+_MATMUL = re.compile(r"matmul: Input operand 1 has a mismatch in its core dimension 0.*\(size (\d+) is different "
+                     r"from (\d+)\)")
+_DOT = re.compile(r"not aligned: (\d+) \(dim \d+\) != (\d+) \(dim \d+\)")
+
+
+def matmul_mismatch(message):
+    """(rows of the right operand, columns of the left) of a product whose shapes do not line up,
+    from NumPy's message for `a @ b` or np.dot(a, b); None for any other message."""
+    m = _MATMUL.search(message)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    m = _DOT.search(message)
+    return (int(m.group(2)), int(m.group(1))) if m else None
+
+
 def lost_axis(message):
     """True if a broadcast error is between a shape and the same shape without its last axis."""
     m = _BROADCAST.search(message)

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import tt
+from grader.checks import GradeFailure
 from grader.hidden import magnitude
-from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
+from grader.hidden.support import call, expect_exact, expect_follows_ops, matmul_mismatch, upstream
 
 MODULE = "ex05_attention"
 ATTENTION = ("dq", "dk", "dv")
@@ -65,6 +66,10 @@ def attention_case(rng, lead, Tq, T, hs, dtype=np.float64):
     return upstream(rng, out.shape, dtype), cache
 
 
+ONE_SCALED = ("only one of dq and dk is divided by sqrt(hs): the scores q @ k^T / sqrt(hs) are scaled once, so "
+              "the same draw = dscores / sqrt(hs) goes into both dq = draw @ k and dk = draw^T @ q")
+
+
 def attention_variants(dout, cache):
     """Assemblies that go wrong in the usual ways, computed from the reference pieces."""
     dq, dk, dv = tt.attention_backward(dout, cache)
@@ -78,6 +83,7 @@ def attention_variants(dout, cache):
             ("the 1/sqrt(hs) is multiplied instead of divided: dq and dk are hs times too large",
              {"dq": dq * root ** 2, "dk": dk * root ** 2}),
             ("dq and dk are divided by sqrt(hs) twice (or by hs)", {"dq": dq / root, "dk": dk / root}),
+            (ONE_SCALED, {"dq": dq * root}), (ONE_SCALED, {"dk": dk * root}),
             ("the softmax's backward is skipped: datt must go through ops.softmax_backward before the "
              "scores' gradient", {"dq": plain @ k, "dk": np.swapaxes(plain, -1, -2) @ q}),
             ("dq and dk are swapped", {"dq": dk, "dk": dq}),
@@ -96,9 +102,18 @@ def attention_variants(dout, cache):
     return out
 
 
+V_UNTRANSPOSED = ("datt is dout @ v, without transposing v: out = att @ v, so datt = dout @ v^T, of the shape of "
+                  "att (..., Tq, T); dout @ v only runs when hs = T")
+
+
 def check_attention(student, dout, cache):
     """Against the exact answer: sums over hs (datt), T (the softmax), T or Tq (dq, dk, dv)."""
-    got = call(student, MODULE, "attention_backward", dout, cache, pieces=("softmax_backward",))
+    try:
+        got = call(student, MODULE, "attention_backward", dout, cache, pieces=("softmax_backward",))
+    except GradeFailure as failure:      # (..., Tq, hs) @ (..., T, hs): T rows against hs columns
+        if failure.diagnosis or matmul_mismatch(failure.message) != cache.v.shape[-2:]:
+            raise
+        raise GradeFailure(failure.message, V_UNTRANSPOSED) from None
     q, k = cache.q, cache.k
     expect_exact(got, ATTENTION, function="attention_backward", reference=tt.attention_backward,
                  args=(dout, cache), magnitude=magnitude.attention,

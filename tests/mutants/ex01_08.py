@@ -292,6 +292,12 @@ MUTANTS = [
     Mutant("ex05-dk-no-transpose", "ex05_attention.py",
            "dk = np.swapaxes(draw, -1, -2) @ q", "dk = draw @ q",
            lost(*ATTENTION, GRADIENTS), "dk = draw @ q, without the transpose"),   # Tq != T: a shape error
+    Mutant("ex05-datt-no-transpose", "ex05_attention.py",
+           "datt = dout @ np.swapaxes(v, -1, -2)", "datt = dout @ v",
+           lost(*ATTENTION, GRADIENTS), "without transposing v"),     # hs != T in every check: a shape error
+    Mutant("ex05-dk-unscaled", "ex05_attention.py",
+           "dk = np.swapaxes(draw, -1, -2) @ q", "dk = np.swapaxes(dscores, -1, -2) @ q",
+           lost(*ATTENTION, GRADIENTS), "only one of dq and dk"),
     Mutant("ex06-v-before-k", "ex06_multihead_attention.py",
            "        dkv[:, :, cols] = dK[:, h]\n        dkv[:, :, C + h * hs:C + (h + 1) * hs] = dV[:, h]",
            "        dkv[:, :, cols] = dV[:, h]\n        dkv[:, :, C + h * hs:C + (h + 1) * hs] = dK[:, h]",
