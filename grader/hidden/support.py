@@ -274,12 +274,14 @@ CACHES = {"linear_backward": "LinearCache", "relu_backward": "ReluCache", "softm
           "add_norm_backward": "AddNormCache", "ffn_backward": "FFNCache", "mha_backward": "MHACache"}
 
 
-def wiring_pieces(names, owner=None):
+def wiring_pieces(names, owner=None, top=None, top_cache=None):
     """Reference pieces as callbacks that note a cache of the wrong kind: (callbacks, misused).
 
     A composite that hands ops.relu_backward the linear layer's cache fails (a shape error, or
     wrong values when the shapes agree); misused then holds the diagnosis that names it.
     owner: {cache class name: where that cache is in the composite's own cache}, for the message.
+    top, top_cache: the composite's dout, and the only sub-cache whose piece may be given it (the
+    last layer's): another piece given dout itself skipped the steps in between.
     """
     misused = []
     owner = owner or {}
@@ -294,9 +296,20 @@ def wiring_pieces(names, owner=None):
                 given = f"a {kind}" + (f" ({owner[kind]})" if kind in owner else "")
                 needs = f" ({owner[want]})" if want in owner else ""
                 misused.append(f"ops.{name} was given {given}: it needs its own kind of cache, a {want}{needs}")
+            elif (top is not None and not misused and isinstance(dout, np.ndarray) and dout.shape == top.shape
+                  and np.array_equal(dout, top) and not _same(cache, top_cache)):
+                misused.append(f"ops.{name} was given the composite's own dout: it needs the gradient that comes "
+                               f"out of the step after it (undo the steps from the last one back)")
             return ref(dout, cache)
         return fn
     return {name: piece(name) for name in names}, misused
+
+
+def _same(a, b):
+    """Two caches (NamedTuples of arrays) hold the same values."""
+    if type(a).__name__ != type(b).__name__ or len(a) != len(b):
+        return False
+    return all(np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y for x, y in zip(a, b))
 
 
 def named_misuse(failure, misused):

@@ -30,7 +30,9 @@ def one_variants(probs, target):
             ("only the target's entry is set: every other logit z_j raises the denominator of p_t, "
              "so its gradient is p_j, not 0", {"grad": np.where(np.arange(probs.size) == target,
                                                                probs - 1, 0.0).astype(probs.dtype)}),
-            (SOFTMAX_AGAIN, {"grad": softmax_again(probs) - (np.arange(probs.size) == target)})]
+            (SOFTMAX_AGAIN, {"grad": softmax_again(probs) - (np.arange(probs.size) == target)}),
+            ("1 is subtracted from every entry: only the target's entry is p_t - 1, the others stay p_j",
+             {"grad": probs - 1})]
 
 
 SOFTMAX_AGAIN = ("the softmax is applied again: probs are already the probabilities p = softmax(z), so the "

@@ -81,7 +81,8 @@ def ffn_terms(dout, cache):
 
 def check_ffn(student, dout, cache):
     callbacks, misused = wiring_pieces(("linear_backward", "relu_backward"),
-                                       {"LinearCache": "cache.lin1 or cache.lin2", "ReluCache": "cache.relu"})
+                                       {"LinearCache": "cache.lin1 or cache.lin2", "ReluCache": "cache.relu"},
+                                       top=dout, top_cache=cache.lin2)
     try:
         got = call_with(student, MODULE, "ffn_backward", dout, cache, CALLBACKS, callbacks=callbacks)
         expect_exact(got, FFN, function="ffn_backward", reference=tt.ffn_backward, args=(dout, cache),

@@ -37,7 +37,12 @@ def variants(dout, cache):
     dx_out, dgamma_out, _ = tt.layernorm_backward(dout, eps_out)
     eps_label = ("eps is outside the square root: rstd = 1 / sqrt(var + eps), not 1 / (sqrt(var) + eps); "
                  "the cache holds rstd and xhat, use them rather than recomputing")
+    plain = 1 / np.sqrt((xmu * xmu).mean(-1, keepdims=True))                        # no eps at all
+    dx_plain, dgamma_plain, _ = tt.layernorm_backward(dout, cache._replace(xhat=xmu * plain, rstd=plain))
+    no_eps = ("eps is left out: the forward pass normalized by sqrt(var + eps), so rstd = 1 / sqrt(var + eps); "
+              "the cache holds rstd and xhat, use them rather than recomputing")
     out = [(eps_label, {"dx": dx_out}), (eps_label, {"dx": dx_out, "dgamma": dgamma_out}),
+           (no_eps, {"dx": dx_plain}), (no_eps, {"dx": dx_plain, "dgamma": dgamma_plain}),
            ("dx has the variance's correction but not the mean's: the mean depends on every x_i too",
             {"dx": no_mean}),
            ("the variance's correction divides by C - 1: LayerNorm's variance is the biased one, "

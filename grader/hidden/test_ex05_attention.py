@@ -98,7 +98,9 @@ def attention_variants(dout, cache):
                 ("dq is computed from the queries: raw = q @ k^T, so query i's gradient sums draw[i, j] k[j] "
                  "over the keys, dq = draw @ k", {"dq": draw @ q}),
                 ("dk = draw @ q, without the transpose: raw = q @ k^T, so dk = draw^T @ q",
-                 {"dk": draw @ q})]
+                 {"dk": draw @ q}),
+                ("dq = draw^T @ k, transposed: raw = q @ k^T, so query i's gradient is row i of draw @ k",
+                 {"dq": np.swapaxes(draw, -1, -2) @ k})]
     return out
 
 

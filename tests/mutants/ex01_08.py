@@ -249,6 +249,9 @@ MUTANTS = [
     Mutant("ex01-softmax-again", "ex01_softmax_cross_entropy.py",
            "grad = np.array(probs)  ", "grad = np.exp(probs) / np.exp(probs).sum()  ",
            lost(*EX01, GRADIENTS), "the softmax is applied again"),
+    Mutant("ex01-minus-one-everywhere", "ex01_softmax_cross_entropy.py",
+           "grad[target] -= 1.0", "grad -= 1.0",
+           lost(*EX01, GRADIENTS), "1 is subtracted from every entry"),
     Mutant("ex02-db-first-axis", "ex02_linear.py",
            "db = None if b is None else gs.sum(axis=0)", "db = None if b is None else dout.sum(axis=0)",
            lost("ex02 test_linear_positions", GRADIENTS), "over the first axis only"),   # 2-D dout: still right
@@ -267,6 +270,12 @@ MUTANTS = [
            "    rstd = 1.0 / (np.sqrt(((x - x.mean(axis=-1, keepdims=True)) ** 2).mean(axis=-1, keepdims=True)) + eps)",
            lost("ex04 test_random_batch", "ex04 test_two_dimensional_input", "ex04 test_large_and_offset_inputs", GRADIENTS),   # a relative change of about eps / var: below float32's tolerance
            "eps is outside the square root"),
+    Mutant("ex04-eps-left-out", "ex04_layernorm.py",
+           "x, gamma, eps, xhat, rstd = cache",
+           "x, gamma, eps, xhat, _ = cache\n"
+           "    rstd = 1.0 / np.sqrt(((x - x.mean(axis=-1, keepdims=True)) ** 2).mean(axis=-1, keepdims=True))",
+           lost("ex04 test_random_batch", "ex04 test_two_dimensional_input", "ex04 test_large_and_offset_inputs",
+                GRADIENTS), "eps is left out"),     # eps / var: below float32's tolerance
     Mutant("ex04-no-keepdims", "ex04_layernorm.py",
            "dmean = -dxmu.sum(axis=-1, keepdims=True)", "dmean = -dxmu.sum(axis=-1)",
            lost("ex04 test_random_batch", "ex04 test_float32_keeps_dtype", "ex04 test_large_and_offset_inputs",
@@ -298,6 +307,12 @@ MUTANTS = [
     Mutant("ex05-dk-unscaled", "ex05_attention.py",
            "dk = np.swapaxes(draw, -1, -2) @ q", "dk = np.swapaxes(dscores, -1, -2) @ q",
            lost(*ATTENTION, GRADIENTS), "only one of dq and dk"),
+    Mutant("ex05-dq-transposed", "ex05_attention.py",
+           "dq = draw @ k  ", "dq = np.swapaxes(draw, -1, -2) @ k  ",
+           lost(*ATTENTION, GRADIENTS), "dq = draw^T @ k, transposed"),     # Tq != T: a shape error
+    Mutant("ex03-ffn-relu-given-dout", "ex03_relu_ffn.py",
+           "dz = ops.relu_backward(dh, relu)", "dz = ops.relu_backward(dout, relu)",
+           lost(*FFN, GRADIENTS), "was given the composite's own dout"),   # C != F: a shape error
     Mutant("ex06-v-before-k", "ex06_multihead_attention.py",
            "        dkv[:, :, cols] = dK[:, h]\n        dkv[:, :, C + h * hs:C + (h + 1) * hs] = dV[:, h]",
            "        dkv[:, :, cols] = dV[:, h]\n        dkv[:, :, C + h * hs:C + (h + 1) * hs] = dK[:, h]",
@@ -377,6 +392,8 @@ EQUIVALENTS = [
     Mutant("ex05-einsum", "ex05_attention.py",
            "weighted_mean = np.sum(dout * y, axis=-1, keepdims=True)",
            "weighted_mean = np.einsum('...k,...k->...', dout, y)[..., None]"),
+    Mutant("ex08-add-at-unflattened", "ex08_embedding.py",
+           "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))", "np.add.at(dE, tokens, dout)"),
     Mutant("ex08-bincount", "ex08_embedding.py",
            "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))",
            "flat, rows = tokens.reshape(-1), dout.reshape(-1, C)\n"
