@@ -97,12 +97,18 @@ def output_variants(dlogits, cache):
     first = np.zeros((dlast.shape[0], cache.T, dlast.shape[1]), dtype=dlast.dtype)
     first[:, 0] = dlast
     spread = np.repeat(dlast[:, None], cache.T, axis=1)
+    elsewhere = []
+    for t in range(1, cache.T - 1):
+        at = np.zeros_like(first)
+        at[:, t] = dlast
+        elsewhere.append(("the gradient is put at a position before the last: the logits read the LAST position, "
+                          "x[:, -1] = x[:, T - 1]", {"dx": at}))
     return [("dx has the shape of x[:, -1]: it must have the shape of the whole input x, (B, T, C), "
              "with zeros at the positions the forward pass never read", {"dx": dlast}),
             ("the gradient is put at position 0: the logits read the LAST position, x[:, -1]",
              {"dx": first}),
             ("every position gets the last position's gradient: the other positions never reached "
-             "the logits, so their gradient is 0", {"dx": spread})]
+             "the logits, so their gradient is 0", {"dx": spread})] + elsewhere
 
 
 @pytest.mark.points(2)

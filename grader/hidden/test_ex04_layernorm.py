@@ -20,6 +20,18 @@ def case(rng, shape, dtype=np.float64, scale=2.0):
     return dout, cache
 
 
+def three_paths(dout, cache, power=3, mean_divisor=None):
+    """dx by the direct, variance and mean paths (exercise 4's derivation), with one step optionally
+    slipped: rstd ** power in dvar, dmean divided by mean_divisor (default C)."""
+    x, gamma, _, _, rstd = cache
+    C = x.shape[-1]
+    xmu = x - x.mean(-1, keepdims=True)
+    dxhat = dout * gamma
+    dvar = (dxhat * xmu).sum(-1, keepdims=True) * -0.5 * rstd ** power
+    dxmu = dxhat * rstd + dvar * 2.0 * xmu / C
+    return dxmu - dxmu.sum(-1, keepdims=True) / (C if mean_divisor is None else mean_divisor)
+
+
 def variants(dout, cache):
     """Typical mistakes, computed from the reference."""
     dx, dgamma, dbeta = tt.layernorm_backward(dout, cache)
@@ -41,7 +53,11 @@ def variants(dout, cache):
     dx_plain, dgamma_plain, _ = tt.layernorm_backward(dout, cache._replace(xhat=xmu * plain, rstd=plain))
     no_eps = ("eps is left out: the forward pass normalized by sqrt(var + eps), so rstd = 1 / sqrt(var + eps); "
               "the cache holds rstd and xhat, use them rather than recomputing")
-    out = [(eps_label, {"dx": dx_out}), (eps_label, {"dx": dx_out, "dgamma": dgamma_out}),
+    out = [("dvar uses rstd ** 2: d(var + eps)^(-1/2) / dvar = -(var + eps)^(-3/2) / 2, that is -rstd ** 3 / 2",
+            {"dx": three_paths(dout, cache, power=2)}),
+           ("the mean's correction is not divided by C: mean = sum(x) / C, so each x_i gets dmean / C",
+            {"dx": three_paths(dout, cache, mean_divisor=1)}),
+           (eps_label, {"dx": dx_out}), (eps_label, {"dx": dx_out, "dgamma": dgamma_out}),
            (no_eps, {"dx": dx_plain}), (no_eps, {"dx": dx_plain, "dgamma": dgamma_plain}),
            ("dx has the variance's correction but not the mean's: the mean depends on every x_i too",
             {"dx": no_mean}),
@@ -54,6 +70,8 @@ def variants(dout, cache):
     if N > 1:
         out += [("dgamma and dbeta are averaged over the rows: they are SUMS over every row",
                  {"dgamma": dgamma / N, "dbeta": dbeta / N}),
+                ("dgamma is averaged over the rows: it is the SUM of dout * xhat over every row",
+                 {"dgamma": dgamma / N}),
                 ("dbeta is averaged over the rows: it is the SUM of dout over every row", {"dbeta": dbeta / N})]
     features = ("dgamma and dbeta are summed over the features (the last axis): gamma and beta have one entry "
                 "per feature, shape (C,), so sum over every ROW (the batch and the positions)")

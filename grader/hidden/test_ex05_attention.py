@@ -27,6 +27,8 @@ def softmax_variants(dout, cache):
              "sum_k dout[k] y[k]", {"dx": y * (dout - dout.sum(-1, keepdims=True))}),
             ("dx is y * (1 - y) * dout: that is only the Jacobian's diagonal; the off-diagonal entries "
              "-y[j] y[k] add -y[j] * sum_{k != j} dout[k] y[k]", {"dx": y * (1 - y) * dout}),
+            ("the subtracted term lacks its factor y[j]: dx[j] = y[j] * (dout[j] - sum_k dout[k] y[k]), so "
+             "both terms are multiplied by y[j]", {"dx": y * dout - (dout * y).sum(-1, keepdims=True)}),
             ("dx is dout - sum_k dout[k] y[k] without the factor y[j]",
              {"dx": dout - (dout * y).sum(-1, keepdims=True)})]
     axis = ("the weighted sum sum_k dout[k] y[k] runs over the wrong axis: each row of y (the last axis) "

@@ -336,6 +336,27 @@ MUTANTS = [
     Mutant("ex08-assigned", "ex08_embedding.py",
            "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))", "dE[tokens.reshape(-1)] = dout.reshape(-1, C)",
            lost(*REPEATS, GRADIENTS), "the last write wins"),
+    # --- written before looking at the variants (how far the diagnoses reach), then named where they were not
+    Mutant("ex04-rstd-squared", "ex04_layernorm.py",
+           "dvar = drstd * -0.5 * rstd ** 3", "dvar = drstd * -0.5 * rstd ** 2",
+           lost(*EX04, GRADIENTS), "dvar uses rstd ** 2"),
+    Mutant("ex04-mean-term-undivided", "ex04_layernorm.py",
+           "dx = dxmu + dmean / C", "dx = dxmu + dmean",
+           lost(*EX04, GRADIENTS), "not divided by C"),
+    Mutant("ex04-dgamma-mean", "ex04_layernorm.py",
+           "dgamma = (rows * xhat.reshape(-1, C)).sum(axis=0)", "dgamma = (rows * xhat.reshape(-1, C)).mean(axis=0)",
+           lost("ex04 test_random_batch", "ex04 test_float32_keeps_dtype", "ex04 test_large_and_offset_inputs",
+                GRADIENTS), "dgamma is averaged over the rows"),                 # one row: the mean is the sum
+    Mutant("ex02-output-off-by-one", "ex02_linear.py",
+           "dx[:, T - 1, :] = dx_last", "dx[:, T - 2, :] = dx_last",
+           lost(*OUTPUT, GRADIENTS), "a position before the last"),
+    Mutant("ex05-softmax-mean-without-y", "ex05_attention.py",
+           "return y * (dout - weighted_mean)", "return y * dout - weighted_mean",
+           lost(*SOFTMAX, GRADIENTS), "lacks its factor y[j]"),
+    Mutant("ex08-first-position", "ex08_embedding.py",
+           "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))", "np.add.at(dE, tokens[:, 0], dout[:, 0])",
+           lost("ex08 test_seed_example_repeated_comma", "ex08 test_random_batch_with_repeats",
+                "ex08 test_one_token_everywhere_float32", "ex08 test_no_repeats", GRADIENTS), "only the first position"),
 ]
 
 EQUIVALENTS = [
