@@ -61,7 +61,11 @@ def batch_variants(dloss, cache):
             ("dloss is left out: the gradient flowing into the loss multiplies everything",
              {"dlogits": right / dloss}),
             ("it is divided by B twice", {"dlogits": right / B}),
-            (SOFTMAX_AGAIN, {"dlogits": (softmax_again(probs) - (np.arange(V) == targets[:, None])) * (dloss / B)})]
+            (SOFTMAX_AGAIN, {"dlogits": (softmax_again(probs) - (np.arange(V) == targets[:, None])) * (dloss / B)}),
+            ("every row subtracts 1 at the FIRST example's target: row b's target is targets[b]",
+             {"dlogits": (probs - (np.arange(V) == targets[0])) * (dloss / B)}),
+            ("every row starts from the FIRST example's probabilities: row b's gradient is probs[b] - "
+             "one_hot(targets[b])", {"dlogits": (probs[0] - (np.arange(V) == targets[:, None])) * (dloss / B)})]
 
 
 def check_batch(student, dloss, cache):

@@ -33,6 +33,9 @@ def linear_variants(dout, cache):
     x, W, _ = cache
     if W.shape[0] == W.shape[1]:
         out.append((NO_TRANSPOSE, {"dx": (dout.reshape(-1, W.shape[1]) @ W).reshape(x.shape)}))
+    if dout.ndim > 2:
+        out.append(("dx is left flattened, (rows, in): reshape it back to the shape of x, "
+                    "(gs @ W.T).reshape(x.shape)", {"dx": dx.reshape(-1, dx.shape[-1])}))
     if dout.ndim > 2 and db is not None:
         out.append(("db sums dout over the first axis only: with dout of shape (B, T, out) the bias was "
                     "added at every position too, so db sums over the batch AND the positions",

@@ -86,6 +86,9 @@ def attention_variants(dout, cache):
              {"dq": dq * root ** 2, "dk": dk * root ** 2}),
             ("dq and dk are divided by sqrt(hs) twice (or by hs)", {"dq": dq / root, "dk": dk / root}),
             (ONE_SCALED, {"dq": dq * root}), (ONE_SCALED, {"dk": dk * root}),
+            *[(("the scores are scaled by 1/sqrt(hs), with hs = q.shape[-1] the head size: not by the square root "
+                "of the number of queries or keys"), {"dq": dq * root / math.sqrt(n), "dk": dk * root / math.sqrt(n)})
+              for n in {q.shape[-2], k.shape[-2]} - {q.shape[-1]}],
             ("the softmax's backward is skipped: datt must go through ops.softmax_backward before the "
              "scores' gradient", {"dq": plain @ k, "dk": np.swapaxes(plain, -1, -2) @ q}),
             ("dq and dk are swapped", {"dq": dk, "dk": dq}),

@@ -73,7 +73,7 @@ def block_case(rng, B, cfg, dtype=np.float64):
 
 
 def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_path=True, ln1=True,
-             norms_swapped=False, ln_names_swapped=False):
+             norms_swapped=False, ln_names_swapped=False, residual_twice=False, mha_given_dx1=False):
     """block_backward from the reference pieces, with one step optionally done wrong."""
     g = {}
     if norms_swapped:
@@ -85,7 +85,9 @@ def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_pat
     if not ln1:
         dx_res, da = dx1, dx1
         g["ln1.gamma"], g["ln1.beta"] = np.zeros_like(g["ln1.gamma"]), np.zeros_like(g["ln1.beta"])
-    dx_mha, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = tt.mha_backward(da, cache.mha)
+    dx_mha, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = tt.mha_backward(dx1 if mha_given_dx1 else da, cache.mha)
+    if residual_twice:
+        dx_mha = dx_res
     if ln_names_swapped:
         for p in ("gamma", "beta"):
             g[f"ln1.{p}"], g[f"ln2.{p}"] = g[f"ln2.{p}"], g[f"ln1.{p}"]
@@ -110,7 +112,11 @@ def block_variants(dout, cache):
              "norm2 (after the FFN), so ops.add_norm_backward(dout, norm2) comes first and norm1 is undone "
              "after the FFN", {"norms_swapped": True}),
             ("the two LayerNorms' gradients are filed under each other's names: ln2.* belong to the second add "
-             "& norm (norm2, undone first), ln1.* to the first", {"ln_names_swapped": True})]:
+             "& norm (norm2, undone first), ln1.* to the first", {"ln_names_swapped": True}),
+            ("dx holds the first residual's gradient twice and not the attention's: dx = dx_mha + dx_residual",
+             {"residual_twice": True}),
+            ("the attention's backward is given dx1, the gradient at LN1's output: it needs da, the sublayer's "
+             "gradient that ops.add_norm_backward(dx1, norm1) returns", {"mha_given_dx1": True})]:
         dx, g = assemble(dout, cache, **knobs)
         out.append((label, {"dx": dx, **{f"grads[{k!r}]": v for k, v in g.items()}}))
     return out

@@ -357,6 +357,35 @@ MUTANTS = [
            "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))", "np.add.at(dE, tokens[:, 0], dout[:, 0])",
            lost("ex08 test_seed_example_repeated_comma", "ex08 test_random_batch_with_repeats",
                 "ex08 test_one_token_everywhere_float32", "ex08 test_no_repeats", GRADIENTS), "only the first position"),
+    # --- a second round written blind
+    Mutant("ex01-first-target", "ex01_softmax_cross_entropy.py",
+           "cross_entropy_grad_one(probs[b], int(targets[b]))", "cross_entropy_grad_one(probs[b], int(targets[0]))",
+           lost(*EX01_BATCH, GRADIENTS), "FIRST example's target"),               # a batch of 1: still right
+    Mutant("ex01-first-row", "ex01_softmax_cross_entropy.py",
+           "cross_entropy_grad_one(probs[b], int(targets[b]))", "cross_entropy_grad_one(probs[0], int(targets[b]))",
+           lost(*EX01_BATCH, GRADIENTS), "FIRST example's probabilities"),
+    Mutant("ex02-dx-not-reshaped", "ex02_linear.py",
+           "dx = (gs @ W.T).reshape(x.shape)", "dx = gs @ W.T",
+           lost("ex02 test_linear_positions", "ex02 test_linear_without_bias", GRADIENTS), "left flattened"),   # 2-D x: still right
+    Mutant("ex05-scaled-by-sqrt-T", "ex05_attention.py",
+           "draw = dscores / math.sqrt(hs)", "draw = dscores / math.sqrt(q.shape[-2])",
+           lost(*ATTENTION, GRADIENTS), "the head size"),
+    Mutant("ex06-q-path-subtracted", "ex06_multihead_attention.py",
+           "dx[:, T - Tq:] += dx_q", "dx[:, T - Tq:] -= dx_q",
+           lost(*EX06, GRADIENTS), "query path is subtracted"),
+    Mutant("ex06-overlapping-columns", "ex06_multihead_attention.py",
+           "dheads[:, h] = dconcat[:, :, h * hs:(h + 1) * hs]", "dheads[:, h] = dconcat[:, :, h:h + hs]",
+           lost("ex06 test_model_sizes", "ex06 test_two_heads_of_three", "ex06 test_float32",
+                "ex06 test_mha_follows_ops", GRADIENTS), "hs of its own"),     # one head: h = 0 is right
+    Mutant("ex06-W_o-from-the-q-cache", "ex06_multihead_attention.py",
+           "ops.linear_backward(dout, cache.proj)", "ops.linear_backward(dout, cache.q)",
+           lost(*EX06, GRADIENTS), "another layer's cache"),
+    Mutant("ex07-dx-from-the-residual-twice", "ex07_block.py",
+           "dx = dx_mha.copy()", "dx = dx_residual.copy()",
+           lost(*BLOCK, GRADIENTS), "twice"),
+    Mutant("ex07-attention-before-ln1", "ex07_block.py",
+           "ops.mha_backward(da, mha, ops)", "ops.mha_backward(dx1, mha, ops)",
+           lost(*BLOCK, GRADIENTS), "given dx1"),
 ]
 
 EQUIVALENTS = [
