@@ -5,7 +5,8 @@ import pytest
 import tt
 from grader.checks import GradeFailure
 from grader.hidden import magnitude
-from grader.hidden.support import call, expect_exact, expect_follows_ops, matmul_mismatch, upstream
+from grader.hidden.mistakes import matmul_mismatch
+from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
 
 MODULE = "ex02_linear"
 LINEAR = ("dx", "dW", "db")

@@ -5,7 +5,8 @@ import pytest
 import tt
 from grader.checks import GradeFailure, expect
 from grader.hidden import magnitude
-from grader.hidden.support import call, call_with, expect_exact, named_misuse, upstream, wiring_pieces
+from grader.hidden.mistakes import named_misuse, wiring_pieces
+from grader.hidden.support import call, call_with, expect_exact, upstream
 from grader.sandbox import CALLBACKS
 
 MODULE = "ex03_relu_ffn"
