@@ -206,4 +206,25 @@ EQUIVALENTS = [
            "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))",
            "flat, rows = tokens.reshape(-1), dout.reshape(-1, C)\n"
            "    dE[...] = np.stack([np.bincount(flat, weights=rows[:, c], minlength=V) for c in range(C)], axis=1)"),
+    Mutant("ex06-merge-by-transpose", "ex06_multihead_attention.py",
+           "    dq = np.empty((B, Tq, C), dtype=dQ.dtype)\n"
+           "    dkv = np.empty((B, T, 2 * C), dtype=dK.dtype)\n"
+           "    for h in range(H):\n"
+           "        cols = slice(h * hs, (h + 1) * hs)\n"
+           "        dq[:, :, cols] = dQ[:, h]\n"
+           "        dkv[:, :, cols] = dK[:, h]\n"
+           "        dkv[:, :, C + h * hs:C + (h + 1) * hs] = dV[:, h]\n",
+           "    def merge(a):                     # (B, H, n, hs) -> (B, n, C)\n"
+           "        return a.transpose(0, 2, 1, 3).reshape(a.shape[0], a.shape[2], C)\n"
+           "    dq = merge(dQ)\n"
+           "    dkv = np.concatenate([merge(dK), merge(dV)], axis=-1)\n"),
+    Mutant("ex06-split-by-einsum", "ex06_multihead_attention.py",
+           "    for h in range(H):\n        dheads[:, h] = dconcat[:, :, h * hs:(h + 1) * hs]",
+           "    dheads[...] = np.einsum('bthd->bhtd', dconcat.reshape(B, Tq, H, hs))"),
+    Mutant("ex07-dsub-a-new-array", "ex07_block.py",
+           "dsub = ds.copy()", "dsub = ds * 1.0"),
+    Mutant("ex07-merge-by-sum", "ex07_block.py",
+           "    dx = dx_mha.copy()                                            # (B, T, C)\n"
+           "    dx[:, T - Tq:] += dx_residual",
+           "    dx = dx_mha + dx_residual                                     # a block's Tq is T"),
 ]
