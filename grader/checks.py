@@ -63,22 +63,39 @@ def standard_variants(expected: dict) -> list[tuple[str, dict]]:
     return out
 
 
+def dtype_diagnosis(actual, wanted) -> str:
+    """Why a float answer has the wrong float dtype: the usual cause, named."""
+    actual, wanted = np.dtype(actual), np.dtype(wanted)
+    if actual.kind != "f" or wanted.kind != "f" or actual == wanted:
+        return ""
+    if actual.itemsize > wanted.itemsize:
+        return (f"the answer was promoted to {actual}: an array made without dtype= (np.zeros(shape), "
+                f"np.ones, np.array(..., dtype=np.float64)) is float64, and mixing it in promotes "
+                f"{wanted} to {actual}; make new arrays with dtype=dout.dtype, or np.zeros_like(...)")
+    return (f"the answer was cast down to {actual}: keep the dtype of the inputs ({wanted}), and cast "
+            f"back only what you computed in a wider type")
+
+
 def _diagnosis(got, failed, variants, rtols):
     """The one mistake the outputs match, or "".
 
     A variant that explains every output it names comes first (a mistake is named even when
-    several outputs are wrong); failing that, one that explains the first failing output. A
-    diagnosis is given only when exactly one distinct mistake matches.
+    several outputs are wrong), the one explaining the most wrong outputs among those (dW_k and
+    dW_v swapped explains two; [dv | dk] in the wrong order explains them and dx); failing that,
+    one that explains the first failing output. A diagnosis is given only when exactly one
+    distinct mistake matches.
     """
     def fits(arrays, names):
         return all(n in got and matches(got[n], arrays[n], rtols[n]) for n in names)
-    whole = {label for label, arrays in variants
-             if arrays and any(n in arrays for n in failed) and all(n in got for n in arrays)
-             and fits(arrays, arrays)}
-    if len(whole) == 1:
-        return whole.pop()
-    if whole:
-        return ""
+    whole = {}
+    for label, arrays in variants:
+        if (arrays and any(n in arrays for n in failed) and all(n in got for n in arrays)
+                and fits(arrays, arrays)):
+            whole[label] = max(whole.get(label, 0), sum(n in arrays for n in failed))
+    if whole:          # the most complete explanation of the wrong outputs, if only one mistake gives it
+        top = max(whole.values())
+        best = [label for label, n in whole.items() if n == top]
+        return best[0] if len(best) == 1 else ""
     first = failed[0]
     part = {label for label, arrays in variants if first in arrays and fits(arrays, (first,))}
     return part.pop() if len(part) == 1 else ""
@@ -111,13 +128,16 @@ def expect(got, expected, names, *, function, rtol=1e-6, variants=(), exact_dtyp
         if (dtype is not None and isinstance(actual, np.ndarray) and np.asarray(exp).dtype.kind == "f"
                 and actual.dtype.kind == "f" and actual.dtype != np.dtype(dtype)):
             raise GradeFailure(f"{label}: has dtype {actual.dtype} but should have dtype "
-                               f"{np.dtype(dtype)}, the dtype of its inputs")
+                               f"{np.dtype(dtype)}, the dtype of its inputs", dtype_diagnosis(actual.dtype, dtype))
         result = compare(actual, exp, rtol=rtols[name], name=label,
                          exact_dtype=exact_dtype and dtype is None)
         if not result:
             if result.error is None:          # a shape, a dtype, a NaN: say so first
-                raise GradeFailure(result.message, _diagnosis(dict(zip(names, got)), [name],
-                                                              all_variants, rtols))
+                diagnosis = _diagnosis(dict(zip(names, got)), [name], all_variants, rtols)
+                if (not diagnosis and exact_dtype and isinstance(actual, np.ndarray) and isinstance(exp, np.ndarray)
+                        and actual.shape == exp.shape):      # then the dtype is what compare() failed
+                    diagnosis = dtype_diagnosis(actual.dtype, exp.dtype)
+                raise GradeFailure(result.message, diagnosis)
             failures.append((name, result))
     if failures:
         diagnosis = _diagnosis(dict(zip(names, got)), [n for n, _ in failures], all_variants, rtols)

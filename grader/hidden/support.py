@@ -33,6 +33,7 @@ import numpy as np
 
 import tt
 from grader.checks import GradeFailure, expect, in_float64, matches, tolerances
+from grader.hidden.mistakes import IN_PLACE, KEEPDIMS, lost_axis
 from grader.sandbox import StudentError
 
 STUB = "this function is still the stub: it raises NotImplementedError"
@@ -56,6 +57,10 @@ def _sharpen(function, failure):
             return GradeFailure(failure.message, f"{name}.py is not in the submission")
         return GradeFailure(failure.message, f"this exercise imports your {name}.py, which is not in the "
                                              f"submission: hand it in too")
+    if not failure.diagnosis and lost_axis(failure.message):
+        return GradeFailure(failure.message, KEEPDIMS)
+    if not failure.diagnosis and " in place; " in failure.message and "must not modify its inputs" in failure.message:
+        return GradeFailure(failure.message, IN_PLACE)
     if function.startswith("_") and "has no function" in failure.message:
         return GradeFailure(failure.message, f"{function} is a helper that came with the exercise file, "
                                              f"for the autograder: put it back as it was")

@@ -29,7 +29,19 @@ def one_variants(probs, target):
              "on z_t directly", {"grad": probs}),
             ("only the target's entry is set: every other logit z_j raises the denominator of p_t, "
              "so its gradient is p_j, not 0", {"grad": np.where(np.arange(probs.size) == target,
-                                                               probs - 1, 0.0).astype(probs.dtype)})]
+                                                               probs - 1, 0.0).astype(probs.dtype)}),
+            (SOFTMAX_AGAIN, {"grad": softmax_again(probs) - (np.arange(probs.size) == target)}),
+            ("1 is subtracted from every entry: only the target's entry is p_t - 1, the others stay p_j",
+             {"grad": probs - 1})]
+
+
+SOFTMAX_AGAIN = ("the softmax is applied again: probs are already the probabilities p = softmax(z), so the "
+                 "gradient is probs - one_hot, with no exp")
+
+
+def softmax_again(p):
+    e = np.exp(p - p.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
 
 
 def batch_variants(dloss, cache):
@@ -48,7 +60,12 @@ def batch_variants(dloss, cache):
              "of the single-example gradient", {"dlogits": right * B}),
             ("dloss is left out: the gradient flowing into the loss multiplies everything",
              {"dlogits": right / dloss}),
-            ("it is divided by B twice", {"dlogits": right / B})]
+            ("it is divided by B twice", {"dlogits": right / B}),
+            (SOFTMAX_AGAIN, {"dlogits": (softmax_again(probs) - (np.arange(V) == targets[:, None])) * (dloss / B)}),
+            ("every row subtracts 1 at the FIRST example's target: row b's target is targets[b]",
+             {"dlogits": (probs - (np.arange(V) == targets[0])) * (dloss / B)}),
+            ("every row starts from the FIRST example's probabilities: row b's gradient is probs[b] - "
+             "one_hot(targets[b])", {"dlogits": (probs[0] - (np.arange(V) == targets[:, None])) * (dloss / B)})]
 
 
 def check_batch(student, dloss, cache):

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 import tt
+from grader.checks import GradeFailure
 from grader.hidden import magnitude
+from grader.hidden.mistakes import matmul_mismatch
 from grader.hidden.support import call, expect_exact, expect_follows_ops, upstream
 
 MODULE = "ex02_linear"
@@ -29,6 +31,16 @@ def linear_variants(dout, cache):
             "own outer product x_n dout_n", {"dW": dW / N}),
            ("dW comes from one row only: every row (every example, every position) adds its own "
             "outer product to dW", {"dW": np.outer(cache.x[first], dout[first]).astype(dW.dtype)})]
+    x, W, _ = cache
+    if W.shape[0] == W.shape[1]:
+        out.append((NO_TRANSPOSE, {"dx": (dout.reshape(-1, W.shape[1]) @ W).reshape(x.shape)}))
+    if dout.ndim > 2:
+        out.append(("dx is left flattened, (rows, in): reshape it back to the shape of x, "
+                    "(gs @ W.T).reshape(x.shape)", {"dx": dx.reshape(-1, dx.shape[-1])}))
+    if dout.ndim > 2 and db is not None:
+        out.append(("db sums dout over the first axis only: with dout of shape (B, T, out) the bias was "
+                    "added at every position too, so db sums over the batch AND the positions",
+                    {"db": dout.sum(axis=0)}))
     if db is not None:
         out += [("db is dout of one row: the bias is added to every row, so db sums dout over all of them",
                  {"db": dout[first]}),
@@ -36,9 +48,16 @@ def linear_variants(dout, cache):
     return out
 
 
+NO_TRANSPOSE = ("dx is dout @ W, without the transpose: y = x @ W, so dx = dout @ W.T, of the shape of x "
+                "(..., in); with W square the product runs but is wrong, otherwise its shapes do not match")
 def check_linear(student, dout, cache):
     """Against the exact answer: dx sums `out` products, dW and db one per row."""
-    got = call(student, MODULE, "linear_backward", dout, cache)
+    try:
+        got = call(student, MODULE, "linear_backward", dout, cache)
+    except GradeFailure as failure:
+        if failure.diagnosis or matmul_mismatch(failure.message) != cache.W.shape:   # dout @ W, in != out
+            raise
+        raise GradeFailure(failure.message, NO_TRANSPOSE) from None
     rows = dout.size // dout.shape[-1]
     expect_exact(got, LINEAR, function="linear_backward", reference=tt.linear_backward, args=(dout, cache),
                  magnitude=magnitude.linear, terms={"dx": dout.shape[-1], "dW": rows, "db": rows},
@@ -82,12 +101,18 @@ def output_variants(dlogits, cache):
     first = np.zeros((dlast.shape[0], cache.T, dlast.shape[1]), dtype=dlast.dtype)
     first[:, 0] = dlast
     spread = np.repeat(dlast[:, None], cache.T, axis=1)
+    elsewhere = []
+    for t in range(1, cache.T - 1):
+        at = np.zeros_like(first)
+        at[:, t] = dlast
+        elsewhere.append(("the gradient is put at a position before the last: the logits read the LAST position, "
+                          "x[:, -1] = x[:, T - 1]", {"dx": at}))
     return [("dx has the shape of x[:, -1]: it must have the shape of the whole input x, (B, T, C), "
              "with zeros at the positions the forward pass never read", {"dx": dlast}),
             ("the gradient is put at position 0: the logits read the LAST position, x[:, -1]",
              {"dx": first}),
             ("every position gets the last position's gradient: the other positions never reached "
-             "the logits, so their gradient is 0", {"dx": spread})]
+             "the logits, so their gradient is 0", {"dx": spread})] + elsewhere
 
 
 @pytest.mark.points(2)

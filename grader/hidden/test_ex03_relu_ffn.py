@@ -5,6 +5,7 @@ import pytest
 import tt
 from grader.checks import GradeFailure, expect
 from grader.hidden import magnitude
+from grader.hidden.mistakes import named_misuse, wiring_pieces
 from grader.hidden.support import call, call_with, expect_exact, upstream
 from grader.sandbox import CALLBACKS
 
@@ -80,9 +81,15 @@ def ffn_terms(dout, cache):
 
 
 def check_ffn(student, dout, cache):
-    got = call(student, MODULE, "ffn_backward", dout, cache, pieces=("linear_backward", "relu_backward"))
-    expect_exact(got, FFN, function="ffn_backward", reference=tt.ffn_backward, args=(dout, cache),
-                 magnitude=magnitude.ffn, terms=ffn_terms(dout, cache), depth=3, variants=ffn_variants)
+    callbacks, misused = wiring_pieces(("linear_backward", "relu_backward"),
+                                       {"LinearCache": "cache.lin1 or cache.lin2", "ReluCache": "cache.relu"},
+                                       top=dout, top_cache=cache.lin2)
+    try:
+        got = call_with(student, MODULE, "ffn_backward", dout, cache, CALLBACKS, callbacks=callbacks)
+        expect_exact(got, FFN, function="ffn_backward", reference=tt.ffn_backward, args=(dout, cache),
+                     magnitude=magnitude.ffn, terms=ffn_terms(dout, cache), depth=3, variants=ffn_variants)
+    except GradeFailure as failure:
+        raise named_misuse(failure, misused) from None
 
 
 @pytest.mark.points(3)

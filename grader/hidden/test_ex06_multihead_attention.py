@@ -18,7 +18,8 @@ def case(rng, B, T, C, H, dtype=np.float64):
     return upstream(rng, out.shape, dtype), cache
 
 
-def assemble(dout, cache, *, merge_transposed=True, q_path=True, kv_path=True, split_only=False):
+def assemble(dout, cache, *, merge_transposed=True, q_path=True, kv_path=True, split_only=False,
+             q_plain=False, v_first=False, q_sign=1, overlap=False, proj="proj"):
     """mha_backward from the reference pieces, with one step optionally done wrong."""
     B, T, C = dout.shape
     H = cache.H
@@ -30,18 +31,21 @@ def assemble(dout, cache, *, merge_transposed=True, q_path=True, kv_path=True, s
     def merge(a):       # (B, H, T, hs) -> (B, T, C)
         return a.transpose(0, 2, 1, 3).reshape(B, T, C) if merge_transposed else a.reshape(B, T, C)
 
-    dconcat, dW_o, _ = tt.linear_backward(dout, cache.proj)
+    dconcat, dW_o, _ = tt.linear_backward(dout, getattr(cache, proj))
     dheads = dconcat.reshape(B, H, T, hs) if split_only else split(dconcat)
+    if overlap:                     # head h given columns h .. h + hs - 1
+        dheads = np.stack([dconcat[:, :, h:h + hs] for h in range(H)], axis=1)
     dq, dk, dv = tt.attention_backward(dheads, cache.attn)
-    dx_kv, dW_kv, _ = tt.linear_backward(np.concatenate([merge(dk), merge(dv)], axis=-1), cache.kv)
-    dx_q, dW_q, _ = tt.linear_backward(merge(dq), cache.q)
-    dx = (dx_kv if kv_path else 0) + (dx_q if q_path else 0)
+    dkv = [merge(dv), merge(dk)] if v_first else [merge(dk), merge(dv)]
+    dx_kv, dW_kv, _ = tt.linear_backward(np.concatenate(dkv, axis=-1), cache.kv)
+    dx_q, dW_q, _ = tt.linear_backward(dq.reshape(B, T, C) if q_plain else merge(dq), cache.q)
+    dx = (dx_kv if kv_path else 0) + (q_sign * dx_q if q_path else 0)
     return dict(zip(NAMES, (dx, dW_q, dW_kv[:, :C], dW_kv[:, C:], dW_o)))
 
 
 def variants(dout, cache):
     right = assemble(dout, cache)
-    return [("dx misses the query path: x feeds Q, K and V, so dx sums the gradients of all three "
+    out = [("dx misses the query path: x feeds Q, K and V, so dx sums the gradients of all three "
              "projections", {"dx": assemble(dout, cache, q_path=False)["dx"]}),
             ("dx misses the key and value paths: x feeds Q, K and V, so dx sums the gradients of all "
              "three projections", {"dx": assemble(dout, cache, kv_path=False)["dx"]}),
@@ -52,7 +56,20 @@ def variants(dout, cache):
              "h*hs + hs - 1 of every position, so reshape to (B, T, H, hs) and then move the H axis",
              assemble(dout, cache, split_only=True)),
             ("dW_k and dW_v are swapped: in [k | v] = x @ [W_k | W_v] the first C columns are the keys'",
-             {"dW_k": right["dW_v"], "dW_v": right["dW_k"]})]
+             {"dW_k": right["dW_v"], "dW_v": right["dW_k"]}),
+            ("the keys' and the values' gradients are put in the wrong order: [k | v] = x @ [W_k | W_v], so "
+             "the gradient of that product is [dk | dv], the keys' first", assemble(dout, cache, v_first=True))]
+    out += [("the query path is subtracted from dx: x feeds Q, K and V, so dx is the SUM of the three paths",
+             assemble(dout, cache, q_sign=-1)),
+            ("the output projection is undone with another layer's cache: out = concat @ W_o, so its backward is "
+             "ops.linear_backward(dout, cache.proj)", assemble(dout, cache, proj="q"))]
+    if cache.H > 1:
+        out.append(("head h is given columns h .. h + hs - 1 of dconcat: its columns are h*hs .. (h + 1)*hs - 1, "
+                    "hs of its own", assemble(dout, cache, overlap=True)))
+        out.append(("dq is merged back from the heads with a plain reshape of (B, H, T, hs): head h's gradient "
+                    "belongs in COLUMNS h*hs .. h*hs + hs - 1, so move the H axis back next to hs first "
+                    "(transpose to (B, T, H, hs)), then reshape", assemble(dout, cache, q_plain=True)))
+    return out
 
 
 def check(student, dout, cache):

@@ -23,7 +23,7 @@ def add_norm_case(rng, shape, dtype=np.float64):
 
 
 def add_norm_variants(dout, cache):
-    ds, _, _ = tt.layernorm_backward(dout, cache.ln)
+    ds, dgamma, dbeta = tt.layernorm_backward(dout, cache.ln)
     zero = np.zeros_like(ds)
     return [("dsub is 0: the sublayer's output was added to x, so it receives the same gradient as x",
              {"dsub": zero}),
@@ -32,7 +32,9 @@ def add_norm_variants(dout, cache):
             ("dx is dout itself: the residual x + sub was normalized, so x gets the LayerNorm's input "
              "gradient, like sub", {"dx": dout}),
             ("the gradient of the sum is halved between x and sub: the derivative of x + sub is 1 "
-             "with respect to EACH term, so both receive it whole", {"dx": ds / 2, "dsub": ds / 2})]
+             "with respect to EACH term, so both receive it whole", {"dx": ds / 2, "dsub": ds / 2}),
+            ("dgamma and dbeta are swapped: ops.layernorm_backward returns (dx, dgamma, dbeta) in that order",
+             {"dgamma": dbeta, "dbeta": dgamma})]
 
 
 def check_add_norm(student, dout, cache):
@@ -70,9 +72,12 @@ def block_case(rng, B, cfg, dtype=np.float64):
     return upstream(rng, out.shape, dtype), cache
 
 
-def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_path=True, ln1=True):
-    """block_backward from the reference pieces, with one merge optionally left out."""
+def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_path=True, ln1=True,
+             norms_swapped=False, ln_names_swapped=False, residual_twice=False, mha_given_dx1=False):
+    """block_backward from the reference pieces, with one step optionally done wrong."""
     g = {}
+    if norms_swapped:
+        cache = cache._replace(norm1=cache.norm2, norm2=cache.norm1)
     dx1_res, df, g["ln2.gamma"], g["ln2.beta"] = tt.add_norm_backward(dout, cache.norm2)
     dx1_ffn, g["W1"], g["b1"], g["W2"], g["b2"] = tt.ffn_backward(df, cache.ffn)
     dx1 = (dx1_res if residual2 else 0) + (dx1_ffn if ffn_path else 0)
@@ -80,7 +85,12 @@ def assemble(dout, cache, residual1=True, residual2=True, ffn_path=True, mha_pat
     if not ln1:
         dx_res, da = dx1, dx1
         g["ln1.gamma"], g["ln1.beta"] = np.zeros_like(g["ln1.gamma"]), np.zeros_like(g["ln1.beta"])
-    dx_mha, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = tt.mha_backward(da, cache.mha)
+    dx_mha, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = tt.mha_backward(dx1 if mha_given_dx1 else da, cache.mha)
+    if residual_twice:
+        dx_mha = dx_res
+    if ln_names_swapped:
+        for p in ("gamma", "beta"):
+            g[f"ln1.{p}"], g[f"ln2.{p}"] = g[f"ln2.{p}"], g[f"ln1.{p}"]
     return (dx_res if residual1 else 0) + (dx_mha if mha_path else 0), g
 
 
@@ -97,7 +107,16 @@ def block_variants(dout, cache):
             ("at the block's input x the attention's share is missing: x feeds both the attention and "
              "the first residual connection, so dx is the sum of both", {"mha_path": False}),
             ("the first add & norm (LN1) is skipped: dx1 must go through ops.add_norm_backward with "
-             "norm1 before the attention", {"ln1": False})]:
+             "norm1 before the attention", {"ln1": False}),
+            ("the two add & norms are undone with each other's caches: the block's output comes out of "
+             "norm2 (after the FFN), so ops.add_norm_backward(dout, norm2) comes first and norm1 is undone "
+             "after the FFN", {"norms_swapped": True}),
+            ("the two LayerNorms' gradients are filed under each other's names: ln2.* belong to the second add "
+             "& norm (norm2, undone first), ln1.* to the first", {"ln_names_swapped": True}),
+            ("dx holds the first residual's gradient twice and not the attention's: dx = dx_mha + dx_residual",
+             {"residual_twice": True}),
+            ("the attention's backward is given dx1, the gradient at LN1's output: it needs da, the sublayer's "
+             "gradient that ops.add_norm_backward(dx1, norm1) returns", {"mha_given_dx1": True})]:
         dx, g = assemble(dout, cache, **knobs)
         out.append((label, {"dx": dx, **{f"grads[{k!r}]": v for k, v in g.items()}}))
     return out

@@ -24,7 +24,14 @@ def variants(dout, cache):
     mean = tt.embedding_backward(dout, cache) / np.maximum(counts, 1)
     first = np.zeros(E.shape, dtype=np.float64)
     np.add.at(first, tokens[0], dout[0])
-    out = [("only the first sequence's gradients are collected: every sequence of the batch reads rows "
+    ends = []
+    for t, which in ((0, "first"), (-1, "last")):
+        one = np.zeros(E.shape, dtype=np.float64)
+        np.add.at(one, tokens[:, t], dout[:, t])
+        ends.append((f"only the {which} position of each sequence is collected: every position (b, t) read "
+                     f"row tokens[b, t] of E, so dE sums over the batch AND the positions", {"dE": one}))
+    out = ends if tokens.shape[1] > 1 else []
+    out += [("only the first sequence's gradients are collected: every sequence of the batch reads rows "
             "of E, so dE sums over the batch AND the positions", {"dE": first})] if tokens.shape[0] > 1 else []
     return out + [("a repeated token keeps only one of its gradients: `dE[tokens] += dout` reads every row "
              "first and writes them back one by one, so the last write wins; a token read twice must "

@@ -42,9 +42,9 @@ def lost(*names):
 
 def corpus():
     """(MUTANTS, EQUIVALENTS) of every module of the corpus."""
-    from mutants import ex01_08, ex09_15
+    from mutants import ex01_08, ex01_08_more, ex09_15
     mutants, equivalents = [], []
-    for module in (ex01_08, ex09_15):
+    for module in (ex01_08, ex01_08_more, ex09_15):
         mutants += module.MUTANTS
         equivalents += module.EQUIVALENTS
     return mutants, equivalents

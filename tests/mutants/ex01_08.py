@@ -21,6 +21,7 @@ REPEATS = ("ex08 test_seed_example_repeated_comma", "ex08 test_random_batch_with
            "ex08 test_one_token_everywhere_float32")
 OWN = "it does not use the pieces it is given in ops"
 
+
 MUTANTS = [
     # --- exercise 1: the batch mean, and a helper whose bug reaches its caller
     Mutant("ex01-no-mean", "ex01_softmax_cross_entropy.py",
@@ -62,7 +63,8 @@ MUTANTS = [
            "mean's correction but not the variance's"),
     Mutant("ex04-float64-out", "ex04_layernorm.py",
            "return dx, dgamma, dbeta", "return dx.astype(np.float64), dgamma, dbeta",
-           lost("ex04 test_float32_keeps_dtype")),         # the capstone's gradient check is float64
+           lost("ex04 test_float32_keeps_dtype"),          # the capstone's gradient check is float64
+           "promoted to float64"),
     # --- exercise 5
     Mutant("ex05-no-scale", "ex05_attention.py",
            "draw = dscores / math.sqrt(hs)", "draw = dscores",
@@ -123,7 +125,8 @@ MUTANTS = [
            lost("ex02 test_linear_batch", "ex02 test_linear_positions", GRADIENTS), "db is dout of one row"),
     Mutant("ex02-dx-no-transpose", "ex02_linear.py",
            "dx = (gs @ W.T).reshape(x.shape)", "dx = (gs @ W).reshape(x.shape)",
-           lost(*LINEAR_MANY_ROWS, "ex02 test_linear_float32_batch_of_one", GRADIENTS)),  # a shape error if in != out
+           lost(*LINEAR_MANY_ROWS, "ex02 test_linear_float32_batch_of_one", GRADIENTS),  # a shape error if in != out
+           "without the transpose"),
     Mutant("ex02-output-spread", "ex02_linear.py",
            "dx[:, T - 1, :] = dx_last", "dx[:, :, :] = dx_last[:, None, :]",
            lost(*OUTPUT, GRADIENTS), "every position gets the last position's gradient"),
@@ -142,7 +145,8 @@ MUTANTS = [
            lost(*RELU), "in place"),
     Mutant("ex03-ffn-wrong-cache", "ex03_relu_ffn.py",
            "dz = ops.relu_backward(dh, relu)", "dz = ops.relu_backward(dh, lin1)",
-           lost(*FFN, GRADIENTS)),               # a shape error, or (C = F) the input's signs
+           lost(*FFN, GRADIENTS),                # a shape error, or (C = F) the input's signs
+           "ops.relu_backward was given a LinearCache"),
     Mutant("ex03-ffn-own-relu", "ex03_relu_ffn.py",
            "dz = ops.relu_backward(dh, relu)", "dz = relu_backward(dh, relu)",
            lost("ex03 test_ffn_uses_ops"), "use ops.linear_backward for both"),
@@ -176,7 +180,7 @@ MUTANTS = [
            lost(*ATTENTION, GRADIENTS), "without transposing"),
     Mutant("ex05-dk-from-keys", "ex05_attention.py",
            "dk = np.swapaxes(draw, -1, -2) @ q", "dk = np.swapaxes(draw, -1, -2) @ k",
-           lost(*ATTENTION, GRADIENTS)),
+           lost(*ATTENTION, GRADIENTS), "dk is computed from the keys"),
     Mutant("ex05-own-softmax", "ex05_attention.py",
            "dscores = ops.softmax_backward(datt, sm_cache)", "dscores = softmax_backward(datt, sm_cache)",
            lost("ex05 test_attention_follows_ops"), OWN),
@@ -220,6 +224,7 @@ MUTANTS = [
     Mutant("ex08-float64-out", "ex08_embedding.py",
            "dE = np.zeros((V, C), dtype=dout.dtype)", "dE = np.zeros((V, C))",
            lost("ex08 test_one_token_everywhere_float32"), "should have dtype float32"),
+
 ]
 
 EQUIVALENTS = [
