@@ -134,6 +134,21 @@ def backward_rtols(dloss, cache64, expected, dtype):
             for f, e in zip(FIELDS, expected)}
 
 
+def gates_differ(dloss, cache):
+    """Whether a gate taken from dhidden's sign (a usual mistake) differs from z's somewhere, so
+    that it cannot pass by chance (a case where they agree is drawn again)."""
+    dhidden = cache.W2 @ (dloss * (cache.output - cache.target))
+    return bool(np.any((dhidden > 0) != (cache.z > 0)))
+
+
+def backward_case(rng, make, dloss=1.0):
+    """make(rng) -> (loss, cache), drawn until gates_differ."""
+    while True:
+        _, cache = make(rng)
+        if gates_differ(dloss, cache):
+            return cache
+
+
 def check_backward(student, dloss, cache):
     got = call(student, MODULE, "tiny_backward", dloss, cache)
     dtype = cache.x.dtype
@@ -190,8 +205,7 @@ def test_seed_forward(student, rng):
 @pytest.mark.points(2)
 def test_seed_backward(student, rng):
     """The seed's 2 -> 2 -> 1 network with random values, dloss = 1: all six gradients, with the second hidden unit switched off by the ReLU."""
-    _, cache = forward(seed_shaped(rng))
-    check_backward(student, 1.0, cache)
+    check_backward(student, 1.0, backward_case(rng, lambda r: forward(seed_shaped(r))))
 
 
 @pytest.mark.points(1)
@@ -206,35 +220,35 @@ def test_backward_random_sizes(student, rng):
     """tiny_backward for random sizes D -> Hd -> K (K >= 2) and a dloss other than 1."""
     D, Hd = (int(v) for v in rng.integers(2, 7, 2))
     K = int(rng.integers(2, 5))
-    _, cache = forward(random_inputs(rng, D, Hd, K))
-    check_backward(student, float(rng.uniform(0.2, 0.8)), cache)
+    dloss = float(rng.uniform(0.2, 0.8))
+    check_backward(student, dloss, backward_case(rng, lambda r: forward(random_inputs(r, D, Hd, K)), dloss))
 
 
 @pytest.mark.points(1)
 def test_backward_at_the_kink(student, rng):
     """Pre-activations exactly 0 (ReLU's kink) beside positive and negative ones, in float64 and float32: the gradient does not pass where z = 0."""
-    for dtype in (np.float64, np.float32):
+    def at_the_kink(rng, dtype):
         inp = random_inputs(rng, 3, 6, 2, dtype)
         _, cache = forward(inp)
         z = cache.z.copy()
         z[rng.choice(6, 2, replace=False)] = 0.0          # two hidden units exactly at the kink
         cache = cache._replace(z=z, hidden=np.maximum(z, 0))
-        cache = cache._replace(output=(cache.hidden @ cache.W2 + inp["b2"]).astype(dtype))
-        check_backward(student, 1.0, cache)
+        return None, cache._replace(output=(cache.hidden @ cache.W2 + inp["b2"]).astype(dtype))
+
+    for dtype in (np.float64, np.float32):
+        check_backward(student, 1.0, backward_case(rng, lambda r: at_the_kink(r, dtype)))
 
 
 @pytest.mark.points(1)
 def test_float32_keeps_dtype(student, rng):
     """float32 inputs: every gradient is float32 too."""
-    _, cache = forward(random_inputs(rng, 3, 4, 2, np.float32))
-    check_backward(student, 1.0, cache)
+    check_backward(student, 1.0, backward_case(rng, lambda r: forward(random_inputs(r, 3, 4, 2, np.float32))))
 
 
 @pytest.mark.points(1)
 def test_returns_tinygrads(student, rng):
     """tiny_backward returns a TinyGrads, so that g.dW1 works."""
-    _, cache = forward(random_inputs(rng, 2, 3, 1))
-    got = check_backward(student, 1.0, cache)
+    got = check_backward(student, 1.0, backward_case(rng, lambda r: forward(random_inputs(r, 2, 3, 1))))
     if type(got).__name__ != "TinyGrads":
         raise GradeFailure(f"tiny_backward returned a {type(got).__name__}, not a TinyGrads",
                            "return TinyGrads(doutput, dW2, db2, dhidden, dW1, db1)")

@@ -93,32 +93,54 @@ def wrong_paths(w, grads, hypers, rule):
     w = np.asarray(w, dtype=np.float64) if isinstance(w, np.ndarray) else w
     grads = [np.asarray(g, dtype=np.float64) if isinstance(g, np.ndarray) else g for g in grads]
     out = {}
-    if rule == "sgd_momentum":
-        for name in ("ema", "lr_inside"):
-            v, x, path = 0.0, w, []
+    if rule == "sgd":
+        for name, sign, use_lr in (("uphill", 1, True), ("no_lr", -1, False)):
+            x, path = w, []
             for g, h in zip(grads, hypers):
-                if name == "ema":
-                    v = h.get("beta", 0.9) * v + (1 - h.get("beta", 0.9)) * g
-                    x = x - h["lr"] * v
-                else:
-                    v = h.get("beta", 0.9) * v + h["lr"] * g
-                    x = x - v
+                x = x + sign * (h["lr"] if use_lr else 1.0) * g
                 path.append(x)
             out[name] = path
+    if rule == "sgd_momentum":
+        for name in ("ema", "lr_inside", "w_first", "beta_fixed"):
+            v, x, path = 0.0, w, []
+            for g, h in zip(grads, hypers):
+                beta = h.get("beta", 0.9)
+                if name == "ema":
+                    v = beta * v + (1 - beta) * g
+                    x = x - h["lr"] * v
+                elif name == "lr_inside":
+                    v = beta * v + h["lr"] * g
+                    x = x - v
+                elif name == "w_first":                  # W moved with the velocity before this step's
+                    x = x - h["lr"] * v
+                    v = beta * v + g
+                else:                                    # 0.9 whatever beta is given
+                    v = 0.9 * v + g
+                    x = x - h["lr"] * v
+                path.append(x)
+            if name != "beta_fixed" or any(h.get("beta", 0.9) != 0.9 for h in hypers):
+                out[name] = path
     if rule == "adam":
-        for name in ("no_correction", "eps_inside", "t_plus_one"):
+        for name in ("no_correction", "no_m_correction", "no_v_correction", "eps_inside", "t_plus_one"):
             m = v = 0.0
             x, path = w, []
             for t, (g, h) in enumerate(zip(grads, hypers), start=1):
                 b1, b2, lr = h.get("beta1", 0.9), h.get("beta2", 0.999), h["lr"]
                 m = b1 * m + (1 - b1) * g
                 v = b2 * v + (1 - b2) * g * g
+                cm, cv = 1 - b1 ** t, 1 - b2 ** t
                 if name == "no_correction":
-                    x = x - lr * m / (np.sqrt(v) + 1e-8)
-                elif name == "eps_inside":
-                    x = x - lr * (m / (1 - b1 ** t)) / np.sqrt(v / (1 - b2 ** t) + 1e-8)
+                    cm = cv = 1.0
+                elif name == "no_m_correction":
+                    cm = 1.0
+                elif name == "no_v_correction":
+                    cv = 1.0
+                elif name == "t_plus_one":
+                    cm, cv = 1 - b1 ** (t + 1), 1 - b2 ** (t + 1)
+                if name == "eps_inside":
+                    x = x - lr * (m / cm) / np.sqrt(v / cv + 1e-8)
                 else:
-                    x = x - lr * (m / (1 - b1 ** (t + 1))) / (np.sqrt(v / (1 - b2 ** (t + 1))) + 1e-8)
+                    x = x - lr * (m / cm) / (np.sqrt(v / cv) + 1e-8)
                 path.append(x)
             out[name] = path
     return out
@@ -129,7 +151,14 @@ DIAGNOSES = {
            "v = beta v + dW",
     "lr_inside": "lr is inside the velocity (v = beta v + lr dW; W = W - v); here v sums raw gradients "
                  "and lr multiplies it when W moves: v = beta v + dW; W = W - lr v",
+    "uphill": "the step goes up the gradient: W moves against dW, W - lr dW",
+    "no_lr": "lr is left out: the step is lr times the gradient",
+    "w_first": "W is moved with the old velocity, before v is updated: first v = beta v + dW, then W = W - lr v "
+               "with the new v (the first step already moves W)",
+    "beta_fixed": "beta is always 0.9: use the beta you are given",
     "no_correction": "Adam without the bias corrections: divide m by 1 - beta1^t and v by 1 - beta2^t",
+    "no_m_correction": "m is not bias-corrected: m_hat = m / (1 - beta1^t) (v's correction is right)",
+    "no_v_correction": "v is not bias-corrected: v_hat = v / (1 - beta2^t) (m's correction is right)",
     "eps_inside": "eps is inside the square root; it is added after it: sqrt(v_hat) + eps",
     "t_plus_one": "the bias corrections are one step ahead: the first step has t = 1, so 1 - beta1^1",
 }
@@ -144,6 +173,11 @@ def check_rule(student, rule, w, grads, hypers, state_check=None, check_w=True):
     for k, got, ref_w, ref_state in run(student, rule, w, grads, hypers):
         next_w, state = got
         name = f"w after step {k}"
+        if (rule == "adam" and k == 1 and isinstance(next_w, np.ndarray) and next_w.dtype.kind == "f"
+                and next_w.size and np.all(np.isnan(next_w))):     # m / 0 and v / 0: inf / inf everywhere
+            raise GradeFailure(f"adam: {name} is not finite",
+                               "the bias correction divides by 1 - beta^t, which is 0 at t = 0: add 1 to t "
+                               "before using it, so the first step has t = 1")
         if check_w:
             expect(next_w, ref_w, (name,), function=rule, rtol=rtol(rule, "w", k, dtype, bound[k - 1]["w"], ref_w),
                    dtype=dtype, variants=[(DIAGNOSES[m], {name: path[k - 1]}) for m, path in wrong.items()])

@@ -8,6 +8,8 @@ CHECK_OP = ("ex10 test_check_op_layernorm", "ex10 test_check_op_linear", "ex10 t
             "ex10 test_check_op_dict_input", "ex10 test_check_op_float32_inputs", "ex10 test_check_op_wrong_shape")
 EX11_BACKWARD = ("ex11 test_seed_backward", "ex11 test_backward_random_sizes", "ex11 test_backward_at_the_kink",
                  "ex11 test_float32_keeps_dtype", "ex11 test_returns_tinygrads")
+NONLINEAR_CHECK_OP = tuple(t for t in CHECK_OP if t not in ("ex10 test_check_op_linear",
+                                                           "ex10 test_check_op_float32_inputs"))
 STAGES = ("ex14 test_stage_gradient_norms", "ex14 test_stage_gradient_norms_three_blocks",
           "ex14 test_stage_norms_follow_the_ops_given")
 
@@ -106,7 +108,7 @@ MUTANTS = [
            lost("ex13 test_critical_learning_rate"), "1 / h"),
     Mutant("ex13-exercise5-defaults", "ex13_learning_rate.py",
            "path = gradient_descent(lr, steps, w0, c)", "path = gradient_descent(lr)",
-           lost("ex13 test_exercise5")),
+           lost("ex13 test_exercise5"), "pass steps, w0 and c on"),
     # --- exercise 14
     Mutant("ex14-no-identity-path", "ex14_clipping_gradflow.py",
            "local = 1.0 + a if residual else a", "local = a",
@@ -157,6 +159,87 @@ MUTANTS = [
            "train, val = tt.train_val_split(seed=0)", "val, train = tt.train_val_split(seed=0)",
            lost(T + "uses_the_batch_size", T + "visits_every_example", T + "learns", T + "reports_honestly")),
 ]
+
+# Typical mistakes added for issue 11 point 3 (exercises 9 to 14), each with the diagnosis it must get
+MORE = [
+    Mutant("ex09-blocks-misnamed", "ex09_model.py",
+           'grads[f"blocks.{i}.{name}"] = g', 'grads[f"blocks.{len(cache.blocks) - 1 - i}.{name}"] = g',
+           lost(*EX09_ALL, GRADIENTS), "filed under the wrong block"),
+    Mutant("ex10-one-sided", "ex10_gradient_check.py",
+           "            x[i] = saved - eps\n            down = float(f())\n        finally:\n"
+           "            x[i] = saved                    # restore, whatever happened\n"
+           "        grad[i] = (up - down) / (2 * eps)\n",
+           "            x[i] = saved\n            down = float(f())\n        finally:\n"
+           "            x[i] = saved                    # restore, whatever happened\n"
+           "        grad[i] = (up - down) / eps\n",
+           lost("ex10 test_numerical_gradient_random", "ex10 test_numerical_gradient_uses_eps",
+                "ex10 test_numerical_gradient_restores_x", *NONLINEAR_CHECK_OP),   # exact for a linear f
+           "one-sided difference"),
+    Mutant("ex10-not-restored", "ex10_gradient_check.py",
+           "            x[i] = saved                    # restore, whatever happened\n", "            pass\n",
+           lost("ex10 test_numerical_gradient_random", "ex10 test_numerical_gradient_uses_eps",
+                "ex10 test_numerical_gradient_restores_x", "ex10 test_numerical_gradient_restores_x_when_f_raises",
+                *NONLINEAR_CHECK_OP), "put every entry back"),
+    Mutant("ex10-rel-error-without-abs", "ex10_gradient_check.py",
+           "largest_gap = np.max(np.abs(a - b))", "largest_gap = np.max(a - b)",
+           lost("ex10 test_rel_error_random", "ex10 test_check_gradient_agreement"), "absolute value of a - b"),
+    Mutant("ex10-rel-error-relative-to-b", "ex10_gradient_check.py",
+           "scale = np.max(np.abs(a) + np.abs(b))", "scale = np.max(np.abs(b))",
+           lost("ex10 test_rel_error_random"), "max(|a| + |b|)"),
+    Mutant("ex11-no-relu-in-forward", "ex11_tiny_network.py",
+           "hidden = np.maximum(z, 0)                        # (F,)", "hidden = z                                        # (F,)",
+           lost("ex11 test_seed_forward", "ex11 test_forward_random_sizes"), "hidden should be ReLU(z)"),
+    Mutant("ex11-gate-by-dhidden", "ex11_tiny_network.py",
+           "np.where(z > 0, dhidden, 0)", "np.where(dhidden > 0, dhidden, 0)",
+           lost(*EX11_BACKWARD), "sign of the incoming gradient"),
+    Mutant("ex11-dhidden-gated", "ex11_tiny_network.py",
+           "dhidden = W2 @ doutput                           # (F,)",
+           "dhidden = np.where(z > 0, W2 @ doutput, 0)        # (F,)",
+           lost(*EX11_BACKWARD), "before the ReLU gate"),
+    Mutant("ex11-doutput-sign", "ex11_tiny_network.py",
+           "doutput = dloss * (output - target)", "doutput = dloss * (target - output)",
+           lost(*EX11_BACKWARD), "sign flipped"),
+    Mutant("ex12-no-v-correction", "ex12_optimizers.py",
+           "v_hat = v / (1 - beta2 ** t)", "v_hat = v",
+           lost("ex12 test_adam", "ex12 test_float32_keeps_dtype", "ex12 test_exercise4_trajectories"),
+           "v is not bias-corrected"),
+    Mutant("ex12-momentum-w-first", "ex12_optimizers.py",
+           '    velocity = beta * velocity + dw\n    return w - lr * velocity, {"v": velocity}\n',
+           '    next_w = w - lr * velocity\n    velocity = beta * velocity + dw\n    return next_w, {"v": velocity}\n',
+           lost("ex12 test_momentum", "ex12 test_momentum_changing_lr", "ex12 test_float32_keeps_dtype",
+                "ex12 test_exercise4_trajectories"), "before v is updated"),
+    Mutant("ex12-momentum-lr-inside", "ex12_optimizers.py",
+           '    velocity = beta * velocity + dw\n    return w - lr * velocity, {"v": velocity}\n',
+           '    velocity = beta * velocity + lr * dw\n    return w - velocity, {"v": velocity}\n',
+           lost("ex12 test_momentum", "ex12 test_momentum_changing_lr"), "lr is inside the velocity"),
+    Mutant("ex12-momentum-beta-fixed", "ex12_optimizers.py",
+           "velocity = beta * velocity + dw", "velocity = 0.9 * velocity + dw",
+           lost("ex12 test_momentum"), "beta is always 0.9"),
+    Mutant("ex12-adam-t-from-zero", "ex12_optimizers.py",
+           "    t += 1\n    m = beta1 * m", "    m = beta1 * m",
+           lost("ex12 test_adam", "ex12 test_adam_state", "ex12 test_float32_keeps_dtype",
+                "ex12 test_exercise4_trajectories"), "0 at t = 0"),
+    Mutant("ex13-oscillates-as-diverging", "ex13_learning_rate.py",
+           '    return "oscillates" if r == 1 else "diverges"\n', '    return "diverges"\n',
+           lost("ex13 test_classify_lr"), "it does not diverge"),
+    Mutant("ex13-descent-without-curvature", "ex13_learning_rate.py",
+           "grad = curvature * (w - c)          # dloss/dW at the current W", "grad = w - c",
+           lost("ex13 test_gradient_descent_random", "ex13 test_gradient_descent_overflow",   # exercise5 uses h = 1
+                "ex13 test_critical_rate_oscillates_exactly",     # its h is a power of 2, here not 1 (1 in 6 ids: 1)
+                "ex13 test_find_critical_lr", "ex13 test_find_critical_lr_by_experiment"), "curvature is left out"),
+    Mutant("ex14-clip-per-array", "ex14_clipping_gradflow.py",
+           "    clipped = {name: (g * scale).astype(g.dtype) for name, g in grads.items()}\n",
+           "    clipped = {name: (g * min(1.0, max_norm / max(float(np.linalg.norm(g)), 1e-300))).astype(g.dtype)\n"
+           "               for name, g in grads.items()}\n",
+           lost("ex14 test_clip_scales_every_array_by_one_factor"), "its own norm"),
+    Mutant("ex14-norm-sum-of-norms", "ex14_clipping_gradflow.py",
+           "        total += float(np.sum(g * g))\n    return float(np.sqrt(total))\n",
+           "        total += float(np.sqrt(np.sum(g * g)))\n    return float(total)\n",
+           lost("ex14 test_global_norm", "ex14 test_clip_scales_every_array_by_one_factor",
+                "ex14 test_clip_leaves_short_gradients_alone", *STAGES),
+           "sum of the arrays' own norms"),
+]
+MUTANTS += MORE
 
 EQUIVALENTS = [
     Mutant("eq-ex09-reversed-range", "ex09_model.py",
