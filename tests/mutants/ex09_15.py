@@ -239,6 +239,15 @@ MORE = [
                 "ex14 test_clip_leaves_short_gradients_alone", *STAGES),
            "sum of the arrays' own norms"),
 ]
+MORE += [
+    Mutant("ex09-embedding-gets-the-output-dx", "ex09_model.py",
+           "ops.embedding_backward(dx, cache.embedding)",
+           "ops.embedding_backward(ops.output_backward(dlogits, cache.output, ops)[0], cache.embedding)",
+           lost(*EX09_ALL, GRADIENTS), "the blocks are skipped"),
+    Mutant("ex14-chain-upstream-ignored", "ex14_clipping_gradflow.py",
+           "    g = float(upstream)\n", "    g = 1.0\n",
+           lost("ex14 test_chain_gradients"), "upstream gradient is left out"),
+]
 MUTANTS += MORE
 
 EQUIVALENTS = [
