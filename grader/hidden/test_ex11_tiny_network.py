@@ -77,7 +77,9 @@ def variants(dloss, cache):
              "db1": np.where(dhidden > 0, dhidden, 0).astype(dhidden.dtype)}),
            ("dW2 is transposed: it has the shape of W2, (Hd, K), so it is np.outer(hidden, doutput)",
             {"dW2": right.dW2.T}),
-           ("dW1 is transposed: it has the shape of W1, (D, Hd), so it is np.outer(x, dz)", {"dW1": right.dW1.T})]
+           ("dW1 is transposed: it has the shape of W1, (D, Hd), so it is np.outer(x, dz)", {"dW1": right.dW1.T}),
+           ("dW2 is computed from z, the pre-activation: what enters the second layer is hidden = ReLU(z), so "
+            "dW2 = np.outer(hidden, doutput)", {"dW2": np.outer(cache.z, right.doutput)})]
     if np.any(cache.z == 0):
         at_kink = np.where(cache.z >= 0, dhidden, 0).astype(dhidden.dtype)
         out.insert(0, ("at z = 0 exactly the gradient is let through: ReLU's derivative there is 0 (the "

@@ -157,7 +157,8 @@ MUTANTS = [
            lost(T + "visits_every_example"), "same first batch"),     # 64 examples still teach 46% here
     Mutant("ex15-trains-on-the-validation-set", "ex15_capstone.py",
            "train, val = tt.train_val_split(seed=0)", "val, train = tt.train_val_split(seed=0)",
-           lost(T + "uses_the_batch_size", T + "visits_every_example", T + "learns", T + "reports_honestly")),
+           # 16 updates on the 1,000 validation examples still reach 40% here (measured in-process, its own id)
+           lost(T + "uses_the_batch_size", T + "visits_every_example", T + "reports_honestly"), "validation set"),
 ]
 
 # Typical mistakes added for issue 11 point 3 (exercises 9 to 14), each with the diagnosis it must get
@@ -247,6 +248,21 @@ MORE += [
     Mutant("ex14-chain-upstream-ignored", "ex14_clipping_gradflow.py",
            "    g = float(upstream)\n", "    g = 1.0\n",
            lost("ex14 test_chain_gradients"), "upstream gradient is left out"),
+]
+MORE += [
+    Mutant("ex10-eps-ignored", "ex10_gradient_check.py",
+           "            x[i] = saved + eps\n            up = float(f())\n            x[i] = saved - eps\n"
+           "            down = float(f())\n        finally:\n"
+           "            x[i] = saved                    # restore, whatever happened\n"
+           "        grad[i] = (up - down) / (2 * eps)\n",
+           "            x[i] = saved + 1e-5\n            up = float(f())\n            x[i] = saved - 1e-5\n"
+           "            down = float(f())\n        finally:\n"
+           "            x[i] = saved                    # restore, whatever happened\n"
+           "        grad[i] = (up - down) / (2 * 1e-5)\n",
+           lost("ex10 test_numerical_gradient_uses_eps"), "eps is ignored"),   # at 1e-4 vs 1e-5 both are within 1e-7
+    Mutant("ex11-dW2-from-z", "ex11_tiny_network.py",
+           "dW2 = np.outer(hidden, doutput)", "dW2 = np.outer(z, doutput)",
+           lost(*EX11_BACKWARD), "dW2 is computed from z"),
 ]
 MUTANTS += MORE
 
