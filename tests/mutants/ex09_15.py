@@ -21,7 +21,7 @@ MUTANTS = [
     Mutant("ex09-blocks-not-chained", "ex09_model.py",
            "dx, block_grads = ops.block_backward(dx, cache.blocks[i], ops)",
            "_, block_grads = ops.block_backward(dx, cache.blocks[i], ops)",
-           lost(*EX09_ALL, GRADIENTS)),
+           lost(*EX09_ALL, GRADIENTS), "every block receives the dx of ops.output_backward"),
     Mutant("ex09-ops-not-handed-on", "ex09_model.py",
            "dx, block_grads = ops.block_backward(dx, cache.blocks[i], ops)",
            "dx, block_grads = ops.block_backward(dx, cache.blocks[i])",
@@ -67,7 +67,7 @@ MUTANTS = [
            lost("ex11 test_seed_forward", "ex11 test_forward_random_sizes"), "factor 0.5 is missing"),
     Mutant("ex11-dW2-transposed", "ex11_tiny_network.py",
            "dW2 = np.outer(hidden, doutput)", "dW2 = np.outer(doutput, hidden)",
-           lost(*EX11_BACKWARD)),
+           lost(*EX11_BACKWARD), "dW2 is transposed"),
     # --- exercise 12
     Mutant("ex12-momentum-as-average", "ex12_optimizers.py",
            "velocity = beta * velocity + dw", "velocity = beta * velocity + (1 - beta) * dw",
@@ -75,7 +75,8 @@ MUTANTS = [
                 "ex12 test_exercise4_trajectories"), "running mean"),
     Mutant("ex12-no-first-moment-correction", "ex12_optimizers.py",
            "m_hat = m / (1 - beta1 ** t)", "m_hat = m",
-           lost("ex12 test_adam", "ex12 test_float32_keeps_dtype", "ex12 test_exercise4_trajectories")),  # state ok
+           lost("ex12 test_adam", "ex12 test_float32_keeps_dtype", "ex12 test_exercise4_trajectories"),  # state ok
+           "m is not bias-corrected"),
     Mutant("ex12-eps-inside-the-root", "ex12_optimizers.py",
            "next_w = w - lr * m_hat / (np.sqrt(v_hat) + eps)", "next_w = w - lr * m_hat / np.sqrt(v_hat + eps)",
            lost("ex12 test_adam", "ex12 test_float32_keeps_dtype", "ex12 test_exercise4_trajectories"),
@@ -86,7 +87,8 @@ MUTANTS = [
                 "ex12 test_exercise4_trajectories"), "one step ahead"),
     Mutant("ex12-sgd-uphill", "ex12_optimizers.py",
            "next_w = w - lr * dw", "next_w = w + lr * dw",
-           lost("ex12 test_sgd", "ex12 test_float32_keeps_dtype", "ex12 test_exercise4_trajectories")),
+           lost("ex12 test_sgd", "ex12 test_float32_keeps_dtype", "ex12 test_exercise4_trajectories"),
+           "the step goes up the gradient"),
     Mutant("ex12-question18-in-floats", "ex12_optimizers.py",
            "return math.ceil(distance / step)",
            "return math.ceil((float(target) - float(w)) / (-float(lr) * float(grad)))",   # all in floats
@@ -94,10 +96,10 @@ MUTANTS = [
     # --- exercise 13
     Mutant("ex13-critical-rate-converges", "ex13_learning_rate.py",
            "if r < 1:", "if r <= 1:",
-           lost("ex13 test_classify_lr")),
+           lost("ex13 test_classify_lr"), "the run oscillates (it neither"),
     Mutant("ex13-no-absolute-value", "ex13_learning_rate.py",
            "r = abs(1 - lr * curvature)", "r = 1 - lr * curvature",
-           lost("ex13 test_classify_lr")),
+           lost("ex13 test_classify_lr"), "the absolute value is missing"),
     Mutant("ex13-descent-uphill", "ex13_learning_rate.py",
            "w = w - lr * grad", "w = w + lr * grad",
            lost("ex13 test_gradient_descent_random", "ex13 test_gradient_descent_overflow",
@@ -137,12 +139,13 @@ MUTANTS = [
     Mutant("ex14-blocks-numbered-forward", "ex14_clipping_gradflow.py",
            'norms[f"block{i + 1}_params"] = global_norm(block_grads)',
            'norms[f"block{len(cache.blocks) - i}_params"] = global_norm(block_grads)',
-           lost(*STAGES)),
+           lost(*STAGES), "the stages go in the order of the backward pass"),
     # --- exercise 15, graded with its training checks
     Mutant("ex15-student-ops-missing-one", "ex15_capstone.py",
            "if callable(fn) and fn.__module__ == module.__name__:",
            "if callable(fn) and fn.__module__ == module.__name__ and name != 'layernorm_backward':",
-           lost("ex15 test_student_ops_are_all_yours", GRADIENTS, *TRAINING)),   # student_ops raises
+           lost("ex15 test_student_ops_are_all_yours", GRADIENTS, *TRAINING),   # student_ops raises
+           "student_ops() itself raised"),
     Mutant("ex15-stale-val-acc", "ex15_capstone.py",
            "    if not done:\n        val_acc = accuracy(params, val)\n", "",
            lost(T + "reports_honestly"), "last periodic measurement"),
