@@ -369,13 +369,22 @@ def test_public_tests_run_from_the_unpacked_release(release, tmp_path):
     assert results and not failing, "\n".join(f"{k}: {v[1][:800]}" for k, v in failing.items())
 
 
-# Phrases the public tests of exercises 12 to 14 used to hold (issue 11): complete update
+# Phrases the public tests of exercises 10 to 14 used to hold (issue 11): complete update
 # rules, the derivation of the critical rate, the residual walk's answer. Whitespace is
 # normalised, so a reflowed copy is caught too.
 LEAKED = ("def adam_path", "def momentum_path", "def sgd_path", "m_hat = -0.1", "v = 0.9 v + g",
           "|1 - lr h| = 1 at lr = 2 / h", "2 / curvature", "|1 - lr| says", "(1 - lr)^k",
           "r = 1 - 2", "W_k = c + (1 - lr", "1 + 0.8 = 1.8", "1.8 ** k", "critical rate is 2/30",
-          "each layer passes 1 +", "lr * g / (|g| + eps)")
+          "each layer passes 1 +", "lr * g / (|g| + eps)",
+          # and, later (issue 11 point 8, exercises 10 to 14): the runs of exercise 13 in code
+          # and worked out in comments, the derivative of exercise 10's quadratic, exercise
+          # 11's backward rules worked on the seed, question 18's update and its division,
+          # question 33's scale, the clipping factor and the plain chain in code
+          "def exact_run", "w = w - lr * h_ * (w - c)", "0 - 0.1(0 - 3)", "0 - 1.0 (0 - 3)", "|r| = 1e10",
+          "6.3 - 2.1 x 3.3", "grows 1.1x", "2 * x + 3", "2x + 3", "2*2 + 3", "hidden^T doutput",
+          "dz = dhidden where z > 0", "x^T dz", "doutput W2^T", "doutput * W2[1]", "0.234 - 0.001 x (-0.05)",
+          "0.016 / 0.00005", "scale = 1.0 / 2.5", "(2.0 / norm)", "sqrt(1 + 4 + 4 + 16)", "3.0 * 0.1 * 2.0",
+          "0.01 / 0.3")
 
 
 def test_public_tests_do_not_give_answers_away(release):

@@ -168,20 +168,19 @@ def test_plot_trajectories_writes_a_png(impl, tmp_path):
 
 # ----------------------------------------------------------------------- question 18
 def test_question_18_one_update(impl):
-    """W = 0.234 - 0.001 x (-0.05) = 0.234 + 0.00005 = 0.23405."""
+    """Question 18's one update: from W = 0.234 with gradient -0.05 at lr 0.001 (recorded)."""
     ex = impl("ex12_optimizers")
     w, _ = h.returned("sgd", ex.sgd(0.234, -0.05, None, lr=0.001), 2)
     h.check_number("sgd", "W after one update", w, 0.23405, tol=1e-15)
 
 
 @pytest.mark.parametrize("w,grad,lr,target,expected", [
-    # (0.25 - 0.234) / 0.00005 = 0.016 / 0.00005 = 320 exactly. In floats, 320 additions
-    # of 0.00005 to 0.234 give 0.24999999999999..., and a loop would count 321.
+    # recorded from exact fractions; a loop in floats counts one update too many on the first two
     (0.234, -0.05, 0.001, 0.25, 320),
-    (0.0, -1.0, 0.1, 1.0, 10),           # ten steps of 0.1; a float loop says 11
-    (1.0, 0.5, 0.1, 0.5, 10),            # downwards: steps of -0.05
-    (0.234, -0.05, 0.001, 0.2341, 2),    # 0.0001 / 0.00005 = 2
-    (0.234, -0.05, 0.001, 0.23401, 1),   # any distance short of a step takes one update
+    (0.0, -1.0, 0.1, 1.0, 10),
+    (1.0, 0.5, 0.1, 0.5, 10),            # downwards
+    (0.234, -0.05, 0.001, 0.2341, 2),
+    (0.234, -0.05, 0.001, 0.23401, 1),   # short of a whole step
     (0.3, 1.0, 0.1, 0.3, 0),             # already there
 ])
 def test_question_18_updates_to_reach(impl, w, grad, lr, target, expected):

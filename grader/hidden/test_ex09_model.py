@@ -9,6 +9,7 @@ import pytest
 
 import tt
 import tt.ops
+from grader.checks import tolerance
 from grader.hidden.support import call, call_with, expect_dict, ops_recorder, require_ops, upstream
 from grader.sandbox import CALLBACKS
 
@@ -70,8 +71,43 @@ def variants(dlogits, cache):
              {"embedding": tt.embedding_backward(dx_out, cache.embedding)})]
 
 
-def check(got, dlogits, cache, rtol=1e-6):
-    expect_dict(got, expected(dlogits, cache), "grads", function=FUNCTION, rtol=rtol,
+# ------------------------------------------------------------------ tolerances
+# model_backward does no arithmetic of its own: it hands arrays from one piece to the next,
+# and the pieces are tt's, run here (callbacks). The exact answer of a correct assembly is
+# therefore what those pieces compute, in the dtype they are given, on the arrays the
+# student's code hands them: expected() below runs the same pieces, in the same dtype, on
+# fresh contiguous copies of the inputs (what a callback receives from the worker), so the
+# pieces do the same floating-point operations on the same numbers. With terms = 0 (no sum
+# of the student's) and depth = 1 (one rounding: a copy through another dtype, say),
+# grader.checks.tolerance gives 8 eps of the answer's dtype (about 1e-6 in float32), and
+# any correct way of routing the arrays passes: there is no order of summation to choose.
+# A float64 reference would judge tt's own float32 round-off through two blocks instead:
+# its rigorous bound (the chain of magnitude.block passes on absolute values) reaches a
+# relative 1e7 at the embedding, which no mistake could fail. Routing mistakes (forward
+# order, a missing chain, the wrong block's name) are off by the size of the gradients.
+def fresh(value):
+    """`value` with every array (in NamedTuples, tuples, lists, dicts) a contiguous copy, as a
+    callback receives it from the worker."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, order="C", copy=True)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(fresh(v) for v in value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(fresh(v) for v in value)
+    if isinstance(value, dict):
+        return {k: fresh(v) for k, v in value.items()}
+    return value
+
+
+def rtol_of(dtype):
+    """No sum of the student's, one rounding at most (see above)."""
+    return tolerance(dtype, terms=0, depth=1)
+
+
+def check(got, dlogits, cache):
+    """The student's assembly against the same pieces assembled here, in the same dtype."""
+    dlogits, cache = fresh((dlogits, cache))
+    expect_dict(got, expected(dlogits, cache), "grads", function=FUNCTION, rtol=rtol_of(dlogits.dtype),
                 variants=variants(dlogits, cache))
 
 
@@ -88,7 +124,7 @@ def test_float32_keeps_dtype(student, rng):
     """The same in float32: every gradient has its parameter's dtype."""
     params, dlogits, cache = case(rng, B=2, dtype=np.float32)
     got = call(student, MODULE, FUNCTION, dlogits, cache, pieces=PIECES)
-    check(got, dlogits, cache, rtol=1e-5)
+    check(got, dlogits, cache)
 
 
 @pytest.mark.points(2)
@@ -162,6 +198,7 @@ def test_result_follows_the_ops_given(student, rng):
     params, dlogits, cache = case(rng, B=2)
     pieces, blocks = altered_pieces(rng, len(cache.blocks))
     blocks.extend(cache.blocks)
+    dlogits, cache = fresh((dlogits, cache))            # as the pieces receive them (see rtol_of)
     want = assembled(pieces, dlogits, cache)
     got = call_with(student, MODULE, FUNCTION, dlogits, cache, CALLBACKS, callbacks=pieces)
     right = expected(dlogits, cache)
@@ -170,7 +207,7 @@ def test_result_follows_the_ops_given(student, rng):
            "embedding_backward": lambda d, c, ops=None: tt.embedding_backward(d, c)}
     bypassed = [(f"{name} is not taken from ops: call ops.{name}(...), never tt.{name} or your own exercise's",
                  assembled(dict(pieces, **{name: own[name]}), dlogits, cache)) for name in pieces]
-    expect_dict(got, {k: want[k] for k in right}, "grads", function=FUNCTION,
+    expect_dict(got, {k: want[k] for k in right}, "grads", function=FUNCTION, rtol=rtol_of(dlogits.dtype),
                 variants=[("the gradients are tt's own, not those of the pieces in ops: call ops.output_backward, "
                            "ops.block_backward and ops.embedding_backward, never tt.<name> or your own exercises",
                            right)] + bypassed)

@@ -40,15 +40,20 @@ def rel_error_variants(a, b):
             ("that is the mean of |a - b|, not its maximum", d.mean() / (np.abs(a) + np.abs(b)).max()),
             ("that is the largest entrywise ratio |a_i - b_i| / (|a_i| + |b_i|); the two maxima are "
              "taken separately", np.max(d / (np.abs(a) + np.abs(b)))),
-            ("that uses L2 norms; rel_error uses maxima", np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))]
+            ("that uses L2 norms; rel_error uses maxima", np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))),
+            ("the absolute value of a - b is missing: the largest gap is max|a - b|, whichever sign it has",
+             np.max(a - b) / (np.abs(a) + np.abs(b)).max())]
 
 
 @pytest.mark.points(2)
 def test_rel_error_random(student, rng):
     """rel_error of random arrays of shape (3, 4, 5): a pair that nearly agrees and a pair that does not."""
     a = rng.standard_normal((3, 4, 5)) * rng.uniform(0.1, 3.0, (3, 4, 5))
-    for b, what in ((a * (1 + 1e-6 * rng.standard_normal(a.shape)), "a pair that nearly agrees"),
-                    (rng.standard_normal(a.shape), "an unrelated pair")):
+    near = a * (1 + 1e-6 * rng.standard_normal(a.shape))
+    i = np.unravel_index(np.argmax(np.abs(a - near)), a.shape)
+    if a[i] - near[i] > 0:            # the largest gap negative: max(a - b) without |.| is then told apart
+        near[i] = 2 * a[i] - near[i]
+    for b, what in ((near, "a pair that nearly agrees"), (rng.standard_normal(a.shape), "an unrelated pair")):
         got = call(student, MODULE, "rel_error", a, b)
         expect_number(got, tt.gradcheck.rel_error(a, b), f"rel_error of {what}", function="rel_error",
                       rtol=1e-9, variants=rel_error_variants(a, b), python_float=True)
@@ -149,6 +154,22 @@ def one_sided(x, w, u, eps):
     return grad
 
 
+def not_restored(x, w, u, eps):
+    """The central difference with every entry left at x - eps after its turn (never put back)."""
+    x, grad = x.copy(), np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f_of(x, w, u)
+        x[i] = old - eps
+        grad[i] = (up - f_of(x, w, u)) / (2 * eps)
+    return grad
+
+
+NOT_RESTORED = ("each entry is left nudged (at x - eps) after its turn, so the later entries are differentiated "
+                "at a shifted x: put every entry back (x[i] = saved) before nudging the next")
+
+
 def central(x, w, u, eps):
     x = x.copy()
     return tt.gradcheck.numerical_gradient(lambda: f_of(x, w, u), x, eps)
@@ -203,7 +224,8 @@ def test_numerical_gradient_random(student, rng):
            variants=[("that is a one-sided difference (f(x + eps) - f(x)) / eps; use the central "
                       "difference (f(x + eps) - f(x - eps)) / (2 eps)", {"the gradient": one_sided(x, w, u, 1e-4)}),
                      ("it is twice the gradient: divide by 2 eps, the distance between x - eps and x + eps",
-                      {"the gradient": 2 * exact})])
+                      {"the gradient": 2 * exact}),
+                     (NOT_RESTORED, {"the gradient": not_restored(x, w, u, 1e-4)})])
 
 
 @pytest.mark.points(1)
@@ -217,7 +239,8 @@ def test_numerical_gradient_uses_eps(student, rng):
                      ("that is a one-sided difference; use the central one",
                       {"the gradient": one_sided(x, w, u, 1e-2)}),
                      ("it is twice the central difference: divide by 2 eps",
-                      {"the gradient": 2 * central(x, w, u, 1e-2)})])
+                      {"the gradient": 2 * central(x, w, u, 1e-2)}),
+                     (NOT_RESTORED, {"the gradient": not_restored(x, w, u, 1e-2)})])
 
 
 @pytest.mark.points(1)

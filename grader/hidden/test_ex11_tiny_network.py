@@ -9,7 +9,7 @@ import pytest
 
 import tt
 from exercises.ex11_tiny_network import SEED, TinyCache, TinyGrads
-from grader.checks import GradeFailure, expect
+from grader.checks import GradeFailure, expect, in_float64, tolerance
 from grader.hidden.support import call, expect_number
 
 MODULE = "ex11_tiny_network"
@@ -77,7 +77,9 @@ def variants(dloss, cache):
              "db1": np.where(dhidden > 0, dhidden, 0).astype(dhidden.dtype)}),
            ("dW2 is transposed: it has the shape of W2, (Hd, K), so it is np.outer(hidden, doutput)",
             {"dW2": right.dW2.T}),
-           ("dW1 is transposed: it has the shape of W1, (D, Hd), so it is np.outer(x, dz)", {"dW1": right.dW1.T})]
+           ("dW1 is transposed: it has the shape of W1, (D, Hd), so it is np.outer(x, dz)", {"dW1": right.dW1.T}),
+           ("dW2 is computed from z, the pre-activation: what enters the second layer is hidden = ReLU(z), so "
+            "dW2 = np.outer(hidden, doutput)", {"dW2": np.outer(cache.z, right.doutput)})]
     if np.any(cache.z == 0):
         at_kink = np.where(cache.z >= 0, dhidden, 0).astype(dhidden.dtype)
         out.insert(0, ("at z = 0 exactly the gradient is let through: ReLU's derivative there is 0 (the "
@@ -89,27 +91,100 @@ def variants(dloss, cache):
     return unambiguous(out)
 
 
-def check_backward(student, dloss, cache, rtol=1e-9):
+# ------------------------------------------------------------------ tolerances
+# Every value is compared with its exact answer: the same formulas in float64 on exactly the
+# student's inputs (in_float64), at grader.checks.tolerance = 8 (terms + depth) eps(answer's
+# dtype) x max|magnitude| / max|expected|, the magnitude being the same computation on
+# absolute values (the sum of |terms| behind each entry, whatever order they are summed in).
+#   forward:  z = x W1 + b1 (D + 1 terms), output = ReLU(z) W2 + b2 (Hd + 1 more, and z's
+#             round-off carried through |W2|), err = output - target, loss = 0.5 sum err^2
+#             (K terms, each err carried with weight |err|): terms D + Hd + K + 2, depth 3;
+#             magnitudes |x||W1| + |b1|, then |hidden-bound||W2| + |b2|, then
+#             sum |err| (|output-bound| + |target|).
+#   backward: doutput = dloss (output - target) (a subtraction, a product, dloss rounded to
+#             the dtype), dhidden = W2 doutput (K terms), the outer products (one product),
+#             the gate (exact): terms K, depth 3; magnitudes |dloss| (|output| + |target|),
+#             |W2| that, |hidden| and |x| times them.
+# Every known mistake (the 0.5, the gate, a transpose, dloss) is off by the size of the
+# answer itself, far outside.
+def forward_rtols(inp):
+    """{name: rtol} of the loss and the cached z, hidden, output (inputs in float64 already)."""
+    a = {k: np.abs(v) for k, v in inp.items()}
+    D, Hd = inp["W1"].shape
+    K = inp["W2"].shape[1]
+    mz = a["x"] @ a["W1"] + a["b1"]
+    mh = np.where(inp["x"] @ inp["W1"] + inp["b1"] > 0, mz, 0.0)
+    mo = mh @ a["W2"] + a["b2"]
+    loss, want = forward(inp)
+    err = np.abs(want.output - inp["target"])
+    mloss = float(err @ (mo + a["target"]))
+    tol = lambda mag, exact: tolerance(np.float64, terms=D + Hd + K + 2, depth=3, magnitude=mag, expected=exact)
+    return {"loss": tol(mloss, loss), "cache.z": tol(mz, want.z), "cache.hidden": tol(mh, want.hidden),
+            "cache.output": tol(mo, want.output)}
+
+
+def backward_rtols(dloss, cache64, expected, dtype):
+    """{field: rtol} of tiny_backward's six gradients (cache64: the cache in float64)."""
+    x, W2, z, hidden, output, target = cache64
+    mdo = abs(dloss) * (np.abs(output) + np.abs(target))
+    mdh = np.abs(W2) @ mdo
+    mdz = np.where(z > 0, mdh, 0.0)
+    mags = {"doutput": mdo, "dW2": np.outer(np.abs(hidden), mdo), "db2": mdo, "dhidden": mdh,
+            "dW1": np.outer(np.abs(x), mdz), "db1": mdz}
+    K = output.shape[0]
+    return {f: tolerance(dtype, terms=K, depth=3, magnitude=mags[f], expected=e)
+            for f, e in zip(FIELDS, expected)}
+
+
+def gates_differ(dloss, cache):
+    """Whether a gate taken from dhidden's sign (a usual mistake) differs from z's somewhere, so
+    that it cannot pass by chance (a case where they agree is drawn again)."""
+    dhidden = cache.W2 @ (dloss * (cache.output - cache.target))
+    return bool(np.any((dhidden > 0) != (cache.z > 0)))
+
+
+def backward_case(rng, make, dloss=1.0):
+    """make(rng) -> (loss, cache), drawn until gates_differ."""
+    while True:
+        _, cache = make(rng)
+        if gates_differ(dloss, cache):
+            return cache
+
+
+def check_backward(student, dloss, cache):
     got = call(student, MODULE, "tiny_backward", dloss, cache)
-    expected, _ = backward(dloss, cache)
-    expect(got, tuple(expected), FIELDS, function="tiny_backward", rtol=rtol, variants=variants(dloss, cache))
+    dtype = cache.x.dtype
+    cache64 = in_float64(cache)
+    expected, _ = backward(dloss, cache64)
+    expect(got, tuple(expected), FIELDS, function="tiny_backward", dtype=dtype,
+           rtol=backward_rtols(dloss, cache64, expected, dtype), variants=variants(dloss, cache64))
     return got
 
 
-def check_forward(student, inp, rtol=1e-12):
+def check_forward(student, inp):
     got = call(student, MODULE, "tiny_forward", *(inp[k] for k in ("x", "W1", "b1", "W2", "b2", "target")))
     if not (isinstance(got, tuple) and len(got) == 2):
         raise GradeFailure(f"tiny_forward should return (loss, cache), but it returned a {type(got).__name__}")
     loss, cache = got
+    inp = in_float64(inp)
     want_loss, want = forward(inp)
-    expect_number(loss, want_loss, "the loss", function="tiny_forward", rtol=rtol, python_float=True,
-                  variants=[("the loss is 0.5 * sum((output - target)^2): the factor 0.5 is missing",
-                             2 * want_loss)])
-    if not hasattr(cache, "_fields") or not {"z", "hidden", "output"} <= set(cache._fields):
+    rtol = forward_rtols(inp)
+    # the usual mistakes, each as the whole forward pass it gives, so that the loss, checked
+    # first, already names them
+    z = inp["x"] @ inp["W1"] + inp["b1"]
+    out_no_relu = z @ inp["W2"] + inp["b2"]
+    err_no_relu = out_no_relu - inp["target"]
+    relu_missing = ("hidden should be ReLU(z) = max(z, 0): the ReLU is left out, so the units with z < 0 "
+                    "still pass their value on")
+    loss_variants = [("the loss is 0.5 * sum((output - target)^2): the factor 0.5 is missing", 2 * want_loss),
+                     (relu_missing, 0.5 * float(err_no_relu @ err_no_relu))]
+    expect_number(loss, want_loss, "the loss", function="tiny_forward", rtol=rtol["loss"], python_float=True,
+                  variants=loss_variants)
+    if not (hasattr(cache, "_fields") and {"z", "hidden", "output"} <= set(cache._fields)):
         raise GradeFailure("tiny_forward: the cache should be a TinyCache(x, W2, z, hidden, output, target)")
     expect((cache.z, cache.hidden, cache.output), (want.z, want.hidden, want.output),
            ("cache.z", "cache.hidden", "cache.output"), function="tiny_forward", rtol=rtol,
-           variants=[("hidden should be ReLU(z) = max(z, 0)", {"cache.hidden": want.z})])
+           variants=[(relu_missing, {"cache.hidden": want.z, "cache.output": out_no_relu})])
 
 
 def seed_shaped(rng):
@@ -132,15 +207,14 @@ def test_seed_forward(student, rng):
 @pytest.mark.points(2)
 def test_seed_backward(student, rng):
     """The seed's 2 -> 2 -> 1 network with random values, dloss = 1: all six gradients, with the second hidden unit switched off by the ReLU."""
-    _, cache = forward(seed_shaped(rng))
-    check_backward(student, 1.0, cache)
+    check_backward(student, 1.0, backward_case(rng, lambda r: forward(seed_shaped(r))))
 
 
 @pytest.mark.points(1)
 def test_forward_random_sizes(student, rng):
     """tiny_forward for random sizes D -> Hd -> K."""
     D, Hd, K = (int(v) for v in rng.integers(2, 7, 3))
-    check_forward(student, random_inputs(rng, D, Hd, K), rtol=1e-10)
+    check_forward(student, random_inputs(rng, D, Hd, K))
 
 
 @pytest.mark.points(3)
@@ -148,35 +222,35 @@ def test_backward_random_sizes(student, rng):
     """tiny_backward for random sizes D -> Hd -> K (K >= 2) and a dloss other than 1."""
     D, Hd = (int(v) for v in rng.integers(2, 7, 2))
     K = int(rng.integers(2, 5))
-    _, cache = forward(random_inputs(rng, D, Hd, K))
-    check_backward(student, float(rng.uniform(0.2, 0.8)), cache)
+    dloss = float(rng.uniform(0.2, 0.8))
+    check_backward(student, dloss, backward_case(rng, lambda r: forward(random_inputs(r, D, Hd, K)), dloss))
 
 
 @pytest.mark.points(1)
 def test_backward_at_the_kink(student, rng):
     """Pre-activations exactly 0 (ReLU's kink) beside positive and negative ones, in float64 and float32: the gradient does not pass where z = 0."""
-    for dtype in (np.float64, np.float32):
+    def at_the_kink(rng, dtype):
         inp = random_inputs(rng, 3, 6, 2, dtype)
         _, cache = forward(inp)
         z = cache.z.copy()
         z[rng.choice(6, 2, replace=False)] = 0.0          # two hidden units exactly at the kink
         cache = cache._replace(z=z, hidden=np.maximum(z, 0))
-        cache = cache._replace(output=(cache.hidden @ cache.W2 + inp["b2"]).astype(dtype))
-        check_backward(student, 1.0, cache, rtol=1e-9 if dtype == np.float64 else 1e-5)
+        return None, cache._replace(output=(cache.hidden @ cache.W2 + inp["b2"]).astype(dtype))
+
+    for dtype in (np.float64, np.float32):
+        check_backward(student, 1.0, backward_case(rng, lambda r: at_the_kink(r, dtype)))
 
 
 @pytest.mark.points(1)
 def test_float32_keeps_dtype(student, rng):
     """float32 inputs: every gradient is float32 too."""
-    _, cache = forward(random_inputs(rng, 3, 4, 2, np.float32))
-    check_backward(student, 1.0, cache, rtol=1e-5)
+    check_backward(student, 1.0, backward_case(rng, lambda r: forward(random_inputs(r, 3, 4, 2, np.float32))))
 
 
 @pytest.mark.points(1)
 def test_returns_tinygrads(student, rng):
     """tiny_backward returns a TinyGrads, so that g.dW1 works."""
-    _, cache = forward(random_inputs(rng, 2, 3, 1))
-    got = check_backward(student, 1.0, cache)
+    got = check_backward(student, 1.0, backward_case(rng, lambda r: forward(random_inputs(r, 2, 3, 1))))
     if type(got).__name__ != "TinyGrads":
         raise GradeFailure(f"tiny_backward returned a {type(got).__name__}, not a TinyGrads",
                            "return TinyGrads(doutput, dW2, db2, dhidden, dW1, db1)")

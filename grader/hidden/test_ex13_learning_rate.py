@@ -100,25 +100,40 @@ def test_classify_run(student, rng):
                                 "converges")] if "nan" in what else [])
 
 
+def by_factor(r):
+    return "converges" if r < 1 else "oscillates" if r == 1 else "diverges"
+
+
+# classify_lr's usual mistakes, each as the class it gives for (lr, h); a diagnosis is given
+# only when one of them explains every answer of the test (all six cases are asked first)
+CLASSIFY_MISTAKES = [
+    ("the absolute value is missing: a factor below -1 grows the distance too (the run overshoots "
+     "further at every step), so compare |1 - lr h| with 1", lambda lr, h: by_factor(1 - lr * h)),
+    ("the curvature is left out: the factor is 1 - lr * curvature", lambda lr, h: by_factor(abs(1 - lr))),
+    ("at lr = 2 / h exactly |1 - lr h| = 1: the distance stays the same, the run oscillates (it neither "
+     "shrinks nor grows), so only |1 - lr h| < 1 converges",
+     lambda lr, h: "converges" if abs(1 - lr * h) <= 1 else "diverges"),
+    ("at lr = 2 / h exactly |1 - lr h| = 1: the run oscillates, it does not diverge; only |1 - lr h| > 1 "
+     "diverges", lambda lr, h: "converges" if abs(1 - lr * h) < 1 else "diverges"),
+]
+
+
 @pytest.mark.points(1)
 def test_classify_lr(student, rng):
     """classify_lr for random curvatures: below, at (exactly) and above the critical rate 2 / h."""
+    cases = []
     for _ in range(2):
-        h = float(2.0 ** rng.integers(-2, 4))
-        for lr, what in ((float(rng.uniform(0.01, 1.99)) / h, "a rate below 2 / h"), (2 / h, "lr = 2 / h exactly"),
-                         (float(rng.uniform(2.01, 4)) / h, "a rate above 2 / h")):
-            r = abs(1 - lr * h)
-            want = "converges" if r < 1 else "oscillates" if r == 1 else "diverges"
-            got = call(student, MODULE, "classify_lr", lr, h)
-            r_signed, r_flat = 1 - lr * h, abs(1 - lr)
-            no_abs = "converges" if r_signed < 1 else "oscillates" if r_signed == 1 else "diverges"
-            flat = "converges" if r_flat < 1 else "oscillates" if r_flat == 1 else "diverges"
-            variants = [("the absolute value is missing: a factor below -1 grows the distance too (the run "
-                         "overshoots further at every step), so compare |1 - lr h| with 1", no_abs),
-                        ("the curvature is left out: the factor is 1 - lr * curvature", flat if h != 1 else want)]
-            expect_equal(got, want, "classify_lr", function="classify_lr", what=f"{what} (h = {h:g})",
-                         variants=[(label, wrong) for label, wrong in variants   # only a mistake no other explains
-                                   if wrong != want and sum(w == wrong for _, w in variants) == 1])
+        h = float(2.0 ** rng.integers(-2, 4))         # a power of 2: lr = 2 / h is exactly lr h = 2
+        cases += [(float(rng.uniform(0.01, 1.99)) / h, h, "a rate below 2 / h"), (2 / h, h, "lr = 2 / h exactly"),
+                  (float(rng.uniform(2.01, 4)) / h, h, "a rate above 2 / h")]
+    answers = [call(student, MODULE, "classify_lr", lr, h) for lr, h, _ in cases]
+    wants = [by_factor(abs(1 - lr * h)) for lr, h, _ in cases]
+    explained = [label for label, rule in CLASSIFY_MISTAKES
+                 if [rule(lr, h) for lr, h, _ in cases] == answers and answers != wants]
+    diagnosis = explained[0] if len(explained) == 1 else ""
+    for (lr, h, what), got, want in zip(cases, answers, wants):
+        expect_equal(got, want, "classify_lr", function="classify_lr", what=f"{what} (h = {h:g})",
+                     variants=[(diagnosis, got)] if diagnosis else [])
 
 
 @pytest.mark.points(1)
@@ -227,6 +242,11 @@ def test_exercise5(student, rng):
             expect_floats(path, want, f"runs[{lr}]'s trajectory", function="exercise5", rtol=1e-9,
                           variants=[("pass steps, w0 and c on to gradient_descent", closed_form(lr, 10, 0.0, 3.0, 1.0))])
         except GradeFailure as failure:
+            defaults = closed_form(lr, 10, 0.0, 3.0, 1.0)
+            if (not failure.diagnosis and isinstance(path, list) and len(path) == len(defaults)
+                    and all(isinstance(v, float) for v in path) and np.allclose(path, defaults, rtol=1e-9)):
+                raise GradeFailure(failure.message, "pass steps, w0 and c on to gradient_descent: this is the run "
+                                                    "with its defaults (10 steps from 0 towards 3)") from None
             raise GradeFailure(failure.message, failure.diagnosis or (
                 "" if good_descent(student) else "exercise5 runs your gradient_descent, which fails its own "
                                                  "checks: fix that first")) from None

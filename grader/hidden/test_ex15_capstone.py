@@ -110,8 +110,12 @@ def test_student_ops_are_all_yours(student, rng):
     """Each of the 13 functions of student_ops(), called in the worker on inputs drawn here, behaves exactly as the function of that name that its exercise defines (the same answer, or the same error)."""
     ops = outcome(student, MODULE, "student_ops", ())
     if ops[0] != "ok" and ops[1] != "WireError":                # an Ops cannot travel: that is expected
-        raise _sharpen("student_ops", GradeFailure(f"{MODULE}.student_ops: {ops[3]}",
-                                                   STUB if ops[1] == "NotImplementedError" else ""))
+        raise _sharpen("student_ops", GradeFailure(
+            f"{MODULE}.student_ops: {ops[3]}",
+            STUB if ops[1] == "NotImplementedError" else
+            ("student_ops() itself raised: it collects the 13 backward functions from your exercise modules, "
+             "each from the module that defines it, and returns them as an Ops; check which one it does not find"
+             if ops[0] == "raised" and str(ops[1]).endswith(("Error", "Exception")) else "")))
     for name, args in op_inputs(rng).items():
         module = EXERCISE_OF[name]
         theirs = outcome(student, MODULE, "student_ops", args, then=name)
@@ -186,6 +190,7 @@ def test_your_gradients_are_the_models(student, rng):
 #   learning   one epoch at the given budget: the level it reaches, and the val_acc it
 #              reports, measured after its last update (not a multiple of eval_every)
 N_TRAIN = 4000
+N_VAL = 1000            # train_val_split's held-out part
 BATCHES = (40, 50, 80, 100, 125, 160, 200, 250)       # divisors of 4,000 other than 32
 LEARN = {"epochs": 1, "batch_size": 64, "lr": 3e-3, "dtype": "float32", "eval_every": 25, "stop_at": None}
 LEARN_STEPS = N_TRAIN // 64                           # 62: measured at 25 and 50, then 12 more steps
@@ -246,11 +251,19 @@ def training(result):
     return result
 
 
-def steps_of(result, want, what):
+def steps_of(result, want, what, batch=None):
+    """GradeFailure unless the run counted `want` steps (batch: its batch size, for the diagnosis)."""
     steps = result["steps"]
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps != want:
+        diagnosis = STOPPED if want <= 2 else ""
+        if batch and steps in (N_VAL // batch, -(-N_VAL // batch)):
+            diagnosis = TRAINS_ON_VAL
         raise GradeFailure(f"train_capstone({what}) made {str(steps)[:30]} steps by its own count; it should "
-                           f"have made {want}", STOPPED if want <= 2 else "")
+                           f"have made {want}", diagnosis)
+
+
+TRAINS_ON_VAL = ("the run trains on the validation set (1,000 examples, hence this many batches): train on "
+                 "train_val_split(seed=0)[0], the 4,000 training examples, and keep [1] for val_acc")
 
 
 STOPPED = ("measure every eval_every steps and stop as soon as a measurement reaches stop_at (here "
@@ -334,6 +347,8 @@ def test_training_uses_the_batch_size(runs, sandbox):
         diagnosis = "the loop uses batches of 32 whatever batch_size it is given"
     elif steps == 1:
         diagnosis = "one epoch is 4,000 / batch_size updates, one per batch"
+    elif steps in (N_VAL // runs.batch, -(-N_VAL // runs.batch)):
+        diagnosis = TRAINS_ON_VAL
     raise GradeFailure(f"train_capstone(batch_size={runs.batch}, epochs=1) made {str(steps)[:30]} updates; "
                        f"one epoch in batches of {runs.batch} is {want}", diagnosis)
 
@@ -440,7 +455,7 @@ def test_training_reports_honestly(runs, sandbox):
         raise GradeFailure(f"train_capstone(dtype='float32'): {wrong[0]} is {params[wrong[0]].dtype}",
                            "keep the dtype: init_params(dtype=...), and backward passes and Adam that return the "
                            "dtype of their input")
-    steps_of(result, LEARN_STEPS, "epochs=1, batch_size=64")
+    steps_of(result, LEARN_STEPS, "epochs=1, batch_size=64", batch=64)
     lo, hi = accuracy_range(params)
     val_acc = result["val_acc"]
     if not (isinstance(val_acc, bool) or not isinstance(val_acc, (int, float, np.floating))) and \
