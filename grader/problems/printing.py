@@ -13,11 +13,13 @@ returned, each with what went wrong, and the browser is started afresh after one
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +53,11 @@ def find_browser() -> str | None:
     return None
 
 
+_EXEC_ON_3_AND_4 = ("import os, sys; a, b = int(sys.argv[1]), int(sys.argv[2]); "
+                    "os.dup2(a, 3); os.dup2(b, 4); os.close(a); os.close(b); "
+                    "os.execv(sys.argv[3], sys.argv[3:])")
+
+
 class _Browser:
     """One headless Chromium, driven over its DevTools pipe (fd 3 in, fd 4 out; messages
     are JSON ending in a NUL byte), printing page after page in one tab: a set costs a
@@ -62,23 +69,25 @@ class _Browser:
         self.log = open(Path(self.tmp.name) / "chromium.log", "w+b")
         to_child, self._w = os.pipe()
         self._r, from_child = os.pipe()
-
-        def pipes():                       # in the child, before exec
-            os.dup2(to_child, 3)
-            os.dup2(from_child, 4)
-
+        # The browser's ends go to fds 3 and 4 in a small exec wrapper, not in a preexec_fn
+        # (which is not safe with the worker threads); first moved above 9, so that
+        # placing one cannot overwrite the other.
+        theirs = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (to_child, from_child)]
+        os.close(to_child)
+        os.close(from_child)
+        a, b = theirs
         try:
             self.proc = subprocess.Popen(
-                [executable, *FLAGS, "--remote-debugging-pipe",
+                [sys.executable, "-c", _EXEC_ON_3_AND_4, str(a), str(b), executable,
+                 *FLAGS, "--remote-debugging-pipe",
                  f"--user-data-dir={Path(self.tmp.name) / 'profile'}"],
-                stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-                pass_fds=(3, 4), preexec_fn=pipes)
+                stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, pass_fds=(a, b))
         except OSError as e:
             self.close()
             raise PrintError(f"could not run {executable}: {e}") from None
         finally:
-            os.close(to_child)
-            os.close(from_child)
+            for fd in theirs:
+                os.close(fd)
         self.executable, self.n, self.buf = executable, 0, b""
         try:
             target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
