@@ -72,8 +72,8 @@ def dtype_diagnosis(actual, wanted) -> str:
         return (f"the answer was promoted to {actual}: an array made without dtype= (np.zeros(shape), "
                 f"np.ones, np.array(..., dtype=np.float64)) is float64, and mixing it in promotes "
                 f"{wanted} to {actual}; make new arrays with dtype=dout.dtype, or np.zeros_like(...)")
-    return (f"the answer was cast down to {actual}: keep the dtype of the inputs ({wanted}), and cast "
-            f"back only what you computed in a wider type")
+    return (f"the answer was cast down to {actual}: it should keep the dtype of its inputs ({wanted}); an "
+            f".astype({actual}) or an array made with dtype={actual} inside does this")
 
 
 def _diagnosis(got, failed, variants, rtols):

@@ -37,7 +37,10 @@ def variants(dout, cache):
              "first and writes them back one by one, so the last write wins; a token read twice must "
              "collect both gradients (np.add.at, or a loop)", {"dE": last_wins}),
             ("a repeated token's gradients are averaged: they must be summed, since each read of the "
-             "row reached the loss", {"dE": mean})]
+             "row reached the loss", {"dE": mean})] + ([
+            ("dE is divided by the batch size: the loss's 1/B is already in dout, so every read of a row adds "
+             "its dout[b, t] unscaled", {"dE": tt.embedding_backward(dout, cache) / tokens.shape[0]})]
+            if tokens.shape[0] > 1 else [])
 
 
 def check(student, dout, cache):

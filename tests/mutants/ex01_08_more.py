@@ -119,6 +119,15 @@ MUTANTS = [
            .replace("ln*.", "ln2."), LN_NAMES_SWAPPED,
            lost("ex07 test_block_model_sizes", "ex07 test_block_small_float32", "ex07 test_block_follows_ops",
                 GRADIENTS), "each other's names"),    # test_block_passes_ops_on checks dx only
+    Mutant("ex08-divided-by-B", "ex08_embedding.py",
+           "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))",
+           "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))\n    dE /= tokens.shape[0]",
+           lost("ex08 test_random_batch_with_repeats", "ex08 test_one_token_everywhere_float32", GRADIENTS),
+           "divided by the batch size"),        # a batch of one sequence: still right
+    Mutant("ex07-dx-is-dout", "ex07_block.py",
+           "    dx = ds                                                       # (B, T, C)",
+           "    dx = dout                                                     # (B, T, C)",
+           lost(*ADD_NORM, GRADIENTS), "dx is dout itself"),
     Mutant("ex08-assigned", "ex08_embedding.py",
            "np.add.at(dE, tokens.reshape(-1), dout.reshape(-1, C))", "dE[tokens.reshape(-1)] = dout.reshape(-1, C)",
            lost(*REPEATS, GRADIENTS), "the last write wins"),
