@@ -48,8 +48,9 @@ def run(student, rule, w, grads, hypers):
 # any term of any step moves W_k by at most eps times it, and the steps only add (W_k = W_0 -
 # sum of the steps), so the errors of k steps add up:
 #   sgd       3 roundings a step (lr to the dtype, the product, the subtraction): terms k, depth 2k
-#   momentum  v = beta v + dW: 3 a step, each v error carried into every later W by lr:
-#             terms k, depth 2k for v; W: 3 a step plus k steps of v's: terms k, depth 5k
+#   momentum  v = beta v + dW: 3 a step, and sum_j beta^(k-j) |v_j| <= k |V_k|, so v is off by
+#             at most 3k u |V_k|: terms k, depth 2k; W: 3 a step on |W_j| <= |M_k| (3k), plus
+#             lr times each v's error (3k u sum lr |V_j| <= 3k u |M_k|): terms k, depth 6k
 #   adam      m and v: about 5 a step each (beta, 1 - beta, two products, the sum); the step
 #             lr m_hat / (sqrt(v_hat) + eps): the corrections, the root, eps, the division, lr:
 #             about 15 relative roundings against |m| / (sqrt(v_hat) + eps), carried from
@@ -57,7 +58,7 @@ def run(student, rule, w, grads, hypers):
 # v is a sum of squares (no cancellation), so its relative error needs no condition number;
 # m's cancellation is in the |m| bound. The mistakes (momentum as a mean, a correction missing,
 # eps in the root, t one step ahead) change W by a sizeable part of lr at every step.
-DEPTH = {"sgd": {"w": 2}, "sgd_momentum": {"w": 5, "v": 2}, "adam": {"w": 32, "m": 4, "v": 4}}
+DEPTH = {"sgd": {"w": 2}, "sgd_momentum": {"w": 6, "v": 2}, "adam": {"w": 32, "m": 4, "v": 4}}
 
 
 def bounds(rule, w, grads, hypers):
