@@ -72,7 +72,7 @@ class _Sweep:
             if not report.passed:
                 seed = getattr(item, "callspec", None) and item.callspec.params.get("sweep_seed")
                 test = f"{Path(str(item.fspath)).name[5:9]} {item.originalname}"
-                message = str(call.excinfo.value)[:300] if call.excinfo else report.when
+                message = str(call.excinfo.value)[:4000] if call.excinfo else report.when   # whole diagnoses
                 self.failures.setdefault(test, []).append((self.seed_to_id.get(seed, str(seed)), message))
 
 
