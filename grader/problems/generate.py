@@ -32,7 +32,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.problems import build_set
+from grader.problems import build_set, warm_caches
 from grader.problems.fingerprint import bank_version, set_inputs
 from grader.problems.render import key_rows, render_all
 from grader.problems.roster import Student
@@ -153,7 +153,7 @@ def generate(students: list[Student], secret: str, assignment: str, out: str | P
             fork = "fork" in multiprocessing.get_all_start_methods()
             if fork:
                 # Fill the symbolic caches once here; forked workers inherit them.
-                build_set(None)
+                warm_caches()
             ctx = multiprocessing.get_context("fork" if fork else None)
             with ctx.Pool(jobs) as pool:
                 # imap keeps the roster order whatever finishes first.
