@@ -165,11 +165,11 @@ def test_the_key_json_is_what_json_dumps_writes(tmp_path):
 
 
 def test_fast_json_dumps_matches_the_standard_library():
-    # notebook_json.dumps replaces json.dumps(indent=...) for the key entries and the
+    # json_text.dumps replaces json.dumps(indent=...) for the key entries and the
     # notebooks: it must give the same bytes, including escapes, nesting, empty
     # containers, special floats, sorted keys, and fall back for anything else.
     import random
-    from grader.problems.notebook_json import dumps
+    from grader.json_text import dumps
     rng = random.Random(13)
     words = ["", "a", "é ü", "tab\there", 'quote"back\\slash', "line\nbreak", "\x00\x1f",
              "− ×²", "emoji 😀", "</script>"]
