@@ -162,3 +162,41 @@ def test_the_key_json_is_what_json_dumps_writes(tmp_path):
     empty = key_json("hw10 ünï", [])
     assert empty == json.dumps({"assignment": "hw10 ünï", "generator": "tt problems generate",
                                 "students": []}, indent=2) + "\n"
+
+
+def test_fast_json_dumps_matches_the_standard_library():
+    # json_text.dumps replaces json.dumps(indent=...) for the key entries and the
+    # notebooks: it must give the same bytes, including escapes, nesting, empty
+    # containers, special floats, sorted keys, and fall back for anything else.
+    import random
+    from grader.json_text import dumps
+    rng = random.Random(13)
+    words = ["", "a", "é ü", "tab\there", 'quote"back\\slash', "line\nbreak", "\x00\x1f",
+             "− ×²", "emoji 😀", "</script>"]
+
+    def value(depth):
+        r = rng.random()
+        if depth > 3 or r < 0.4:
+            return rng.choice([None, True, False, 0, -7, 2**70, 0.1, -2.5e-300, 1e22,
+                               float("nan"), float("inf"), float("-inf"), rng.choice(words)])
+        if r < 0.7:
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        if r < 0.8:
+            return tuple(value(depth + 1) for _ in range(rng.randint(0, 3)))
+        return {rng.choice(words) + str(i): value(depth + 1) for i in range(rng.randint(0, 4))}
+
+    for _ in range(400):
+        obj = value(0)
+        for indent in (1, 2):
+            for sort_keys in (False, True):
+                for ascii_ in (False, True):
+                    assert dumps(obj, indent, sort_keys, ascii_) == json.dumps(
+                        obj, indent=indent, sort_keys=sort_keys, ensure_ascii=ascii_)
+    odd = {"k": {1: "int key"}, "d": Decimal("1.5")}
+    assert dumps({"k": {1: "int key"}}, 2) == json.dumps({"k": {1: "int key"}}, indent=2)
+    try:
+        dumps(odd, 2)
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("a Decimal must fail as json.dumps fails")

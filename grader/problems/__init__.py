@@ -45,3 +45,14 @@ BY_KEY = {p.key: p for p in BANK}
 def build_set(seed: bytes | None) -> list[Instance]:
     """Every problem of the bank for one student (seed) or for variant 0 (None)."""
     return [make_instance(problem, seed) for problem in BANK]
+
+
+def warm_caches() -> None:
+    """Fill the symbolic caches that every student's set uses, once, in the process that
+    then forks the workers (generate, grade): variant 0's set, and the derivations
+    cached per drawn size (q07's gradients, q17's path polynomials). The workers inherit
+    them instead of each filling them again; grading replaces its workers every few
+    dozen students."""
+    build_set(None)
+    q07_logit_gradient.warm()
+    q17_residual_flow.warm()

@@ -339,6 +339,13 @@ def fmt(x) -> str:
 
 def fmt_approx(x, sig: int = 12) -> str:
     """An irrational value rounded to `sig` significant digits (mpmath, deterministic)."""
+    return _fmt_approx(as_sym(x), sig)
+
+
+@lru_cache(maxsize=4096)
+def _fmt_approx(x: sp.Basic, sig: int) -> str:
+    # Cached by the exact value: the statement, the key and its CSV print the same
+    # nested roots (Exercise 4) several times, at about 2 ms each.
     return sp.sstr(sp.N(numeric(x), sig), full_prec=False)
 
 
@@ -349,8 +356,14 @@ def fmt_exact(x) -> str:
         return str(int(x))
     if x.is_Rational:
         return f"{int(x.p)}/{int(x.q)}"
+    return _sstr_exact(x)
+
+
+@lru_cache(maxsize=4096)
+def _sstr_exact(x: sp.Basic) -> str:
     # order="none" prints the arguments in sympy's canonical internal order, which does
-    # not depend on hashing, and skips a costly re-sort of every sum.
+    # not depend on hashing, and skips a costly re-sort of every sum. Cached by the
+    # exact value (about 2 ms a call for Exercise 4's nested roots).
     return sp.sstr(x, order="none")
 
 

