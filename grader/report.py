@@ -35,7 +35,6 @@ from typing import Iterable
 
 import jinja2
 
-from grader.json_text import dumps
 from tt.io import atomic_write_json, atomic_write_text
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -238,9 +237,7 @@ def gradescope_results(report: Report) -> dict:
 
 
 def write_results_json(report: Report, path) -> Path:
-    # atomic_write_json's bytes (indent 2, newline), with the faster encoder: one file
-    # per student of `tt problems grade`.
-    return atomic_write_text(path, dumps(results_json(report), 2) + "\n")
+    return atomic_write_json(path, results_json(report))
 
 
 def write_gradescope_json(report: Report, path) -> Path:
