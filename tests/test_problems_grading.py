@@ -99,6 +99,9 @@ def slow_mark(real):
     """A mark() that hangs (pure Python, or ignoring the per-answer alarm) or asks for
     4 GiB on three magic answers, and marks every other answer normally."""
     def fake(part, text, reveal=False):
+        if text.startswith("SLEEPY "):               # slow by the clock, quick in CPU time,
+            time.sleep(1.2)                          # as on a loaded machine: never timed out
+            return real(part, text[len("SLEEPY "):], reveal)
         if text == "HANG":
             while True:
                 pass
@@ -121,7 +124,7 @@ def test_per_answer_and_per_student_limits(sets, tmp_path, monkeypatch):
         "s001.txt": filled(sets, "s001", q12__gradient="HANG"),
         "s002.txt": filled(sets, "s002", q33__norm="STUBBORN"),
         "s003.txt": filled(sets, "s003", q08__rows="GREEDY"),
-        "s004.txt": filled(sets, "s004")})
+        "s004.txt": filled(sets, "s004", q12__gradient="SLEEPY " + sets[1]["s004"]["q12.gradient"])})
     start = time.perf_counter()
     summary = run(answers, tmp_path / "out", jobs=2, answer_timeout=0.5, student_timeout=8,
                   memory_limit=512 << 20)
@@ -140,6 +143,7 @@ def test_per_answer_and_per_student_limits(sets, tmp_path, monkeypatch):
     # s003: the memory limit turns the 4 GiB request into an unreadable answer.
     assert "needs too much memory" in results_of(out, "s003")["q08.rows"]["output"]
     assert r["s003"]["status"] == "graded"
+    # s004: its answer waits 1.2 s of wall time but uses no CPU: the limit counts CPU time.
     assert full(r["s004"])
     errors = (out / "grading_errors.txt").read_text(encoding="utf-8")
     assert "s001: q12.gradient (line" in errors and "s002: grading stopped" in errors

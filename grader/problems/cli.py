@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="regrade everyone (by default a re-run reuses every student whose "
                         "answers files, variant, options and grader are unchanged)")
     r.add_argument("--answer-timeout", type=float, default=ANSWER_TIMEOUT,
-                   help=f"seconds to check one answer; a slower one scores 0 as unreadable "
+                   help=f"CPU seconds to check one answer; a slower one scores 0 as unreadable "
                         f"(default {ANSWER_TIMEOUT:g})")
     r.add_argument("--manual", metavar="SHEET.csv",
                    help="merge the points filled into a manual grading sheet (OUT/"

@@ -97,8 +97,10 @@ def _can_time() -> bool:
 
 
 def timed_mark(part, text: str, reveal: bool, limit: float) -> tuple[Mark, str]:
-    """mark(), stopped after `limit` seconds. Returns (mark, problem for the instructor:
-    '' when none). Too slow, too much memory or a failure of our own: the answer scores
+    """mark(), stopped after `limit` seconds of this process's CPU time (ITIMER_PROF), so
+    that a loaded machine never times out an answer that is quick to check; a stalled
+    worker is stopped by the per-student wall-clock limit instead. Returns (mark, problem
+    for the instructor: '' when none). Too slow, too much memory or a failure of our own: the answer scores
     0 as unreadable and the student is told why."""
     armed = False
 
@@ -110,9 +112,9 @@ def timed_mark(part, text: str, reveal: bool, limit: float) -> tuple[Mark, str]:
     timed = limit and limit > 0 and _can_time()
     try:
         if timed:
-            old = signal.signal(signal.SIGALRM, alarm)
+            old = signal.signal(signal.SIGPROF, alarm)
             armed = True
-            signal.setitimer(signal.ITIMER_REAL, limit)
+            signal.setitimer(signal.ITIMER_PROF, limit)
         return mark(part, text, reveal), ""
     except AnswerTimeout:
         why = f"checking it took longer than {limit:g} s (write it more simply)"
@@ -125,8 +127,8 @@ def timed_mark(part, text: str, reveal: bool, limit: float) -> tuple[Mark, str]:
     finally:
         armed = False
         if timed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, old)
     return Mark(0.0, part.points, f"could not read the answer: {why}"), why
 
 
