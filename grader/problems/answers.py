@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.problems.textfile import utf8_text
+
 MAX_FILE_BYTES = 256 * 1024
 MAX_CONTINUATION = 40
 KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]*")
@@ -83,11 +85,9 @@ def read_answers(path: str | Path, allowed_keys: set[str] | None = None,
     except OSError as exc:
         raise AnswersError(name, [f"{name}: cannot read: {exc.strerror or exc}"]) from None
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise AnswersError(name, [f"{name}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x})"
-                                  "; save the file as UTF-8 text"]) from None
+        text = utf8_text(data, name)
+    except ValueError as exc:
+        raise AnswersError(name, [f"{exc}; save the file as UTF-8 text"]) from None
     if "\x00" in text:
         raise AnswersError(name, [f"{name}: contains NUL bytes: this is not a text file"])
     return parse_answers(text, name, allowed_keys, text_keys)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from grader.problems.textfile import csv_records, utf8_text
 from grader.report import _cell
 from tt.io import atomic_write_text
 
@@ -116,20 +117,20 @@ def read_sheet(path: str | Path, slots: dict[tuple[str, str], Slot]) -> tuple[di
     try:
         if path.stat().st_size > MAX_SHEET_BYTES:
             raise SheetError(f"{path}: larger than {MAX_SHEET_BYTES:,} bytes")
-        text = path.read_bytes().decode("utf-8-sig")
+        text = utf8_text(path.read_bytes(), str(path))
     except FileNotFoundError:
         raise SheetError(f"{path}: no such manual grading sheet") from None
     except OSError as exc:
         raise SheetError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise SheetError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise SheetError(f"{path}: the sheet is empty") from None
-    except csv.Error as exc:
-        raise SheetError(f"{path}:1: the header cannot be read as CSV: {exc}") from None
+    except ValueError as exc:
+        raise SheetError(f"{exc}; save it as UTF-8 CSV") from None
+    records = csv_records(text)
+    first = next(records, None)
+    if first is None:
+        raise SheetError(f"{path}: the sheet is empty")
+    _, header, broken = first
+    if broken:
+        raise SheetError(f"{path}:1: the header cannot be read as CSV: {broken}")
     cols = {h.strip().lower(): i for i, h in enumerate(header)}
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
@@ -139,13 +140,9 @@ def read_sheet(path: str | Path, slots: dict[tuple[str, str], Slot]) -> tuple[di
     first_row: dict[tuple[str, str], int] = {}
     errors: list[str] = []
     row_no = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(f"{path}:{reader.line_num}: this row cannot be read as CSV ({exc}); "
+    for line, row, broken in records:
+        if broken:
+            errors.append(f"{path}:{line}: this row cannot be read as CSV ({broken}); "
                           "the rest of the sheet was not read")
             break
         row_no += 1

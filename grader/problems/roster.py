@@ -20,11 +20,11 @@ quoted field can hold one; in a roster it is always a stray quote).
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from grader.problems.textfile import csv_records, utf8_text
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,63}")
 MAX_NAME = 200
@@ -56,26 +56,22 @@ def read_roster(path: str | Path) -> list[Student]:
     if len(data) > MAX_BYTES:
         raise RosterError([f"{path}: the roster is larger than {MAX_BYTES // 2**20} MB"])
     try:
-        text = data.decode("utf-8-sig")     # a byte-order mark from Excel is fine
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise RosterError([f"{path}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at "
-                           f"column {col}); save the roster as UTF-8 CSV"]) from None
+        text = utf8_text(data, str(path))
+    except ValueError as exc:
+        raise RosterError([f"{exc}; save the roster as UTF-8 CSV"]) from None
     return parse_roster(text, str(path))
 
 
 def parse_roster(text: str, name: str = "roster.csv") -> list[Student]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records = csv_records(text)
     problems: list[str] = []
-    try:
-        header = next(reader)
-    except StopIteration:
+    first = next(records, None)
+    if first is None:
         raise RosterError([f"{name}: the roster is empty (it needs a header row with "
-                           "student_id)"]) from None
-    except csv.Error as exc:
-        raise RosterError([f"{name}:1: the header row cannot be read as CSV: {exc}"
-                           + _quote_hint(str(exc))]) from None
+                           "student_id)"])
+    _, header, broken = first
+    if broken:
+        raise RosterError([f"{name}:1: the header row cannot be read as CSV: {broken}"])
     columns = [h.strip().lower() for h in header]
     if "student_id" not in columns:
         raise RosterError([f"{name}:1: no student_id column (the header has: "
@@ -86,16 +82,9 @@ def parse_roster(text: str, name: str = "roster.csv") -> list[Student]:
     where = {c: columns.index(c) for c in ("student_id", "name", "email") if c in columns}
     students: list[Student] = []
     first_line: dict[str, int] = {}
-    while True:
-        line = reader.line_num + 1                     # where the next record starts
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            # The reader cannot resynchronize after a broken quote: stop at this row.
-            problems.append(f"{name}:{line}: this row cannot be read as CSV: {exc}"
-                            + _quote_hint(str(exc)))
+    for line, row, broken in records:
+        if broken:
+            problems.append(f"{name}:{line}: this row cannot be read as CSV: {broken}")
             break
         if not any(cell.strip() for cell in row):
             continue                                   # blank lines are not students
@@ -131,8 +120,3 @@ def parse_roster(text: str, name: str = "roster.csv") -> list[Student]:
         raise RosterError(problems)
     return students
 
-
-def _quote_hint(message: str) -> str:
-    if "quote" in message or "end of data" in message or "EOF" in message:
-        return " (a quote opened in this row is never closed)"
-    return ""
