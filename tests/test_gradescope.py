@@ -18,6 +18,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -209,6 +210,28 @@ def test_run_autograder_with_a_venv_that_lacks_numpy_is_not_graded(autograder, t
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
     r = run_bare(root, None)
     assert_not_graded(root, r, 1, "No module named 'numpy'")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to run run_autograder as another user")
+def test_run_autograder_as_a_user_who_cannot_read_the_source_says_how_to_fix_it(autograder):
+    # A platform that runs the container as a non-root --user without chowning /autograder:
+    # setup.sh made the source private to root, so the grader cannot even be read.
+    base = Path(tempfile.mkdtemp(prefix="tt-gs-user-"))
+    try:
+        os.chmod(base, 0o755)
+        root = unpack(autograder, base / "autograder", SAMPLES["solutions"])
+        for d in (root, root / "submission"):
+            os.chmod(d, 0o755)
+        os.chmod(root / "results", 0o777)
+        os.chmod(root / "source", 0o700)                         # as setup.sh leaves it
+        shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+        os.chmod(root / "run_autograder", 0o755)
+        env = {"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root), "TT_PYTHON": sys.executable}
+        r = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True, text=True,
+                           timeout=120, user=65534, group=65534, cwd="/")
+        assert_not_graded(root, r, 1, "cannot be read by uid 65534", "uid 0", "chown -R 65534:65534")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_run_autograder_when_the_grader_dies_is_not_graded(tmp_path):

@@ -132,7 +132,9 @@ FOR_YOU="rebuild the autograder on Gradescope and read setup.sh's output"
 
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
-if ! cd "$ROOT/source" 2>/dev/null; then
+if [ -d "$ROOT/source" ] && ! cd "$ROOT/source" 2>/dev/null; then
+    not_graded 1 "$ROOT/source cannot be read by uid $(id -u) (setup.sh made it private to its owner, uid $(stat -c %u "$ROOT/source" 2>/dev/null || echo '?')): run the autograder as that user, or add 'chown -R $(id -u):$(id -g) $ROOT' to the image after setup.sh."
+elif ! cd "$ROOT/source" 2>/dev/null; then
     not_graded 1 "$ROOT/source is missing: $FOR_YOU."
 fi
 if ! check="$("$PY" -c 'import numpy, pytest, tt, grader.grading' 2>&1)"; then
