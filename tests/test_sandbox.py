@@ -675,6 +675,20 @@ def test_a_well_formed_forgery_is_just_an_answer(sb):
         healthy(sb)
 
 
+def test_a_worker_that_floods_the_parent_while_it_writes_is_cut_off(sb):
+    """While the parent writes a callback's answer (32 MiB, more than the pipe holds) that
+    the worker never reads, the worker streams bytes back. The parent keeps reading them,
+    so that a print flood never blocks it, but holds at most one message's worth: beyond
+    that the call is the student's bad output, long before its timeout."""
+    big = lambda: np.zeros(1 << 22)
+    start = time.monotonic()
+    e = fails(sb, "hostile", "flood_while_the_parent_answers", callbacks={"f": big},
+              kind="bad-output", timeout=20)
+    assert "not read as messages" in e.message, e.message
+    assert time.monotonic() - start < 15
+    healthy(sb)
+
+
 @pytest.mark.parametrize("function", ["close_protocol_fds", "dup2_over_protocol_fds"])
 def test_closing_or_replacing_the_protocol_fds(sb, function):
     if "seccomp" in sb.protections:

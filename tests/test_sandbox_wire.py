@@ -317,6 +317,24 @@ def test_frame_reader_splits_a_stream_fed_byte_by_byte():
     assert reader.pending() == 0
 
 
+def test_frame_reader_holds_at_most_one_message_and_one_read():
+    """Bytes the reader was fed but not asked to split are capped at one message of the
+    limits' size and 2 MiB more; the next byte is a WireError, not the parent's memory."""
+    limits = wire.Limits(max_message_bytes=1 << 20, max_header_bytes=1 << 10)
+    reader = wire.FrameReader(limits)
+    cap = 4 + (1 << 10) + (1 << 20) + (2 << 20)
+    reader.feed(bytes(cap))
+    with pytest.raises(WireError, match="not read as messages"):
+        reader.feed(b"x")
+    reader = wire.FrameReader(limits)          # a frame asked for as it arrives is no problem
+    f = wire.encode_bytes(np.arange(100_000.0), limits)
+    for _ in range(20):
+        reader.feed(f)
+        header, body = reader.next()
+        assert np.array_equal(wire.decode_parts(header, body, limits), np.arange(100_000.0))
+    assert reader.pending() == 0
+
+
 def test_write_and_read_frame_over_a_pipe():
     import os
     r, w = os.pipe()

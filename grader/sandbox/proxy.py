@@ -462,10 +462,12 @@ class Sandbox:
             if rid != mid or op not in ("result", "callback"):
                 raise Garbage(f"unexpected message (op {str(op)[:20]!r}, id {str(rid)[:20]})")
             if op == "callback":
-                w.write(server.answer(m, header, body, deadline), deadline)
+                answer, body = server.answer(m, header, body, deadline), None   # the frame goes now
+                w.write(answer, deadline)
                 continue
             try:
                 reply = wire.decode_parts(header, body, self.limits, records=self.records)
+                body = None                  # the decoded arrays are the only copy kept
             except WireError as e:
                 if type(m.get("ok")) is not bool:
                     raise

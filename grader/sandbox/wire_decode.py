@@ -213,8 +213,17 @@ class FrameReader:
         self.buf = bytearray()
         self.header = None      # parsed header of the frame in progress
         self.need = None        # its total size
+        self.max_pending = 4 + limits.max_header_bytes + limits.max_message_bytes + (2 << 20)
 
     def feed(self, data) -> None:
+        # A reader that is asked for each frame as soon as it can be complete never holds
+        # more than one frame and one read; more is a worker sending what nobody asked for
+        # (while its request is still being written, say), and the parent's memory is not
+        # its to take.
+        if len(self.buf) + len(data) > self.max_pending:
+            raise WireError(f"the worker sent more than {self.max_pending} bytes that were not "
+                            f"read as messages (at most one message of {self.limits.max_message_bytes} "
+                            f"bytes is ever pending)")
         self.buf += data
 
     def pending(self) -> int:
@@ -234,8 +243,11 @@ class FrameReader:
             self.need, self.hlen = 4 + hlen + blen, hlen
         if len(self.buf) < self.need:
             return None
-        body = bytes(memoryview(self.buf)[4 + self.hlen:self.need])
-        del self.buf[:self.need]
+        # The frame's bytes are handed over, not copied: the buffer becomes the body's
+        # owner and a new one keeps what follows (less than one read). The caller's decoded
+        # arrays are then the only second copy, and the buffer goes when the body does.
+        frame, self.buf = self.buf, bytearray(memoryview(self.buf)[self.need:])
+        body = memoryview(frame)[4 + self.hlen:self.need]
         header, self.header = self.header, None
         return header, body
 
