@@ -61,3 +61,43 @@ def test_a_worker_cannot_read_another_students_copy(tmp_path, disable):
             with Sandbox(mallory, None, timeout=10, disable=disable, uid=None, insecure=True,
                          python=python) as root:
                 assert any("alice-was-here" in text for text in root.call("snoop", "snoop"))
+
+
+def _ipc_rows(uid):
+    """{table: number of System V IPC objects whose owner or creator is uid}."""
+    counts = {}
+    for table in ("shm", "msg", "sem"):
+        with open(f"/proc/sysvipc/{table}") as f:
+            header, *rows = [line.split() for line in f]
+        at = [header.index("uid"), header.index("cuid")]
+        counts[table] = sum(1 for r in rows if uid in {int(r[i]) for i in at})
+    return counts
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making IPC objects as another uid needs root")
+def test_what_a_worker_left_in_every_ipc_table_is_removed():
+    """The fallback where neither an IPC namespace nor seccomp stopped the worker: a
+    segment, a message queue and a semaphore set made by a worker's uid are all removed
+    (each table names its id column differently: shmid, msqid, semid)."""
+    import ctypes
+
+    from grader.sandbox.supervisor import remove_ipc
+
+    uid = 64_999                              # a uid nothing else on this machine uses
+    IPC_CREAT = 0o1000
+    pid = os.fork()
+    if pid == 0:                              # the "worker": makes one of each, then exits
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            os.setgid(uid)
+            os.setuid(uid)
+            ok = (libc.shmget(0x7474_0001, 4096, IPC_CREAT | 0o600) >= 0
+                  and libc.msgget(0x7474_0002, IPC_CREAT | 0o600) >= 0
+                  and libc.semget(0x7474_0003, 1, IPC_CREAT | 0o600) >= 0)
+            os._exit(0 if ok else 1)
+        except BaseException:
+            os._exit(2)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert _ipc_rows(uid) == {"shm": 1, "msg": 1, "sem": 1}
+    remove_ipc(uid)
+    assert _ipc_rows(uid) == {"shm": 0, "msg": 0, "sem": 0}

@@ -115,9 +115,11 @@ def test_gradflow_marks_the_stages_outside_the_seeds_range():
 
 
 # ------------------------------------------------------------- | head (issue 16, 7)
-def test_a_command_piped_to_head_stops_quietly():
-    """`tt gradflow | head -0`: the reader is gone before the first line; no traceback."""
-    p = subprocess.Popen([sys.executable, "-m", "tt", "gradflow"], stdout=subprocess.PIPE,
+@pytest.mark.parametrize("args", [["gradflow"], ["--help"], []])
+def test_a_command_piped_to_head_stops_quietly(args):
+    """`tt gradflow | head -0`, `tt --help | head -0`: the reader is gone before the first
+    line; no traceback."""
+    p = subprocess.Popen([sys.executable, "-m", "tt", *args], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, cwd=ROOT)
     p.stdout.close()                      # as head does once it has its lines
     err = p.stderr.read().decode()
@@ -243,11 +245,18 @@ def test_the_error_says_what_it_is_relative_to(layernorm_bug):
 @pytest.mark.slow
 def test_the_recordings_are_central_differences_of_todays_forward_passes(tmp_path):
     """Re-record exercise 4's and 5's public tests and compare with the committed files:
-    a stale recording (a forward pass or a test changed since) shows up here."""
+    a stale recording (a forward pass or a test changed since) shows up here.
+
+    Another machine's numpy or CPU rounds each forward pass differently by a few ulps of
+    its outputs (O(1) here), and a central difference divides that by its step: entries
+    may differ by about ulps * eps64 / EPS, measured up to 4e-11 between two machines. A
+    thousand ulps is the bound; a stale recording is off by O(1)."""
     import json
 
     import numpy as np
-    from grader.public_expected import record
+    from grader.public_expected import EPS, record
+
+    round_off = 1000 * np.finfo(np.float64).eps / EPS          # 2.2e-8
 
     assert record(tmp_path, ["-m", "ex04 or ex05"]) == 0
     for stem in ("test_ex04_layernorm", "test_ex05_attention"):
@@ -260,7 +269,7 @@ def test_the_recordings_are_central_differences_of_todays_forward_passes(tmp_pat
                     for part in ("at", "jac"):
                         for leaf in p[part]:
                             x, y = new[p[part][leaf]], old[q[part][leaf]]
-                            assert x.shape == y.shape and np.allclose(x, y, rtol=1e-9, atol=1e-12), (key, leaf)
+                            assert x.shape == y.shape and np.allclose(x, y, rtol=1e-9, atol=round_off), (key, leaf)
 
 
 def test_build_exercises_can_re_record(monkeypatch):

@@ -89,7 +89,11 @@ def _usage() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(_usage())
+        try:
+            print(_usage())
+            sys.stdout.flush()
+        except BrokenPipeError:           # `tt --help | head -1`
+            return _reader_went_away()
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:

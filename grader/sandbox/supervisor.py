@@ -97,7 +97,7 @@ def kill_all(child):
 
 
 IPC_RMID = 0
-IPC_TABLES = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
+IPC_TABLES = (("shm", "shmid", "shmctl"), ("msg", "msqid", "msgctl"), ("sem", "semid", "semctl"))
 
 
 def remove_ipc(uid):
@@ -110,12 +110,12 @@ def remove_ipc(uid):
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
         return
-    for table, ctl in IPC_TABLES:
+    for table, id_column, ctl in IPC_TABLES:
         try:
             with open(f"/proc/sysvipc/{table}") as f:
                 header, *rows = [line.split() for line in f]
             at = [header.index(c) for c in ("uid", "cuid")]
-            ident_at = header.index(table + "id")
+            ident_at = header.index(id_column)
         except (OSError, ValueError):
             continue
         for row in rows:
