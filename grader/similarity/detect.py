@@ -25,8 +25,11 @@ A pair's score on an exercise is (overlap_a + overlap_b) / (tokens_a + tokens_b)
 score the same sums over the exercises both wrote code for. A pair is listed when one
 exercise scores at least `threshold` with at least MIN_OVERLAP matching tokens on each side.
 
-Python's hash() of strings (copydetect's k-gram hash) is salted per interpreter, so
-fingerprints are made in this process or in forked children, which share its salt.
+copydetect hashes k-grams with Python's hash(), which is salted per interpreter: which
+hashes a window keeps, and so every score, changed from run to run by a percent or so.
+Here the k-grams are hashed by _stable_kgram_hashes instead (a polynomial hash of the code
+points, mixed by splitmix64's finaliser), so the same class gives the same figures in any
+process, on any run.
 """
 from __future__ import annotations
 
@@ -50,10 +53,30 @@ COMMON = 10                # MOSS's -m: a passage in more submissions than this 
 DEFAULT_THRESHOLD = 0.6
 
 
+def _stable_kgram_hashes(string: str, k: int) -> np.ndarray:
+    """The hash of every k-gram of `string` (int64), the same in every process and run."""
+    codes = np.frombuffer(string.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    n = len(codes) - k + 1
+    if n <= 0:
+        return np.array([], dtype=np.int64)
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):                 # arithmetic modulo 2**64, on purpose
+        for j in range(k):
+            h = h * np.uint64(1_000_003) + codes[j:j + n]
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h.view(np.int64)
+
+
 def _copydetect():
     import matplotlib
     matplotlib.use("Agg", force=True)     # copydetect imports pyplot: never a window
     import copydetect
+    import copydetect.utils
+    copydetect.utils.hashed_kgrams = _stable_kgram_hashes   # looked up by get_document_fingerprints
     return copydetect
 
 
