@@ -238,3 +238,18 @@ def test_the_same_class_gives_the_same_figures_in_every_run(tmp_path):
                         "--threshold", "0.01"], check=True, cwd=ROOT, env=env, timeout=600)
         outputs.append((out / "similarity.csv").read_text())
     assert outputs[0] == outputs[1] and outputs[0].count("\n") > 1
+
+
+def test_a_file_the_intake_left_out_is_named_as_not_compared(tmp_path):
+    """An exercise file over the intake's size cap is not compared: the section says so
+    for that student and that file, rather than leaving it out without a word."""
+    from grader.intake import MAX_FILE
+    subs = tmp_path / "subs"
+    solutions(subs / "a")
+    big = solutions(subs / "b") / "ex03_relu_ffn.py"
+    big.write_text(big.read_text() + "#" * (MAX_FILE + 1) + "\n")
+    found = find_similar(subs, threshold=0.6, jobs=1, show_progress=False)
+    notes = [(sid, why) for sid, why in found.unreadable if "ex03_relu_ffn.py" in why]
+    assert notes and notes[0][0] == "b" and "larger than" in notes[0][1], found.unreadable
+    write_pages(found, tmp_path / "out")
+    assert "ex03_relu_ffn.py: larger than" in (tmp_path / "out" / "index.html").read_text()

@@ -240,6 +240,9 @@ def compare_class(submissions, threshold: float = DEFAULT_THRESHOLD, common: int
     result = Similarity(threshold, {}, [s.sid for s in submissions],
                         {(sid, name): own for (name, sid, _), (own, _) in zip(tasks, prints)}, [])
     result.unreadable = [(s.sid, s.unreadable) for s in submissions if s.unreadable]
+    # a file the intake left out (too large, unreadable, a second copy) is not compared either
+    result.unreadable += [(s.sid, note) for s in readable for note in s.notes
+                          if note.startswith("ignored ") and not note.endswith("not an exercise file")]
     for (name, sid, _), (_, fp) in zip(tasks, prints):
         if isinstance(fp, str):
             result.unreadable.append((sid, f"{name}: not compared ({fp})"))
