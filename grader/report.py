@@ -213,6 +213,16 @@ def results_json(report: Report) -> dict:
             "stdout_visibility": report.stdout_visibility, "tests": tests}
 
 
+def summary_lines(report: Report) -> list[str]:
+    """A line per exercise (points, and checks passed), as the feedback page's table."""
+    rows = [(truncate(name or "Other checks", NAME_CAP), _number(sum(t.score for t in tests)),
+             _number(sum(t.max_score for t in tests)), sum(t.status == "passed" for t in tests), len(tests))
+            for name, tests in report.groups()]
+    width = max((len(r[0]) for r in rows), default=0)
+    return [f"  {name:<{width}}  {score:>5} / {most:<5}  {passed} of {total} checks passed"
+            for name, score, most, passed, total in rows]
+
+
 def gradescope_results(report: Report) -> dict:
     """results.json as Gradescope shows it to the student: readable test titles (the id in
     each test's extra_data), a failure repeated word for word told once (the others point
@@ -221,7 +231,7 @@ def gradescope_results(report: Report) -> dict:
     shows only to instructors)."""
     data = results_json(report)
     summary = f"{report.title}: {_number(report.score)} / {_number(report.max_score)}"
-    data["output"] = "\n".join([summary, *(shorten(n, TEXT_CAP) for n in report.notes)])
+    data["output"] = "\n".join([summary, *summary_lines(report), *(shorten(n, TEXT_CAP) for n in report.notes)])
     if report.instructor_notes:
         data["extra_data"] = {"instructor_notes": [shorten(n, TEXT_CAP) for n in report.instructor_notes]}
     entries = {id(t): e for t, e in zip(report.tests, data["tests"])}
@@ -266,8 +276,8 @@ def render_feedback_html(report: Report) -> str:
     """A self-contained page: the total and a summary table (points per group), then per
     test what was checked, the score, the status, the (truncated) output and the diagnosis,
     grouped by `group`; failures repeated word for word are shown once, with the names of
-    the checks that failed the same way. The instructor's notes (the sandbox) come last,
-    folded away."""
+    the checks that failed the same way. The page is the student's: the instructor's notes
+    (the sandbox) stay in results.json, the gradebook and tt grade's output."""
     groups = []
     for n, (name, tests) in enumerate(report.groups(), 1):
         groups.append({"name": name, "anchor": f"group-{n}",
@@ -280,7 +290,6 @@ def render_feedback_html(report: Report) -> str:
         score=_number(report.score), max_score=_number(report.max_score),
         execution_time=round(float(report.execution_time), 3),
         notes=[shorten(n, TEXT_CAP) for n in report.notes], groups=groups,
-        instructor_notes=[shorten(n, TEXT_CAP) for n in report.instructor_notes],
         passed=sum(t.status == "passed" for t in report.tests), total=len(report.tests),
         output_cap=OUTPUT_CAP)
 
