@@ -144,3 +144,88 @@ def test_known_mistakes_of_a_part_are_named_first():
     assert classify(inst, known, "__import__('os')")[1] == "unreadable"
     label, source = classify(inst, known, "[9, 9, 9, 9]")
     assert source == "value" and label.startswith("[9, 9, 9, 9] for ")
+
+
+# ------------------------------------------------------------------ the bank's named mistakes
+# A second class, for the mistakes the items name themselves (Part.mistakes): each wrong
+# answer is computed here from the student's own parameters in plain Python (Fractions for
+# the moments, floats for the square roots), not by the items' code.
+#     a1        every answer right
+#     a2, a3    ex4.adam without the bias corrections (m_t, v_t used as they are)
+#     a4        ex4.adam with m's correction only; q07.dlogits as p (the one-hot not subtracted)
+MISTAKE_ROSTER = "student_id,name\n" + "".join(f"a{i},Student {i}\n" for i in range(1, 5))
+SECRET = "another-long-enough-course-secret"
+
+
+def adam_by_hand(W0, lr, grads, correct_m=True, correct_v=True):
+    import math
+    b1, b2, eps = Fraction(9, 10), Fraction(999, 1000), 1e-8
+    W, m, v, out = float(W0), Fraction(0), Fraction(0), []
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat = m / (1 - b1**t) if correct_m else m
+        v_hat = v / (1 - b2**t) if correct_v else v
+        W -= float(lr) * float(m_hat) / (math.sqrt(v_hat) + eps)
+        out.append(W)
+    return "[" + ", ".join(repr(w) for w in out) + "]"
+
+
+@pytest.fixture(scope="module")
+def mistakes_course(tmp_path_factory):
+    from grader.problems import BY_KEY
+    from grader.problems.core import make_instance
+    from grader.problems.variants import student_seed
+    root = tmp_path_factory.mktemp("problems-mistakes")
+    (root / "roster.csv").write_text(MISTAKE_ROSTER)
+    (root / "secret.txt").write_text(SECRET + "\n")
+    common = ["--roster", str(root / "roster.csv"), "--secret-file", str(root / "secret.txt"),
+              "--assignment", "hw", "--quiet", "--jobs", "1"]
+    assert main(["generate", "--out", str(root / "sets"), *common]) == 0
+    key = json.loads((root / "sets" / "key" / "answer_key.json").read_text())
+    keys = {s["student_id"]: {p["answer_key"]: p["answer"] for prob in s["problems"] for p in prob["parts"]}
+            for s in key["students"]}
+    answers = root / "answers"
+    answers.mkdir()
+    for sid in ("a1", "a2", "a3", "a4"):
+        seed = student_seed(SECRET, "hw", sid)
+        ex4 = make_instance(BY_KEY["ex4"], seed).params          # the numbers on the set only
+        W0, lr = Fraction(str(ex4["W0"])), Fraction(str(ex4["lr"]))
+        grads = [Fraction(str(g)) for g in ex4["grads"]]
+        a = dict(keys[sid])
+        if sid in ("a2", "a3"):
+            a["ex4.adam"] = adam_by_hand(W0, lr, grads, correct_m=False, correct_v=False)
+        if sid == "a4":
+            a["ex4.adam"] = adam_by_hand(W0, lr, grads, correct_v=False)
+            q07 = make_instance(BY_KEY["q07"], seed).params
+            a["q07.dlogits"] = "[" + ", ".join(str(Fraction(str(q))) for q in q07["probs"]) + "]"
+        # the right answer by hand is the key: the computation above is the item's own
+        assert sid != "a1" or float(numbers(adam_by_hand(W0, lr, grads))[-1]) == pytest.approx(
+            float(Fraction(numbers(a["ex4.adam"])[-1])), rel=1e-9)
+        blank = (root / "sets" / "students" / sid / "answers.txt").read_text()
+        (answers / f"{sid}.txt").write_text(fill(blank, a))
+    assert main(["grade", str(answers), "--out", str(root / "grades"), *common]) == 0
+    return json.loads((root / "grades" / "report_problems.json").read_text())
+
+
+NO_CORRECTION = "no bias correction (m and v not divided by 1-β^t)"
+M_ONLY = "the bias correction of m only (v not divided by 1-β₂^t)"
+
+
+def test_adam_without_bias_correction_is_named(mistakes_course):
+    data = mistakes_course
+    adam = part(data, "ex4.adam")
+    assert (adam["right"], adam["wrong"] + adam["partial"], adam["total"]) == (1, 3, 4)
+    assert groups(data, "ex4.adam") == {NO_CORRECTION: ["a2", "a3"], M_ONLY: ["a4"]}
+    assert adam["unrecognised"] == 0
+    known = dict((label, n) for label, n in adam["known"])
+    assert known[NO_CORRECTION] == 2 and known[M_ONLY] == 1
+    assert "bias correction" in NO_CORRECTION
+    assert known["the bias correction of v only (m not divided by 1-β₁^t)"] == 0
+
+
+def test_softmax_without_the_one_hot_is_named(mistakes_course):
+    data = mistakes_course
+    assert groups(data, "q07.dlogits") == {"p without subtracting the one-hot": ["a4"]}
+    assert dict((label, n) for label, n in part(data, "q07.dlogits")["known"]) == {
+        "p without subtracting the one-hot": 1, "∂loss/∂p instead of ∂loss/∂logits": 0}

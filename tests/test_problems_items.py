@@ -165,3 +165,23 @@ def test_hostile_answers_to_the_new_kinds_never_crash():
         for p in parts:
             m = mark(p, text)
             assert 0 <= m.score <= p.points
+
+
+@pytest.mark.parametrize("key", ["ex4", "q07", "ex1", "layernorm"])
+def test_named_mistakes_of_the_worked_items_are_wrong_for_every_variant(key):
+    """A named mistake is never the key: marked, it never earns the part's full points, and the
+    class report names it by its own label (no earlier mistake or generic variant shadows it)."""
+    from grader.classreport.problems import classify
+    from grader.problems.core import fmt_value
+    named = set()
+    for i in [None] + list(range(40)):
+        inst = make_instance(BY_KEY[key], None if i is None else student_seed("k", "m", f"s{i}"))
+        for p in inst.parts:
+            for label, value in p.mistakes:
+                text = fmt_value(p.kind, value)
+                assert mark(p, text).score < p.points, (i, p.name, label)
+                assert classify(inst, p, text) == (label, "key"), (i, p.name, label)
+                named.add((p.name, label))
+    assert named, key
+    if key == "ex4":
+        assert ("adam", "no bias correction (m and v not divided by 1-β^t)") in named

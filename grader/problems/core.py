@@ -241,6 +241,25 @@ def agree(what: str, a, b, digits: int = 40) -> None:
         raise DerivationMismatch(f"{what}: {sp.N(x, 20)} != {sp.N(y, 20)}")
 
 
+def named_mistakes(key, *mistakes) -> tuple[tuple[str, Any], ...]:
+    """The (label, value) pairs of `mistakes` whose value is not the key's (nor an earlier
+    one's) for these parameters: a slip that happens to give the right answer here (a mean
+    term that is 0, every ReLU on) is not named. Values compare as agree() compares them."""
+    kept: list[tuple[str, Any]] = []
+    for label, value in mistakes:
+        same = False
+        for other in [key] + [v for _, v in kept]:
+            try:
+                agree(label, value, other)
+                same = True
+                break
+            except DerivationMismatch:
+                continue
+        if not same:
+            kept.append((label, value))
+    return tuple(kept)
+
+
 class Compiled:
     """Symbolic expressions prepared for fast exact evaluation at many points.
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 import sympy as sp
 
 from grader.problems.core import (MATRIX, NUMBER, STANDARD, VECTOR, Compiled, Part, Problem, R,
-                                  agree)
+                                  agree, named_mistakes)
 from grader.problems.variants import Dice
 
 MARGIN = sp.Rational(1, 20)
@@ -76,13 +76,24 @@ def solve(p: dict) -> list[Part]:
     dh = tuple(dout * W2[j][0] for j in range(2))
     dz = tuple(dh[j] * (1 if f["z"][j] > 0 else 0) for j in range(2))
     dW1 = tuple(tuple(x[i] * dz[j] for j in range(2)) for i in range(2))
-    return [Part("output", "the output (forward pass)", NUMBER, f["out"], 1, STANDARD),
-            Part("loss", "the loss (forward pass)", NUMBER, f["loss"], 1, STANDARD),
+    # Named mistakes, each the same computation with one slip (named only where it gives
+    # another value: with every unit on, skipping the ReLU changes nothing).
+    z = f["z"]
+    out_no_relu = z[0] * W2[0][0] + z[1] * W2[1][0] + p["b2"]
+    loss_no_half = (f["out"] - p["target"]) ** 2
+    dW2_z = tuple((zj * dout,) for zj in z)
+    dW1_no_mask = tuple(tuple(x[i] * dh[j] for j in range(2)) for i in range(2))
+    return [Part("output", "the output (forward pass)", NUMBER, f["out"], 1, STANDARD,
+                 mistakes=named_mistakes(f["out"], ("the ReLU skipped (z @ W₂ + b₂)", out_no_relu))),
+            Part("loss", "the loss (forward pass)", NUMBER, f["loss"], 1, STANDARD,
+                 mistakes=named_mistakes(f["loss"], ("without the ½ ((out - target)²)", loss_no_half))),
             Part("dout", "∂loss/∂output", NUMBER, dout, 1, STANDARD),
-            Part("dW2", "∂loss/∂W₂", MATRIX, dW2, 2, STANDARD),
+            Part("dW2", "∂loss/∂W₂", MATRIX, dW2, 2, STANDARD,
+                 mistakes=named_mistakes(dW2, ("z in place of h = ReLU(z)", dW2_z))),
             Part("db2", "∂loss/∂b₂", NUMBER, dout, 1, STANDARD),
             Part("dhidden", "∂loss/∂hidden", VECTOR, dh, 2, STANDARD),
-            Part("dW1", "∂loss/∂W₁", MATRIX, dW1, 3, STANDARD),
+            Part("dW1", "∂loss/∂W₁", MATRIX, dW1, 3, STANDARD,
+                 mistakes=named_mistakes(dW1, ("without the ReLU mask (xᵀ ∂loss/∂hidden)", dW1_no_mask))),
             Part("db1", "∂loss/∂b₁", VECTOR, dz, 2, STANDARD)]
 
 

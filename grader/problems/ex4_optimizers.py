@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from grader.problems.core import TRAJECTORY, VECTOR, Part, Problem, R, agree
+from grader.problems.core import TRAJECTORY, VECTOR, Part, Problem, R, agree, named_mistakes
 from grader.problems.variants import Dice
 
 BETA, BETA1, BETA2, EPS = R("0.9"), R("0.9"), R("0.999"), R("1e-8")
@@ -44,19 +44,22 @@ def check(p: dict) -> list[str]:
     return reasons
 
 
-def sgd(p):
+def sgd(p, sign=1):
+    """sign=-1: the update added instead of subtracted (a named mistake)."""
     W, out = p["W0"], []
     for g in p["grads"]:
-        W = W - p["lr"] * g
+        W = W - sign * p["lr"] * g
         out.append(W)
     return tuple(out)
 
 
-def momentum(p):
+def momentum(p, sign=1, dampen=False):
+    """sign=-1: the update added; dampen: v ← β·v + (1-β)·g, the velocity as a running
+    mean (Adam's first moment) instead of tt.optim.sgd_momentum's sum (named mistakes)."""
     W, v, out = p["W0"], sp.Integer(0), []
     for g in p["grads"]:
-        v = BETA * v + g
-        W = W - p["lr"] * v
+        v = BETA * v + ((1 - BETA) * g if dampen else g)
+        W = W - sign * p["lr"] * v
         out.append(W)
     return tuple(out)
 
@@ -76,22 +79,39 @@ def adam_moments(p):
     return out
 
 
-def adam(p):
-    """The W trajectory, exact: W_t = W_{t-1} - lr·m̂_t/(√v̂_t + ε)."""
+def adam(p, correct_m=True, correct_v=True, sign=1):
+    """The W trajectory, exact: W_t = W_{t-1} - lr·m̂_t/(√v̂_t + ε).
+
+    The named mistakes use the same recurrences with one slip: correct_m / correct_v
+    False leaves m (or v) without its bias correction 1/(1-β^t); sign=-1 adds the update.
+    """
     W, out = p["W0"], []
     for t, (m, v) in enumerate(adam_moments(p), start=1):
-        m_hat = m / (1 - BETA1**t)
-        v_hat = v / (1 - BETA2**t)
-        W = W - p["lr"] * m_hat / (root(v_hat) + EPS)
+        m_hat = m / (1 - BETA1**t) if correct_m else m
+        v_hat = v / (1 - BETA2**t) if correct_v else v
+        W = W - sign * p["lr"] * m_hat / (root(v_hat) + EPS)
         out.append(W)
     return tuple(out)
 
 
 def solve(p: dict) -> list[Part]:
-    return [Part("sgd", "W after each of the 5 SGD steps", VECTOR, sgd(p), 3, TRAJECTORY),
-            Part("momentum", "W after each of the 5 momentum steps", VECTOR, momentum(p), 3,
-                 TRAJECTORY),
-            Part("adam", "W after each of the 5 Adam steps", VECTOR, adam(p), 4, TRAJECTORY)]
+    key_sgd, key_momentum, key_adam = sgd(p), momentum(p), adam(p)
+    return [Part("sgd", "W after each of the 5 SGD steps", VECTOR, key_sgd, 3, TRAJECTORY,
+                 mistakes=named_mistakes(key_sgd, ("the update added (W + lr·g)", sgd(p, sign=-1)))),
+            Part("momentum", "W after each of the 5 momentum steps", VECTOR, key_momentum, 3,
+                 TRAJECTORY,
+                 mistakes=named_mistakes(
+                     key_momentum,
+                     ("the velocity as a running mean (v ← β·v + (1-β)·g)", momentum(p, dampen=True)),
+                     ("the update added (W + lr·v)", momentum(p, sign=-1)))),
+            Part("adam", "W after each of the 5 Adam steps", VECTOR, key_adam, 4, TRAJECTORY,
+                 mistakes=named_mistakes(
+                     key_adam,
+                     ("no bias correction (m and v not divided by 1-β^t)",
+                      adam(p, correct_m=False, correct_v=False)),
+                     ("the bias correction of m only (v not divided by 1-β₂^t)", adam(p, correct_v=False)),
+                     ("the bias correction of v only (m not divided by 1-β₁^t)", adam(p, correct_m=False)),
+                     ("the update added (W + lr·m̂/(√v̂ + ε))", adam(p, sign=-1))))]
 
 
 def verify(p: dict, parts: list[Part]) -> None:

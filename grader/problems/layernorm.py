@@ -24,7 +24,7 @@ from math import gcd, isqrt
 import sympy as sp
 
 from grader.problems.core import (NUMBER, STANDARD, VECTOR, Compiled, DerivationMismatch, Part,
-                                  Problem, R, agree)
+                                  Problem, R, agree, named_mistakes)
 from grader.problems.variants import Dice
 
 N = 4
@@ -89,14 +89,33 @@ def solve(p: dict) -> list[Part]:
     mean_g = sum(g) / N
     mean_gx = sum(gi * xh for gi, xh in zip(g, xhat)) / N
     dx = [(gi - mean_g - xh * mean_gx) / sigma for gi, xh in zip(g, xhat)]
+    # Named mistakes, each the same computation with one slip (named only where it gives
+    # another value: a mean term that is 0 here changes nothing when it is left out).
+    var_unbiased = sum((v - mu) ** 2 for v in x) / (N - 1)
+    xhat_unbiased = tuple((v - mu) / sp.sqrt(var_unbiased) for v in x)
+    dx_plain = tuple(gi / sigma for gi in g)
+    dx_no_g = tuple((gi - xh * mean_gx) / sigma for gi, xh in zip(g, xhat))
+    dx_no_gx = tuple((gi - mean_g) / sigma for gi in g)
+    mean_dy = sum(dy) / N
+    mean_dyx = sum(d * xh for d, xh in zip(dy, xhat)) / N
+    dx_no_gamma = tuple((d - mean_dy - xh * mean_dyx) / sigma for d, xh in zip(dy, xhat))
     return [Part("mean", "μ", NUMBER, mu, 1, STANDARD),
-            Part("variance", "σ² (biased)", NUMBER, var, 1, STANDARD),
-            Part("xhat", "x̂", VECTOR, tuple(xhat), 2, STANDARD),
+            Part("variance", "σ² (biased)", NUMBER, var, 1, STANDARD,
+                 mistakes=named_mistakes(var, ("the unbiased variance (÷ N-1)", var_unbiased))),
+            Part("xhat", "x̂", VECTOR, tuple(xhat), 2, STANDARD,
+                 mistakes=named_mistakes(tuple(xhat), ("σ from the unbiased variance (÷ N-1)",
+                                                       xhat_unbiased))),
             Part("y", "y", VECTOR, tuple(y), 2, STANDARD),
             Part("dgamma", "∂loss/∂γ", VECTOR, tuple(d * xh for d, xh in zip(dy, xhat)), 1,
                  STANDARD),
             Part("dbeta", "∂loss/∂β", VECTOR, tuple(dy), 1, STANDARD),
-            Part("dx", "∂loss/∂x", VECTOR, tuple(dx), 4, STANDARD)]
+            Part("dx", "∂loss/∂x", VECTOR, tuple(dx), 4, STANDARD,
+                 mistakes=named_mistakes(
+                     tuple(dx),
+                     ("without the mean terms (g/σ)", dx_plain),
+                     ("without the mean(g) term", dx_no_g),
+                     ("without the x̂·mean(g ⊙ x̂) term", dx_no_gx),
+                     ("γ left out (∂loss/∂y in place of γ ⊙ ∂loss/∂y)", dx_no_gamma)))]
 
 
 @lru_cache(maxsize=None)

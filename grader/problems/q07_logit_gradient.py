@@ -15,7 +15,8 @@ from functools import lru_cache
 import mpmath
 import sympy as sp
 
-from grader.problems.core import STANDARD, VECTOR, DerivationMismatch, Part, Problem, R
+from grader.problems.core import (STANDARD, VECTOR, DerivationMismatch, Part, Problem, R,
+                                  named_mistakes)
 from grader.problems.variants import Dice
 
 HALF_CENT = sp.Rational(1, 200)
@@ -61,7 +62,13 @@ def check(p: dict) -> list[str]:
 def solve(p: dict) -> list[Part]:
     t = p["target"]
     grad = tuple(q - (1 if i == t else 0) for i, q in enumerate(p["probs"]))
-    return [Part("dlogits", "∂loss/∂logits", VECTOR, grad, 4, STANDARD)]
+    # Named mistakes: the one-hot never subtracted (p itself), and ∂loss/∂p, the gradient
+    # with respect to the probabilities (-1/p[target] at the target, 0 elsewhere).
+    no_one_hot = tuple(p["probs"])
+    wrt_p = tuple(-1 / q if i == t else sp.Integer(0) for i, q in enumerate(p["probs"]))
+    return [Part("dlogits", "∂loss/∂logits", VECTOR, grad, 4, STANDARD,
+                 mistakes=named_mistakes(grad, ("p without subtracting the one-hot", no_one_hot),
+                                         ("∂loss/∂p instead of ∂loss/∂logits", wrt_p)))]
 
 
 @lru_cache(maxsize=None)
