@@ -20,6 +20,7 @@ import concurrent.futures
 import csv
 import io
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -37,6 +38,8 @@ HONEST_EX08 = (ROOT / "solutions" / "ex08_embedding.py").read_bytes()
 EX04, EX08 = "ex04_layernorm.py", "ex08_embedding.py"
 SELECT = "ex04 or ex08"
 CALL_TIMEOUT = 2.0
+# `tt grade` runs in a temporary folder: this checkout's grader, not whichever one the venv installed
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox targets Linux")
 
@@ -332,7 +335,7 @@ def build(case: Case, folder: Path) -> Path:
 def grade(path: Path, out: Path) -> tuple[dict, str]:
     r = subprocess.run([sys.executable, "-m", "tt", "grade", str(path), "--out", str(out), "--quiet",
                         "-k", SELECT, "--call-timeout", str(CALL_TIMEOUT)],
-                       capture_output=True, text=True, timeout=300, cwd=out.parent)
+                       capture_output=True, text=True, timeout=300, cwd=out.parent, env=ENV)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads((out / "results.json").read_text()), (out / "feedback.html").read_text()
 
@@ -500,7 +503,7 @@ def one_sided_grading(tmp_path, name, files, select="ex10 or ex13 or ex15"):
 
 def grade_select(path: Path, out: Path, select: str):
     r = subprocess.run([sys.executable, "-m", "tt", "grade", str(path), "--out", str(out), "--quiet",
-                        "-k", select], capture_output=True, text=True, timeout=600, cwd=out.parent)
+                        "-k", select], capture_output=True, text=True, timeout=600, cwd=out.parent, env=ENV)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads((out / "results.json").read_text()), (out / "feedback.html").read_text()
 
