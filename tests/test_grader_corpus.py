@@ -219,6 +219,13 @@ ZIP_CASES = [
              [(EX04, SOLUTION_BYTES + b"#" * (300 * 1024), REG)]),
     zip_case("zip-bomb", "a 256 MB entry of zeros beside honest files", 8, (),
              [(EX04, SOLUTION_BYTES, REG), ("data.bin", None, REG)]),
+    zip_case("py-utf16", "ex04 saved in UTF-16 (null bytes to Python)", 0,
+             ("ex04_layernorm.py is saved as UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+              "null bytes"), [(EX04, SOLUTION.encode("utf-16"), REG)]),
+    zip_case("py-utf8-bom", "ex04 in UTF-8 with a byte-order mark", 8, (),
+             [(EX04, b"\xef\xbb\xbf" + SOLUTION_BYTES, REG)]),
+    zip_case("py-latin1-coding-line-not-utf8", "ex04 in latin-1 with a PEP 263 coding line", 8, (),
+             [(EX04, f"# -*- coding: latin-1 -*-\n# caf\xe9\n{SOLUTION}".encode("latin-1"), REG)]),
 ]
 
 
@@ -257,7 +264,9 @@ NOTEBOOK = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
                        "cells": [{"cell_type": "code", "metadata": {}, "source": SOLUTION, "outputs": [],
                                   "execution_count": None}]})
 ZIP_CASES += [
-    zip_case("zip-encrypted-entry", "ex04 encrypted (a password-protected zip)", 0, ("encrypted",),
+    zip_case("zip-encrypted-entry", "ex04 encrypted (a password-protected zip)", 0,
+             ("ignored ex04_layernorm.py: the zip encrypts it (a password-protected zip cannot be read; zip it "
+              "again without a password)",),
              [(EX04, SOLUTION_BYTES, REG)]),
     zip_case("zip-corrupt-deflate", "ex04's deflate stream corrupted ('Error -3 while decompressing')", 0,
              ("unreadable",), [(EX04, SOLUTION_BYTES, REG)]),
