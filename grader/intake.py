@@ -11,7 +11,12 @@ named like an exercise but of another type (ex04_layernorm.pdf), symlinks, paths
 and its zip give the same notes. Nothing is ever
 extracted to a path the zip names; we read entries and write our own file names. Only
 entries named like an exercise are decompressed, each at most MAX_FILE bytes however
-large the zip says it is, so a zip bomb costs nothing.
+large the zip says it is, so a zip bomb costs nothing. An entry the zip encrypts (zip -P)
+is left out with a note; we never ask for a password.
+
+An exercise file Python cannot read as source text (UTF-16 or UTF-32, NUL bytes, bytes that
+are not UTF-8 and no PEP 263 coding line that makes them text) is still graded, as the
+student's zero for it, with a note that says why its tests fail (see _encoding_problem).
 
 A notebook named like an exercise (exNN_<topic>.ipynb, as nbgrader collects them) is
 taken as that exercise's .py file: its code cells, without the graded test cells (see
@@ -19,6 +24,7 @@ _take_notebook). The student's code then runs in the sandbox like any other.
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
@@ -56,6 +62,13 @@ class _Unreadable(Exception):
     """One entry of a zip cannot be read; the rest of the submission still can."""
 
 
+class _Encrypted(_Unreadable):
+    """The zip encrypts this entry (a password-protected zip): we never ask for a password."""
+
+
+ENCRYPTED = "the zip encrypts it (a password-protected zip cannot be read; zip it again without a password)"
+
+
 @dataclass
 class Intake:
     files: dict[str, bytes]                  # exercise file name -> its bytes
@@ -83,7 +96,7 @@ def read_submission(path, expected_names) -> Intake:
     """The exercise files of a submission folder or zip; `expected_names` are allowed.
 
     IntakeError, naming the file and the reason, for anything that cannot be read at all
-    (a corrupt, encrypted or truncated zip, an unreadable folder); NotASubmission for a
+    (a corrupt or truncated zip, an unreadable folder); NotASubmission for a
     path that is none (missing, or neither a folder nor a .zip); an entry that cannot
     be read is left out with a note."""
     try:
@@ -112,13 +125,17 @@ def _read_submission(path: Path, expected_names) -> Intake:
     else:
         raise NotASubmission(f"{path}: does not exist")
     intake = Intake({})
+    encrypted = []                          # entries a password-protected zip encrypts: noted sorted, at the end
     stems = {n.removesuffix(".py")[:4].lower(): n for n in expected}
     for rel, problem, read in entries:
         name = rel.name
         if _release_file(rel):
             continue
         if name.endswith(".ipynb") and name.removesuffix(".ipynb") + ".py" in expected and not problem:
-            _take_notebook(intake, rel, read)
+            try:
+                _take_notebook(intake, rel, read)
+            except _Encrypted:
+                encrypted.append(rel)
             continue
         if problem:
             if name.endswith((".py", ".ipynb")) or _EXERCISE_LIKE.match(name):   # the rest: as a folder
@@ -138,6 +155,9 @@ def _read_submission(path: Path, expected_names) -> Intake:
         else:
             try:
                 data = read()
+            except _Encrypted:
+                encrypted.append(rel)
+                continue
             except _Unreadable as exc:
                 intake.notes.append(f"ignored {rel}: unreadable ({exc})")
                 continue
@@ -145,6 +165,10 @@ def _read_submission(path: Path, expected_names) -> Intake:
                 intake.notes.append(f"ignored {rel}: larger than {MAX_FILE // 1024} KiB")
             else:
                 intake.files[name] = data
+                if why := _encoding_problem(data):
+                    intake.notes.append(f"{rel} {why}; save it as UTF-8. It is graded as it is: Python "
+                                        f"cannot read it, so its tests fail")
+    intake.notes += [f"ignored {rel}: {ENCRYPTED}" for rel in sorted(encrypted, key=str)]
     missing = sorted(expected - set(intake.files))
     if missing:
         intake.notes.append(f"not submitted: {', '.join(missing)}")
@@ -170,6 +194,8 @@ def _take_notebook(intake: Intake, rel, read):
         return
     try:
         data = read(MAX_NOTEBOOK)
+    except _Encrypted:
+        raise                          # noted with the zip's other encrypted entries
     except _Unreadable as exc:
         intake.notes.append(f"ignored {rel}: unreadable ({exc})")
         return
@@ -266,11 +292,56 @@ def _common_top(names) -> str:
 
 def _read_zip_entry(zf, info, limit):
     """The entry's bytes, at most limit + 1 of them (file_size is only the zip's claim)."""
+    if info.flag_bits & 0x1:           # bit 0: encrypted (zip -P, a password-protected zip)
+        raise _Encrypted()
     try:
         with zf.open(info) as f:
             data = f.read(limit + 1)
-    except RuntimeError as exc:        # zipfile's "File ... is encrypted, password required"
-        raise _Unreadable(f"encrypted: {str(exc)[:150]}" if "encrypt" in str(exc) else str(exc)[:200]) from None
+    except RuntimeError as exc:        # zipfile's "File <ZipInfo ...> is encrypted, password required"
+        raise (_Encrypted() if "encrypt" in str(exc) else _Unreadable(str(exc)[:200])) from None
     except Exception as exc:           # noqa: BLE001  a corrupt deflate stream is zlib.error, a bad CRC
         raise _Unreadable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
     return None if len(data) > limit else data
+
+
+# PEP 263: a coding declaration on the first line, or on the second after a blank or comment line.
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_BLANK = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
+
+
+def _encoding_problem(data: bytes) -> str | None:
+    """Why Python cannot read these source bytes as text (what follows the file's name in
+    the note), or None when it can: UTF-8 (Python's default), with or without a UTF-8
+    byte-order mark, or the encoding a PEP 263 coding line declares, if they decode with it."""
+    for bom, codec in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+                       (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")):
+        if data.startswith(bom):              # UTF-32's little-endian mark starts like UTF-16's: first
+            return f"is saved as {codec} (it starts with a {codec} byte-order mark)"
+    if b"\0" in data:
+        line = data.count(b"\n", 0, data.index(b"\0")) + 1
+        return (f"contains NUL bytes (the first on line {line}; saved as UTF-16 or UTF-32 without a "
+                f"byte-order mark?)")
+    bom = data.startswith(codecs.BOM_UTF8)
+    lines = data[3 if bom else 0:].splitlines(keepends=True)[:2]
+    declared = None
+    for i, line in enumerate(lines):
+        if m := _CODING.match(line):
+            declared = m.group(1).decode("ascii")
+            break
+        if i == 0 and not _BLANK.match(line):
+            break
+    encoding = "utf-8"
+    if declared is not None:
+        try:
+            encoding = codecs.lookup(declared).name
+        except LookupError:
+            return f"declares an encoding Python does not know (coding: {declared})"
+        if bom and not encoding.startswith("utf-8"):
+            return f"starts with a UTF-8 byte-order mark but declares coding: {declared}"
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        what = "valid UTF-8" if encoding == "utf-8" else f"valid {declared}, as its coding line declares"
+        return f"is not {what} (byte 0x{data[exc.start]:02x} on line {line} does not decode)"
+    return None

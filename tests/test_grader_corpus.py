@@ -20,6 +20,7 @@ import concurrent.futures
 import csv
 import io
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -37,6 +38,8 @@ HONEST_EX08 = (ROOT / "solutions" / "ex08_embedding.py").read_bytes()
 EX04, EX08 = "ex04_layernorm.py", "ex08_embedding.py"
 SELECT = "ex04 or ex08"
 CALL_TIMEOUT = 2.0
+# `tt grade` runs in a temporary folder: this checkout's grader, not whichever one the venv installed
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox targets Linux")
 
@@ -216,6 +219,13 @@ ZIP_CASES = [
              [(EX04, SOLUTION_BYTES + b"#" * (300 * 1024), REG)]),
     zip_case("zip-bomb", "a 256 MB entry of zeros beside honest files", 8, (),
              [(EX04, SOLUTION_BYTES, REG), ("data.bin", None, REG)]),
+    zip_case("py-utf16", "ex04 saved in UTF-16 (null bytes to Python)", 0,
+             ("ex04_layernorm.py is saved as UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+              "null bytes"), [(EX04, SOLUTION.encode("utf-16"), REG)]),
+    zip_case("py-utf8-bom", "ex04 in UTF-8 with a byte-order mark", 8, (),
+             [(EX04, b"\xef\xbb\xbf" + SOLUTION_BYTES, REG)]),
+    zip_case("py-latin1-coding-line-not-utf8", "ex04 in latin-1 with a PEP 263 coding line", 8, (),
+             [(EX04, f"# -*- coding: latin-1 -*-\n# caf\xe9\n{SOLUTION}".encode("latin-1"), REG)]),
 ]
 
 
@@ -254,7 +264,9 @@ NOTEBOOK = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
                        "cells": [{"cell_type": "code", "metadata": {}, "source": SOLUTION, "outputs": [],
                                   "execution_count": None}]})
 ZIP_CASES += [
-    zip_case("zip-encrypted-entry", "ex04 encrypted (a password-protected zip)", 0, ("encrypted",),
+    zip_case("zip-encrypted-entry", "ex04 encrypted (a password-protected zip)", 0,
+             ("ignored ex04_layernorm.py: the zip encrypts it (a password-protected zip cannot be read; zip it "
+              "again without a password)",),
              [(EX04, SOLUTION_BYTES, REG)]),
     zip_case("zip-corrupt-deflate", "ex04's deflate stream corrupted ('Error -3 while decompressing')", 0,
              ("unreadable",), [(EX04, SOLUTION_BYTES, REG)]),
@@ -332,7 +344,7 @@ def build(case: Case, folder: Path) -> Path:
 def grade(path: Path, out: Path) -> tuple[dict, str]:
     r = subprocess.run([sys.executable, "-m", "tt", "grade", str(path), "--out", str(out), "--quiet",
                         "-k", SELECT, "--call-timeout", str(CALL_TIMEOUT)],
-                       capture_output=True, text=True, timeout=300, cwd=out.parent)
+                       capture_output=True, text=True, timeout=300, cwd=out.parent, env=ENV)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads((out / "results.json").read_text()), (out / "feedback.html").read_text()
 
@@ -500,7 +512,7 @@ def one_sided_grading(tmp_path, name, files, select="ex10 or ex13 or ex15"):
 
 def grade_select(path: Path, out: Path, select: str):
     r = subprocess.run([sys.executable, "-m", "tt", "grade", str(path), "--out", str(out), "--quiet",
-                        "-k", select], capture_output=True, text=True, timeout=600, cwd=out.parent)
+                        "-k", select], capture_output=True, text=True, timeout=600, cwd=out.parent, env=ENV)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads((out / "results.json").read_text()), (out / "feedback.html").read_text()
 

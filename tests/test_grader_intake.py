@@ -265,3 +265,105 @@ def test_the_gradebook_note_is_cut_at_a_word_and_leaves_the_sandbox_out(tmp_path
     note = _row("s", tmp_path, ["ex04"], "")["note"]
     assert len(note) <= NOTE_CAP + 2 and note.endswith(" …") and "seccomp" not in note
     assert "; ".join(notes).startswith(note[:-2]) and "; ".join(notes)[len(note) - 2] in " ;"
+
+
+# ----------------------------------------------------------------- how the files are saved
+SOURCE = 'def f(x):\n    """The café\'s function."""\n    return x\n'
+GRADED_AS_IS = "; save it as UTF-8. It is graded as it is: Python cannot read it, so its tests fail"
+
+
+def folder_with(tmp_path, ex04: bytes):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "ex01_softmax_cross_entropy.py").write_text("x = 1\n", encoding="utf-8")
+    (sub / "ex04_layernorm.py").write_bytes(ex04)
+    return sub
+
+
+@pytest.mark.parametrize("encoding,reason", [
+    ("utf-16", "is saved as UTF-16 (it starts with a UTF-16 byte-order mark)"),
+    ("utf-32", "is saved as UTF-32 (it starts with a UTF-32 byte-order mark)"),
+    ("utf-16-le", "contains NUL bytes (the first on line 1; saved as UTF-16 or UTF-32 without a byte-order mark?)"),
+    ("latin-1", "is not valid UTF-8 (byte 0xe9 on line 2 does not decode)"),
+])
+def test_a_file_python_cannot_read_as_text_is_graded_with_a_note_that_says_why(tmp_path, encoding, reason):
+    data = SOURCE.encode(encoding)
+    with pytest.raises(SyntaxError):             # what the worker's import would meet
+        compile(data, "ex04_layernorm.py", "exec")
+    intake = read_submission(folder_with(tmp_path, data), NAMES)
+    assert intake.files["ex04_layernorm.py"] == data          # still handed on: the student's zero
+    assert intake.notes == [f"ex04_layernorm.py {reason}{GRADED_AS_IS}"]
+
+
+def test_the_encoding_note_is_the_same_from_a_zip_and_names_the_path_in_it(tmp_path):
+    z = zip_with(tmp_path / "s.zip", {"exercises/ex04_layernorm.py": SOURCE.encode("utf-16"),
+                                      "exercises/ex01_softmax_cross_entropy.py": "x = 1\n",
+                                      "notes/ex99.txt": ""})
+    assert read_submission(z, NAMES).notes == [
+        "exercises/ex04_layernorm.py is saved as UTF-16 (it starts with a UTF-16 byte-order mark)" + GRADED_AS_IS]
+
+
+@pytest.mark.parametrize("data", [
+    b"\xef\xbb\xbf" + SOURCE.encode(),                                  # UTF-8 with a byte-order mark
+    b"# -*- coding: latin-1 -*-\n" + SOURCE.encode("latin-1"),          # PEP 263 on the first line
+    b"#!/usr/bin/env python3\n# vim: set fileencoding=cp1252 :\n" + SOURCE.encode("cp1252"),   # second line
+    b"\xef\xbb\xbf# coding: utf-8\n" + SOURCE.encode(),
+], ids=["utf8-bom", "latin1-coding-line", "cp1252-second-line", "bom-and-utf8-coding-line"])
+def test_what_python_reads_as_text_gets_no_note(tmp_path, data):
+    compile(data, "ex04_layernorm.py", "exec")
+    intake = read_submission(folder_with(tmp_path, data), NAMES)
+    assert intake.files["ex04_layernorm.py"] == data and intake.notes == []
+
+
+@pytest.mark.parametrize("data,reason", [
+    (b"x = 1\n# coding: latin-1\ns = '\xe9'\n", "is not valid UTF-8 (byte 0xe9 on line 3 does not decode)"),
+    (b"# coding: klingon\nx = 1\n", "declares an encoding Python does not know (coding: klingon)"),
+    (b"\xef\xbb\xbf# coding: latin-1\nx = 1\n", "starts with a UTF-8 byte-order mark but declares coding: latin-1"),
+], ids=["coding-line-too-late", "unknown-coding", "bom-and-latin1"])
+def test_a_coding_line_python_does_not_honour_gets_a_note(tmp_path, data, reason):
+    with pytest.raises(SyntaxError):
+        compile(data, "ex04_layernorm.py", "exec")
+    assert read_submission(folder_with(tmp_path, data), NAMES).notes == [f"ex04_layernorm.py {reason}{GRADED_AS_IS}"]
+
+
+ENCRYPTED_NOTE = ("ignored {}: the zip encrypts it (a password-protected zip cannot be read; "
+                  "zip it again without a password)")
+
+
+def test_a_password_protected_zip_gives_one_clear_note_per_encrypted_entry_in_sorted_order(tmp_path):
+    if not shutil.which("zip"):
+        pytest.skip("needs the zip command")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "ex04_layernorm.py").write_text("x = 4\n")
+    (sub / "ex01_softmax_cross_entropy.py").write_text("x = 1\n")
+    (sub / "ex02_linear.ipynb").write_text("{}")
+    (sub / "readme.txt").write_text("hi")
+    (sub / "extra.py").write_text("")
+    z = tmp_path / "s.zip"                 # entries in this order, not sorted; extra.py without a password
+    subprocess.run(["zip", "-q", "-P", "pw", str(z), "ex04_layernorm.py", "readme.txt", "ex02_linear.ipynb",
+                    "ex01_softmax_cross_entropy.py"], cwd=sub, check=True)
+    subprocess.run(["zip", "-q", str(z), "extra.py"], cwd=sub, check=True)
+    intake = read_submission(z, [*NAMES, "ex02_linear.py"])
+    assert intake.files == {}
+    assert intake.notes == [
+        "ignored extra.py: not an exercise file",
+        *(ENCRYPTED_NOTE.format(n) for n in ("ex01_softmax_cross_entropy.py", "ex02_linear.ipynb",
+                                             "ex04_layernorm.py")),
+        "not submitted: ex01_softmax_cross_entropy.py, ex02_linear.py, ex04_layernorm.py"]
+
+
+def test_an_entry_flagged_encrypted_gets_the_same_note_whole(tmp_path):
+    """The encryption bit set by hand (as the corpus does): the note holds no ZipInfo and is not cut."""
+    z = zip_with(tmp_path / "s.zip", {"ex04_layernorm.py": "x = 4\n", "ex01_softmax_cross_entropy.py": "x = 1\n"})
+    data = bytearray(z.read_bytes())
+    for sig, flags_at, name_at in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
+        at = data.find(sig)
+        while at != -1:
+            if data[at + name_at:].startswith(b"ex04_layernorm.py"):
+                data[at + flags_at] |= 1
+            at = data.find(sig, at + 4)
+    z.write_bytes(bytes(data))
+    intake = read_submission(z, NAMES)
+    assert intake.files == {"ex01_softmax_cross_entropy.py": b"x = 1\n"}
+    assert intake.notes == [ENCRYPTED_NOTE.format("ex04_layernorm.py"), "not submitted: ex04_layernorm.py"]
