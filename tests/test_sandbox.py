@@ -689,6 +689,18 @@ def test_a_worker_that_floods_the_parent_while_it_writes_is_cut_off(sb):
     healthy(sb)
 
 
+def test_a_callback_that_would_need_gigabytes_is_stopped_in_the_parent(sb):
+    """Arguments within the budget can still ask for a huge result (np.outer of two
+    vectors of 20,000 entries: 3.2 GB). The callback runs under a memory cap of its own:
+    the student's code gets the error, the grading process stays small, and the next
+    callback runs as before."""
+    outer = {"outer": lambda a, b: np.outer(a, b)}
+    e = fails(sb, "hostile", "outer_product_bomb", CALLBACKS, 20_000, callbacks=outer)
+    assert "needed more than 1 GiB" in e.message, e.message
+    assert sb.call("hostile", "outer_product_bomb", CALLBACKS, 100, callbacks=outer) == (100, 100)
+    healthy(sb)
+
+
 @pytest.mark.parametrize("function", ["close_protocol_fds", "dup2_over_protocol_fds"])
 def test_closing_or_replacing_the_protocol_fds(sb, function):
     if "seccomp" in sb.protections:

@@ -7,6 +7,9 @@ passed as `ops`, an f() of exercise 10): the worker sends {"op": "callback", "id
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import resource
 import time
 
 import numpy as np
@@ -19,6 +22,9 @@ from grader.sandbox.errors import clean
 MAX_ELEMENTS = 1 << 23        # elements of any array, or of any two arrays broadcast together
 MAX_ARRAYS = 64               # arrays among its arguments
 MAX_DEPTH = 8                 # nesting of its arguments
+# ... and what it may take while it runs: small arguments can still ask for a large result
+# (np.outer of two vectors, a matrix product of an (N, 1) and a (1, N) array)
+MAX_MEMORY = 1 << 30          # bytes of address space a running callback may add
 
 
 class TooLarge(ValueError):
@@ -46,6 +52,31 @@ def check_budget(args, kwargs) -> None:
             if size > MAX_ELEMENTS:
                 raise TooLarge(f"arrays of shapes {s} and {t} would broadcast to {size:.3g} elements, "
                                f"more than the {MAX_ELEMENTS} a callback accepts")
+
+
+@contextlib.contextmanager
+def memory_cap(extra: int = MAX_MEMORY):
+    """While the block runs, this process may map at most `extra` more bytes (RLIMIT_AS,
+    lowered from the current size and restored after): an allocation past it raises
+    MemoryError in the block, not the machine's out-of-memory killer in the grader. Where
+    the limit cannot be read or is already tighter, the block runs as it is."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        with open("/proc/self/statm") as f:
+            size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        yield
+        return
+    cap = size + extra
+    tighter = lambda limit: limit != resource.RLIM_INFINITY and limit <= cap
+    if tighter(soft) or tighter(hard):
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 class ParentOps:
@@ -90,8 +121,13 @@ class CallbackServer:
             if type(args) is not list or type(kwargs) is not dict:
                 raise TypeError("malformed callback arguments")
             check_budget(args, kwargs)
-            value = fn(*args, **kwargs)
+            with memory_cap():
+                value = fn(*args, **kwargs)
             return wire.encode_bytes(dict(answer, ok=True, value=value), self.limits)
+        except MemoryError:
+            text = (f"TooLarge: the grader stopped {name} on these arguments: it needed more than "
+                    f"{MAX_MEMORY >> 30} GiB of memory")
+            return wire.encode_bytes(dict(answer, ok=False, error=text), self.limits)
         except TooLarge as e:
             text = clean(f"TooLarge: the grader does not run {name} on these arguments: {e}", 1000)
             return wire.encode_bytes(dict(answer, ok=False, error=text), self.limits)
