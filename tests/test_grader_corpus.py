@@ -286,8 +286,8 @@ ZIP_CASES[-6].spoil = lambda data: _corrupt_entry(data, EX04.encode())
 ZIP_CASES[-5].spoil = lambda data: data[:len(data) // 2]
 ZIP_CASES[-5].ex08 = 0.0
 CASES += [
-    Case("sysv-shm-left-behind", "a System V shared-memory segment made with a constant key, for the next "
-         "student", 8, (), source=wrapped("True", """
+    Case("sysv-shm-left-behind", "a System V shared-memory segment, message queue and semaphore set made "
+         "with a constant key, for the next student", 8, (), source=wrapped("True", """
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 shm = libc.shmget(0x7474, 4096, 0o1666)          # IPC_CREAT | 0666
@@ -296,13 +296,15 @@ if shm >= 0:
     at = libc.shmat(shm, None, 0)
     if at not in (None, ctypes.c_void_p(-1).value):
         ctypes.memmove(at, b"ex04 of student A", 17)
+libc.msgget(0x7474, 0o1666)                      # a message queue and a semaphore set too
+libc.semget(0x7474, 1, 0o1666)
 return _honest(dout, cache)""")),
-    Case("sysv-shm-reader", "reads a segment another student left with that key, and fails if it finds one", 8, (),
+    Case("sysv-shm-reader", "looks for what another student left with that key, and fails if it finds any", 8, (),
          source=wrapped("True", """
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
-if libc.shmget(0x7474, 0, 0) >= 0:
-    raise LookupError("found another student's segment")
+if libc.shmget(0x7474, 0, 0) >= 0 or libc.msgget(0x7474, 0) >= 0 or libc.semget(0x7474, 0, 0) >= 0:
+    raise LookupError("found another student's IPC object")
 return _honest(dout, cache)""")),
     Case("returns-empty-array-with-huge-shape", "returns an empty array claiming 0 x 2**40 entries", 0,
          ("exceeds the limit",),
@@ -419,11 +421,13 @@ def test_a_batch_of_hostile_submissions_grades_every_student(graded, tmp_path):
             shutil.copytree(src, klass / src.name)
     (klass / "linked").symlink_to(klass / "clean")                 # another student's folder, linked
     (klass / "linked.zip").symlink_to(paths["zip-dotdot"])
+    os.mkfifo(klass / "pipe.zip")                                   # opening it would block for ever
     out = tmp_path / "graded"
     r = subprocess.run([sys.executable, "-m", "tt", "grade-all", str(klass), "-j", "2", "--out", str(out),
                         "--call-timeout", str(CALL_TIMEOUT)], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "skipped linked: a symbolic link" in r.stderr and "skipped linked.zip: a symbolic link" in r.stderr
+    assert "skipped pipe.zip: not a regular folder or file" in r.stderr
     rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
     expected = {c.name: c for c in ALL if c.name in chosen}
     assert set(rows) == set(chosen)
@@ -594,10 +598,13 @@ def test_no_ipc_object_outlives_the_grading(graded):
     assert SHM_KEY not in sysv_keys()
 
 
-@pytest.mark.parametrize("disable", [[], ["seccomp"]], ids=["all-protections", "no-seccomp"])
+@pytest.mark.parametrize("disable", [[], ["seccomp"], ["seccomp", "ipc-namespace"]],
+                         ids=["all-protections", "no-seccomp", "no-seccomp-no-ipc-namespace"])
 def test_one_student_never_reaches_the_next_through_ipc(graded, tmp_path, disable):
-    """The writer leaves a segment keyed 0x7474, the reader (graded after it, -j 1) fails if it
-    finds one: refused by seccomp, or private to the writer's IPC namespace and gone with it."""
+    """The writer leaves a segment, a queue and a semaphore set keyed 0x7474; the reader
+    (graded after it, -j 1) fails if it finds any: refused by seccomp, private to the
+    writer's IPC namespace and gone with it, or, with neither, removed by the supervisor
+    when the writer's worker ends (the objects of its uid)."""
     _, paths, _ = graded
     klass = tmp_path / "class"
     for name in ("sysv-shm-left-behind", "sysv-shm-reader"):
