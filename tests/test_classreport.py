@@ -188,10 +188,16 @@ def test_report_renders_offline_and_runs_nothing_students_wrote(graded):
     assert shot.stat().st_size > 10_000
 
 
-def test_tt_report_command(graded, tmp_path):
+def test_tt_report_command(graded, tmp_path, capsys):
+    import re
+
     from grader.classreport.cli import main
     _, _, out, _, _ = graded
+    assert main([str(out)]) == 0                            # its progress bar, to the end
+    err = capsys.readouterr().err
+    assert re.search(r"reading results: \[#+\] (\d+)/\1\b", err), err
     assert main([str(out), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
     assert main([str(tmp_path / "nowhere")]) == 2
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -229,3 +229,13 @@ def test_softmax_without_the_one_hot_is_named(mistakes_course):
     assert groups(data, "q07.dlogits") == {"p without subtracting the one-hot": ["a4"]}
     assert dict((label, n) for label, n in part(data, "q07.dlogits")["known"]) == {
         "p without subtracting the one-hot": 1, "∂loss/∂p instead of ∂loss/∂logits": 0}
+
+
+def test_the_class_report_of_the_problem_sets_shows_its_progress(course, tmp_path, capsys):
+    root = course[0]
+    common = ["--roster", str(root / "roster.csv"), "--secret-file", str(root / "secret.txt"),
+              "--assignment", "hw", "--jobs", "1"]
+    capsys.readouterr()
+    main(["grade", str(root / "answers"), "--out", str(tmp_path / "grades"), *common])
+    err = capsys.readouterr().err
+    assert re.search(r"class report: \[#+\] (\d+)/\1\b", err), err

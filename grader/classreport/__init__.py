@@ -29,12 +29,14 @@ def write_report(graded_dir, submissions=None, *, similarity_threshold: float | 
                  jobs: int | None = None, show_progress: bool = True, skipped=None) -> Path:
     """report.html (and its figures) in graded_dir; returns its path."""
     from grader.classreport.analysis import analyse
-    from grader.classreport.collect import GRADEBOOK, gradebook_ids, read_class
+    from grader.classreport.collect import class_ids, read_class
     from grader.classreport.figures import histogram_png, panels_png
     from grader.classreport.render import render
 
     folder = Path(graded_dir)
-    bar = bar_for(max(1, len(gradebook_ids(folder / GRADEBOOK))), "reading results", show_progress)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder (the --out of tt grade-all)")
+    bar = bar_for(len(class_ids(folder)), "reading results", show_progress)
     results = read_class(folder, progress=bar)
     bar.close()
     summary = analyse(results)

@@ -188,13 +188,9 @@ def gradebook_ids(path: Path) -> list[str]:
     return ids
 
 
-def read_class(folder, progress=None) -> ClassResults:
-    """Every student of a graded folder: those in its gradebook, then any other sub-folder
+def class_ids(folder: Path) -> list[str]:
+    """The students of a graded folder: those in its gradebook, then any other sub-folder
     with a results.json (a gradebook not rewritten yet, an interrupted run)."""
-    from grader.grading import exercise_titles
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder (the --out of tt grade-all)")
     ids = gradebook_ids(folder / GRADEBOOK)
     known = set(ids)
     for sub in sorted(folder.iterdir()):
@@ -205,7 +201,16 @@ def read_class(folder, progress=None) -> ClassResults:
     if not ids:
         raise FileNotFoundError(f"{folder}: neither a {GRADEBOOK} nor a student folder with a {RESULTS}: "
                                 f"is it the --out folder of tt grade-all?")
-    ids = [sid for sid in ids if "/" not in sid and "\\" not in sid and sid not in (".", "..")]
+    return [sid for sid in ids if "/" not in sid and "\\" not in sid and sid not in (".", "..")]
+
+
+def read_class(folder, progress=None) -> ClassResults:
+    """Every student of a graded folder (class_ids), read."""
+    from grader.grading import exercise_titles
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder (the --out of tt grade-all)")
+    ids = class_ids(folder)
     students = []
     for sid in ids:
         path = folder / sid / RESULTS
