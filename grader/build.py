@@ -212,6 +212,7 @@ TWINS = {
     "gradflow.stage_norms": "stage_gradient_norms",
     "optim.adam_step_inplace": "adam",                    # exercise 12's Adam, in place
     "attention.last_query_mha_backward": "mha_backward",  # exercise 6, at one query
+    "gradcheck.check_model": "numerical_gradient",        # exercise 10's central differences
 }
 
 

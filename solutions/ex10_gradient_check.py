@@ -60,6 +60,9 @@ def numerical_gradient(f, x, eps=1e-5):
     Returns a float64 array shaped like x: entry i is (f(x + eps e_i) - f(x - eps e_i)) / (2 eps).
 
     Hint: np.ndindex(x.shape) visits every index of an array of any shape.
+
+    tt's counterpart: tt.gradcheck.check_model (a stub in your edition of tt), which
+    nudges the model's parameters the same way.
     """
     ### BEGIN SOLUTION
     grad = np.zeros(x.shape, dtype=np.float64)

@@ -51,7 +51,7 @@ STRUCTURAL = [
     rf"return {NAME}",
     rf"{NAME}\(\)",
     rf"for {NAME}(, {NAME})* in {NAME}(\.(items|keys|values)\(\))?:",
-    r"def f\(\):",
+    rf"def {NAME}\(\):",                    # a closure's header (def f():, def loss():)
 ]
 # Lines of solution code that the release holds by design, each with the reason.
 GIVEN = {

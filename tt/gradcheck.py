@@ -104,6 +104,7 @@ def check_model(params, tokens, targets, n_coords=6, n_dirs=4, seed=0, eps=1e-5,
     others) and `n_dirs` random directions d, comparing (L(p + eps d) - L(p - eps d)) / 2eps
     with sum(grad * d). Returns {name: (coordinate error, direction error)}.
     """
+    ### BEGIN SOLUTION
     from tt.model import loss_and_grads, model_forward
     from tt.layers import softmax_cross_entropy_forward
 
@@ -143,6 +144,7 @@ def check_model(params, tokens, targets, n_coords=6, n_dirs=4, seed=0, eps=1e-5,
             dana.append(float(np.sum(grads[name] * d)))
         report[name] = (coord_err, rel_error(dana, dnum))
     return report
+    ### END SOLUTION
 
 
 def main(argv=None) -> int:
