@@ -44,19 +44,26 @@ def twice(text: str) -> str:
     return re.sub(r"-?[\d./]+", lambda m: str(2 * Fraction(m.group(0))), text)
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("problems-report")
-    (root / "roster.csv").write_text(ROSTER)
-    (root / "secret.txt").write_text("a-long-enough-course-secret\n")
+def generated(root, roster: str, secret: str, jobs: int):
+    """Problem sets generated for `roster` in root/sets: (the options that name the course,
+    {student: {answer key: the key's answer}}, an empty root/answers folder)."""
+    (root / "roster.csv").write_text(roster)
+    (root / "secret.txt").write_text(secret + "\n")
     common = ["--roster", str(root / "roster.csv"), "--secret-file", str(root / "secret.txt"),
-              "--assignment", "hw", "--quiet", "--jobs", "2"]
+              "--assignment", "hw", "--quiet", "--jobs", str(jobs)]
     assert main(["generate", "--out", str(root / "sets"), *common]) == 0
     key = json.loads((root / "sets" / "key" / "answer_key.json").read_text())
     keys = {s["student_id"]: {p["answer_key"]: p["answer"] for prob in s["problems"] for p in prob["parts"]}
             for s in key["students"]}
     answers = root / "answers"
     answers.mkdir()
+    return common, keys, answers
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("problems-report")
+    common, keys, answers = generated(root, ROSTER, "a-long-enough-course-secret", jobs=2)
     for sid in ("s1", "s2", "s3", "s4", "s5", "s6"):
         a = dict(keys[sid])
         if sid in ("s2", "s3"):
@@ -177,16 +184,7 @@ def mistakes_course(tmp_path_factory):
     from grader.problems.core import make_instance
     from grader.problems.variants import student_seed
     root = tmp_path_factory.mktemp("problems-mistakes")
-    (root / "roster.csv").write_text(MISTAKE_ROSTER)
-    (root / "secret.txt").write_text(SECRET + "\n")
-    common = ["--roster", str(root / "roster.csv"), "--secret-file", str(root / "secret.txt"),
-              "--assignment", "hw", "--quiet", "--jobs", "1"]
-    assert main(["generate", "--out", str(root / "sets"), *common]) == 0
-    key = json.loads((root / "sets" / "key" / "answer_key.json").read_text())
-    keys = {s["student_id"]: {p["answer_key"]: p["answer"] for prob in s["problems"] for p in prob["parts"]}
-            for s in key["students"]}
-    answers = root / "answers"
-    answers.mkdir()
+    common, keys, answers = generated(root, MISTAKE_ROSTER, SECRET, jobs=1)
     for sid in ("a1", "a2", "a3", "a4"):
         seed = student_seed(SECRET, "hw", sid)
         ex4 = make_instance(BY_KEY["ex4"], seed).params          # the numbers on the set only
@@ -233,8 +231,7 @@ def test_softmax_without_the_one_hot_is_named(mistakes_course):
 
 def test_the_class_report_of_the_problem_sets_shows_its_progress(course, tmp_path, capsys):
     root = course[0]
-    common = ["--roster", str(root / "roster.csv"), "--secret-file", str(root / "secret.txt"),
-              "--assignment", "hw", "--jobs", "1"]
+    common = [a for a in generated(tmp_path, ROSTER, "a-long-enough-course-secret", jobs=1)[0] if a != "--quiet"]
     capsys.readouterr()
     main(["grade", str(root / "answers"), "--out", str(tmp_path / "grades"), *common])
     err = capsys.readouterr().err
