@@ -17,7 +17,10 @@ def snoop():
     """Every other worker's private directory it can find, and what it could read there."""
     found = []
     for base in {tempfile.gettempdir(), "/tmp", "/var/tmp", os.path.dirname(os.path.dirname(os.getcwd()))}:
-        for d in glob.glob(os.path.join(base, "**", "tt-sandbox-*"), recursive=True)[:50]:
+        # where the sandbox makes them (mkdtemp in $TMPDIR), and one level below; not a
+        # recursive walk, which in a /tmp holding checkouts and venvs outlasts the timeout
+        dirs = glob.glob(os.path.join(base, "tt-sandbox-*")) + glob.glob(os.path.join(base, "*", "tt-sandbox-*"))
+        for d in dirs[:200]:
             if os.getcwd().startswith(d):
                 continue
             try:
