@@ -29,7 +29,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from grader.sandbox import inputs, wire
+from grader.sandbox import replies, wire
 from grader.sandbox.callbacks import CallbackServer
 from grader.sandbox.channel import Channel, Dead, Garbage, Output, Timeout
 from grader.sandbox.errors import KINDS, SandboxError, StudentError, clean, exit_reason
@@ -403,10 +403,10 @@ class Sandbox:
                                     f"({clean(e, 300)})") from None
         self._w.drain_output()
         self.last_output = self._output.take()
-        echoed, why = self._echoed(msg, reply) if echo else (None, "")
+        echoed, why = replies.echoed(msg, reply) if echo else (None, "")
         if reply["ok"]:
             if reply.get("changed"):
-                raise self._changed_inputs(msg, reply["changed"], module, function)
+                raise replies.changed_inputs(msg, reply["changed"], module, function, self.last_output)
             if why:
                 raise StudentError("bad-output", f"{what} {why}", output=self.last_output, module=module,
                                    function=function)
@@ -416,21 +416,6 @@ class Sandbox:
                              type=e["type"], module=module, function=function)
         error.echo = echoed                  # None if they could not come back as they were sent
         raise error
-
-    @staticmethod
-    def _echoed(msg, reply):
-        """(the echoed arguments, "") if they came back shaped as we sent them, else (None, why):
-        an argument is changed in place, never replaced by something else."""
-        echoed = reply.get("echo")
-        sent = [msg["args"][i] for i in msg.get("echo", ())]
-        if type(echoed) is not list or len(echoed) != len(sent):
-            return None, ("left arguments that cannot be sent back (the grader asked for them "
-                          "after the call, as your code left them)")
-        for i, before, after in zip(msg.get("echo", ()), sent, echoed):
-            problem = inputs.mismatch(before, after)
-            if problem:
-                return None, f"left its argument {i + 1} changed into something else: {problem}"
-        return echoed, ""
 
     def _exchange(self, msg, timeout, callbacks):
         """Send `msg` with a fresh id and return the validated result message."""
@@ -474,7 +459,8 @@ class Sandbox:
                 return {"ok": False, "error": {"kind": "bad-output", "type": "WireError",
                         "message": f"the function returned something the grader cannot receive: {e}",
                         "traceback": ""}}
-            return self._validate(reply, w)
+            reply, w.threads = replies.checked(reply)
+            return reply
 
     def _culprit(self, module, failure) -> str:
         """', while importing exNN' when another submission module's import was under way
@@ -485,37 +471,3 @@ class Sandbox:
         self._import_errors.setdefault(name, StudentError("import-error", f"importing {name} failed: {failure}",
                                                           module=name))
         return f", while importing {name} (which it imports, directly or not)"
-
-    def _changed_inputs(self, msg, changes, module, function) -> StudentError:
-        """The error for a call that changed some of its inputs in place: the worker's
-        report, each path checked against our own copy of the inputs and named from it."""
-        steps = [(s["args"], s["kwargs"]) for s in msg.get("then", ())]
-        labels, scope = [], None
-        for change in changes[:inputs.MAX_REPORTED] if type(changes) is list else [None]:
-            at = change.get("at") if type(change) is dict else None
-            found = inputs.resolve(at, msg.get("args", []), msg.get("kwargs", {}), steps)
-            if found is None:
-                return StudentError("bad-output", f"{module}.{function}() sent a malformed report of the "
-                                    f"inputs it changed", output=self.last_output, module=module,
-                                    function=function)
-            _, words, tail = found
-            scope = at[0] if scope is None else scope
-            if at[0] == scope:
-                labels.append(inputs.label(words, at[1], tail, change.get("param")))
-        name = function if scope == -1 else f"{msg['then'][scope]['attr']} (of {function}())"
-        return StudentError("mutated-input", inputs.message(name, labels), output=self.last_output,
-                            module=module, function=function)
-
-    def _validate(self, reply, w):
-        ok = reply.get("ok")
-        if type(reply.get("echo", [])) is not list:
-            raise Garbage("a malformed echo")
-        if ok is True and "value" in reply:
-            threads = reply.get("threads")
-            w.threads = threads if type(threads) is int and threads > 0 else 0
-            return reply
-        e = reply.get("error")
-        if ok is False and type(e) is dict and e.get("kind") in KINDS and all(
-                type(e.get(k)) is str for k in ("type", "message", "traceback")):
-            return reply
-        raise Garbage("a malformed result")
