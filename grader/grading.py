@@ -18,9 +18,9 @@ import os
 import re
 import shutil
 import sys
-import traceback
 import tempfile
 import time
+import traceback
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,11 +86,8 @@ def seed_for(student: str) -> int:
 # ------------------------------------------------------------------ the pytest plugin
 def _resident_bytes() -> int:
     """This process's resident memory now (0 where /proc is missing)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
+    from grader.sandbox.callbacks import own_memory
+    return own_memory()[1]
 
 
 @dataclass(eq=False)          # pytest keeps plugins in sets: hash by identity
@@ -104,7 +101,7 @@ class Collector:
     sandbox_error: Exception | None = None             # the sandbox refused or did not start
     listing: list = field(default_factory=list)        # collect_only: a TestResult per test
     interrupted: bool = False                          # Ctrl-C or SIGTERM, not a collection error
-    resident_after_gc: int = field(default_factory=lambda: _resident_bytes())
+    resident_after_gc: int = field(default_factory=_resident_bytes)
 
     def pytest_keyboard_interrupt(self, excinfo):
         # pytest's own Interrupted (errors during collection) is a KeyboardInterrupt too

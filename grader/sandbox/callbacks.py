@@ -54,17 +54,28 @@ def check_budget(args, kwargs) -> None:
                                f"more than the {MAX_ELEMENTS} a callback accepts")
 
 
+def own_memory() -> tuple[int, int]:
+    """(address space, resident memory) of this process in bytes; (0, 0) without /proc."""
+    try:
+        with open("/proc/self/statm") as f:
+            size, resident = f.read().split()[:2]
+        return int(size) * os.sysconf("SC_PAGE_SIZE"), int(resident) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0, 0
+
+
 @contextlib.contextmanager
 def memory_cap(extra: int = MAX_MEMORY):
     """While the block runs, this process may map at most `extra` more bytes (RLIMIT_AS,
     lowered from the current size and restored after): an allocation past it raises
     MemoryError in the block, not the machine's out-of-memory killer in the grader. Where
     the limit cannot be read or is already tighter, the block runs as it is."""
+    size = own_memory()[0]
     try:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        with open("/proc/self/statm") as f:
-            size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError):
+        size = 0
+    if not size:
         yield
         return
     cap = size + extra

@@ -68,8 +68,8 @@ def compare(actual, expected, *, rtol: float = 1e-6, name: str = "value",
     if not isinstance(actual, np.ndarray):
         hint = "; convert it with np.array(...)" if isinstance(actual, (list, tuple)) else ""
         return fail(f"expected a NumPy array of shape {expected.shape}, got {_what(actual)}{hint}")
-    if np.shape(actual) != expected.shape:         # before the copy: a wrong shape costs nothing
-        return fail(f"has shape {np.shape(actual)} but should have shape {expected.shape}")
+    if actual.shape != expected.shape:             # before the copy: a wrong shape costs nothing
+        return fail(f"has shape {actual.shape} but should have shape {expected.shape}")
     actual = np.array(actual, copy=True, subok=False)             # a plain ndarray, ours
     if actual.dtype.kind not in _KIND:
         return fail(f"has dtype {actual.dtype}, which is not numeric")
