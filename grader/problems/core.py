@@ -26,8 +26,11 @@ from grader.problems.variants import Dice
 
 # the kinds of answer and the exact formatting live in kinds.py and formatting.py; core
 # re-exports them, as every item imports them from here
-from grader.problems.kinds import (NUMBER, INTEGER, VECTOR, MATRIX, EXPRESSION, CHOICE, MCQ, MULTI, ORDER, SHAPE, TEXT, KINDS, EXACT_KINDS, LETTERS, NON_NUMERIC)  # noqa: F401
-from grader.problems.formatting import (PRECISION, R, _fmt_approx, _sstr_exact, _terminating, as_sym, decimal30, decimals, fmt, fmt_approx, fmt_exact, fmt_mat, fmt_value, fmt_vec, numeric, rational_digits)  # noqa: F401
+from grader.problems.kinds import (CHOICE, EXACT_KINDS, EXPRESSION, INTEGER, KINDS, LETTERS,  # noqa: F401
+                                   MATRIX, MCQ, MULTI, NON_NUMERIC, NUMBER, ORDER, SHAPE, TEXT, VECTOR)
+from grader.problems.formatting import (PRECISION, R, as_sym, decimal30, decimals, fmt,  # noqa: F401
+                                        fmt_approx, fmt_exact, fmt_mat, fmt_value, fmt_vec, numeric,
+                                        rational_digits)
 
 
 # ------------------------------------------------------------------------ tolerances
